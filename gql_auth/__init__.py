@@ -1,0 +1,1 @@
+"""gql-auth: GraphQL authentication and authorization service."""

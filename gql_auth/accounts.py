@@ -1,0 +1,118 @@
+"""Account policy: registration, sign-in checks, lookups and role changes."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql_auth import audit
+from gql_auth.audit import ClientInfo, EventKind
+from gql_auth.errors import InvalidCredentials, InvalidInput, UserNotFound
+from gql_auth.models import Role, User, utcnow
+from gql_auth.passwords import PasswordHasher
+from gql_auth.validation import (
+    PASSWORD_MAX,
+    check_password_shape,
+    check_password_strength,
+    clean_email,
+    clean_username,
+    username_key,
+)
+
+
+async def register(
+    db: AsyncSession,
+    hasher: PasswordHasher,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    password_min_length: int,
+    client: ClientInfo,
+    role: Role = Role.USER,
+) -> User:
+    """Creates an account after every rule passed; a refusal creates nothing."""
+    username = clean_username(username)
+    email = clean_email(email)
+    check_password_shape(password, min_length=password_min_length)
+    await _ensure_available(db, username=username, email=email)
+    await hasher.run(_check_strength, password, [username, email])
+    user = User(
+        username=username,
+        username_key=username_key(username),
+        email=email,
+        password_hash=await hasher.hash(password),
+        role=role,
+    )
+    db.add(user)
+    try:
+        await db.flush()
+    except IntegrityError:
+        # Lost a race with a concurrent registration of the same name. Nothing
+        # else was written yet, so rolling back loses nothing of this request.
+        await db.rollback()
+        await _ensure_available(db, username=username, email=email)
+        raise
+    audit.record(db, EventKind.REGISTERED, user_id=user.id, client=client)
+    return user
+
+
+def _check_strength(password: str, user_inputs: list[str]) -> None:
+    check_password_strength(password, user_inputs=user_inputs)
+
+
+async def _ensure_available(db: AsyncSession, *, username: str, email: str) -> None:
+    key = username_key(username)
+    taken = (
+        await db.execute(
+            select(User.username_key, User.email).where(
+                or_(User.username_key == key, User.email == email)
+            )
+        )
+    ).all()
+    if any(row.username_key == key for row in taken):
+        raise InvalidInput("username", "TAKEN", "This username is already taken.")
+    if taken:
+        raise InvalidInput("email", "TAKEN", "This e-mail address is already registered.")
+
+
+async def find_by_login(db: AsyncSession, login: str) -> User | None:
+    """Username or e-mail, case-insensitively; usernames cannot contain '@'."""
+    key = login.strip().lower()
+    column = User.email if "@" in key else User.username_key
+    return await db.scalar(select(User).where(column == key))
+
+
+async def get_user(db: AsyncSession, user_id: int) -> User | None:
+    return await db.get(User, user_id)
+
+
+async def authenticate(
+    db: AsyncSession, hasher: PasswordHasher, *, login: str, password: str, client: ClientInfo
+) -> User:
+    """Returns the active user whose password matches, else InvalidCredentials.
+
+    Wrong password, unknown name and inactive account look identical, in
+    message and in time, so nobody can probe which accounts exist.
+    """
+    user = await find_by_login(db, login) if len(login) <= 254 else None
+    candidate = password if len(password) <= PASSWORD_MAX else ""
+    matches = await hasher.verify(user.password_hash if user else None, candidate)
+    if user is None or not matches or not candidate or not user.is_active:
+        audit.record(db, EventKind.LOGIN_FAILED, user_id=user.id if user else None, client=client)
+        raise InvalidCredentials
+    if hasher.needs_rehash(user.password_hash):
+        # Parameters were raised since this hash was made: upgrade it now we know the password.
+        user.password_hash = await hasher.hash(password)
+    user.last_login_at = utcnow()
+    audit.record(db, EventKind.LOGIN_SUCCEEDED, user_id=user.id, client=client)
+    return user
+
+
+async def set_role(db: AsyncSession, *, login: str, role: Role) -> User:
+    user = await find_by_login(db, login)
+    if user is None:
+        raise UserNotFound(f"no user with username or e-mail {login!r}")
+    user.role = role
+    return user

@@ -1,0 +1,71 @@
+"""create_app(settings): the one place that wires settings, services, schema and HTTP."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from strawberry.fastapi import GraphQLRouter
+
+from gql_auth.config import Settings, get_settings
+from gql_auth.graphql.context import Context
+from gql_auth.graphql.schema import build_schema
+from gql_auth.request_id import RequestIdMiddleware
+from gql_auth.services import Services, build_services
+
+logger = logging.getLogger("gql_auth")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    services = build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await services.aclose()
+
+    app = FastAPI(
+        title="gql-auth",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.services = services
+
+    async def context_getter(request: Request) -> Context:
+        return Context(services, request, request.state.request_id)
+
+    graphql = GraphQLRouter[Context, None](
+        build_schema(settings),
+        context_getter=context_getter,
+        graphql_ide=None if settings.is_production else "graphiql",
+        # GET never runs operations: it would make them cross-site requestable.
+        allow_queries_via_get=False,
+    )
+    app.include_router(graphql, prefix="/graphql")
+    app.add_api_route("/healthz", _health_endpoint(services), methods=["GET"])
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def _health_endpoint(services: Services):  # type: ignore[no-untyped-def]
+    async def healthz() -> JSONResponse:
+        try:
+            async with services.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # any failure means "not ready"; the reason goes to the log
+            logger.exception("health check: database unreachable")
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    return healthz
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for uvicorn (`--factory`), so each worker reads the same settings."""
+    return create_app(get_settings())

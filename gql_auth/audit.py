@@ -1,0 +1,71 @@
+"""Security events: what happened to an account, when and from where."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql_auth.models import SecurityEvent, utcnow
+
+
+class EventKind(StrEnum):
+    REGISTERED = "REGISTERED"
+    LOGIN_SUCCEEDED = "LOGIN_SUCCEEDED"
+    LOGIN_FAILED = "LOGIN_FAILED"
+    LOGGED_OUT = "LOGGED_OUT"
+    TOKEN_REFRESHED = "TOKEN_REFRESHED"
+    REFRESH_TOKEN_REUSED = "REFRESH_TOKEN_REUSED"
+    PASSWORD_CHANGED = "PASSWORD_CHANGED"
+    PASSWORD_RESET = "PASSWORD_RESET"
+    EMAIL_VERIFIED = "EMAIL_VERIFIED"
+    ROLE_CHANGED = "ROLE_CHANGED"
+    ACCOUNT_DEACTIVATED = "ACCOUNT_DEACTIVATED"
+    ACCOUNT_ACTIVATED = "ACCOUNT_ACTIVATED"
+
+
+USER_AGENT_MAX = 512
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """Where a request came from, as recorded on sessions and events."""
+
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+    def __post_init__(self) -> None:
+        # Clipped once here to the column width, so no writer has to remember.
+        if self.user_agent is not None:
+            object.__setattr__(self, "user_agent", self.user_agent[:USER_AGENT_MAX] or None)
+
+
+NO_CLIENT = ClientInfo()
+
+
+def record(
+    db: AsyncSession, kind: EventKind, *, user_id: int | None, client: ClientInfo
+) -> SecurityEvent:
+    """Adds the event to the request's transaction; it commits with the request."""
+    event = SecurityEvent(
+        user_id=user_id,
+        kind=kind.value,
+        at=utcnow(),
+        ip_address=client.ip_address,
+        user_agent=client.user_agent,
+    )
+    db.add(event)
+    return event
+
+
+async def recent_events(db: AsyncSession, *, user_id: int, limit: int) -> Sequence[SecurityEvent]:
+    statement = (
+        select(SecurityEvent)
+        .where(SecurityEvent.user_id == user_id)
+        .order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc())
+        .limit(limit)
+    )
+    return (await db.scalars(statement)).all()

@@ -1,0 +1,191 @@
+"""Settings, read once from the environment (and `.env`) by pydantic-settings."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+from limits import parse as parse_rate_limit
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_SECRET_BYTES = 32
+# OWASP's floor for argon2id; production refuses anything cheaper.
+ARGON2_MIN_MEMORY_KIB = 19456
+ARGON2_MIN_TIME_COST = 2
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite:///./gql_auth.db"
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+
+    secret_key: SecretStr | None = None
+    secret_key_previous: SecretStr | None = None
+    # Where development keeps its generated key so tokens survive restarts.
+    secret_key_file: Path = Path(".gql_auth_secret")
+    jwt_algorithm: str = "HS256"
+    jwt_issuer: str = "gql-auth"
+    jwt_audience: str = "gql-auth"
+    access_token_expire_minutes: int = Field(default=15, ge=1)
+    refresh_token_expire_days: int = Field(default=14, ge=1)
+
+    password_min_length: int = Field(default=8, ge=1, le=256)
+    # argon2-cffi's RFC 9106 low-memory defaults.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+    # Threads that may hash at once; more only queue behind the cores.
+    password_hash_workers: int = Field(default=2, ge=1)
+
+    redis_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "gql-auth <no-reply@localhost>"
+    public_url: str = "http://127.0.0.1:8000"
+    cors_origins: CommaList = []
+    trusted_proxies: CommaList = []
+
+    rate_limit_login_account: str = "10/15minutes"
+    rate_limit_login_ip: str = "100/15minutes"
+    rate_limit_register_ip: str = "100/hour"
+    rate_limit_reset_email: str = "3/hour"
+
+    metrics_enabled: bool = False
+    log_level: str = "INFO"
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)
+        return value
+
+    @field_validator(
+        "rate_limit_login_account",
+        "rate_limit_login_ip",
+        "rate_limit_register_ip",
+        "rate_limit_reset_email",
+    )
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        parse_rate_limit(value)
+        return value
+
+    @field_validator("jwt_algorithm")
+    @classmethod
+    def _check_algorithm(cls, value: str) -> str:
+        # The key is a shared secret, so only HMAC algorithms make sense.
+        if value not in {"HS256", "HS384", "HS512"}:
+            raise ValueError("must be one of HS256, HS384, HS512")
+        return value
+
+    @field_validator("secret_key", "secret_key_previous")
+    @classmethod
+    def _check_secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes")
+        return value
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Self:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        if self.secret_key is None:
+            raise ValueError("SECRET_KEY must be set explicitly when ENVIRONMENT=production")
+        if (
+            self.argon2_memory_cost < ARGON2_MIN_MEMORY_KIB
+            or self.argon2_time_cost < ARGON2_MIN_TIME_COST
+        ):
+            raise ValueError(
+                "ARGON2_MEMORY_COST/ARGON2_TIME_COST are below the safe minimum "
+                f"({ARGON2_MIN_MEMORY_KIB} KiB, {ARGON2_MIN_TIME_COST}) for production"
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    def signing_key(self) -> str:
+        """The HS256 key; development falls back to a key kept in a local file."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        return _development_secret(self.secret_key_file)
+
+
+def _development_secret(path: Path) -> str:
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    if len(key.encode()) >= MIN_SECRET_BYTES:
+        return key
+    key = secrets.token_urlsafe(32)
+    # O_EXCL-free but 0600 from birth: the key is never world-readable.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One readable line naming each bad setting, as an operator would type it."""
+    parts = []
+    for item in error.errors():
+        name = ".".join(str(piece) for piece in item["loc"]).upper() or "settings"
+        message = item["msg"].removeprefix("Value error, ")
+        given = item.get("input")
+        shown = f" (got {given!r})" if isinstance(given, str | int) and _shareable(name) else ""
+        parts.append(f"{name}: {message}{shown}" if item["loc"] else message)
+    return "invalid settings: " + "; ".join(parts)
+
+
+def _shareable(name: str) -> bool:
+    # Secrets and URLs (which may embed a password) are never echoed back.
+    return not any(word in name for word in ("SECRET", "PASSWORD", "URL"))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning validation errors into one SettingsError line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,71 @@
+"""Engine and session factory built from Settings; the request owns the transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from gql_auth.config import Settings
+
+# Users write the familiar sync URLs; the service talks through async drivers
+# so no database call blocks the event loop, while migrations stay sync.
+_ASYNC_DRIVERS = {"sqlite": "aiosqlite", "mysql": "aiomysql", "mariadb": "aiomysql"}
+_SYNC_DRIVERS = {"sqlite": "pysqlite", "mysql": "pymysql", "mariadb": "pymysql"}
+
+
+def async_url(url: str | URL) -> URL:
+    parsed = make_url(url)
+    driver = _ASYNC_DRIVERS.get(parsed.get_backend_name())
+    return parsed.set(drivername=f"{parsed.get_backend_name()}+{driver}") if driver else parsed
+
+
+def sync_url(url: str | URL) -> URL:
+    parsed = make_url(url)
+    driver = _SYNC_DRIVERS.get(parsed.get_backend_name())
+    return parsed.set(drivername=f"{parsed.get_backend_name()}+{driver}") if driver else parsed
+
+
+def _mysql_charset(url: URL) -> URL:
+    # utf8mb4 everywhere: usernames and e-mail may hold any Unicode.
+    if url.get_backend_name() in {"mysql", "mariadb"} and "charset" not in url.query:
+        return url.update_query_dict({"charset": "utf8mb4"})
+    return url
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    url = _mysql_charset(async_url(settings.database_url))
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.get_backend_name() == "sqlite":
+        # SQLite waits on its own file lock; a generous timeout beats "database is locked".
+        options["connect_args"] = {"timeout": 30}
+    else:
+        options.update(
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_recycle=1800,
+        )
+    engine = create_async_engine(url, **options)
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: rows stay readable after the request commits.
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

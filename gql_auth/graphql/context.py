@@ -1,0 +1,111 @@
+"""Typed per-request context: one database session, the client, and a lazily resolved viewer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import strawberry
+from sqlalchemy.exc import PendingRollbackError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from strawberry.fastapi import BaseContext
+
+from gql_auth.audit import ClientInfo
+from gql_auth.client_address import client_address
+from gql_auth.errors import TokenInvalid, Unauthenticated
+from gql_auth.services import Services
+from gql_auth.sessions import Viewer, resolve_viewer
+
+
+@dataclass(frozen=True, slots=True)
+class Authentication:
+    """Either a viewer, or why there is none (None: no credentials were sent)."""
+
+    viewer: Viewer | None = None
+    failure: Unauthenticated | None = None
+
+
+ANONYMOUS = Authentication()
+
+
+class Context(BaseContext):
+    def __init__(self, services: Services, request: Request, request_id: str) -> None:
+        super().__init__()
+        self.services = services
+        self.settings = services.settings
+        self.request = request
+        self.request_id = request_id
+        self.client = ClientInfo(
+            ip_address=client_address(
+                request.client.host if request.client else None,
+                request.headers.get("x-forwarded-for"),
+                services.trusted_proxies,
+            ),
+            user_agent=request.headers.get("user-agent"),
+        )
+        self._session: AsyncSession | None = None
+        # Resolvers of one request may run concurrently; an AsyncSession may not.
+        self._db_lock = asyncio.Lock()
+        self._auth_lock = asyncio.Lock()
+        self._authentication: Authentication | None = None
+
+    @asynccontextmanager
+    async def db(self) -> AsyncIterator[AsyncSession]:
+        """The request's one session, for one resolver at a time."""
+        async with self._db_lock:
+            if self._session is None:
+                self._session = self.services.session_factory()
+            yield self._session
+
+    async def authentication(self) -> Authentication:
+        """Decodes the bearer token and checks its session, once per request."""
+        async with self._auth_lock:
+            if self._authentication is None:
+                self._authentication = await self._authenticate()
+            return self._authentication
+
+    async def viewer(self) -> Viewer | None:
+        return (await self.authentication()).viewer
+
+    async def _authenticate(self) -> Authentication:
+        header = self.request.headers.get("authorization")
+        if header is None:
+            return ANONYMOUS
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return Authentication(failure=TokenInvalid("Malformed Authorization header."))
+        try:
+            claims = self.services.tokens.decode(token.strip())
+            async with self.db() as db:
+                return Authentication(viewer=await resolve_viewer(db, claims))
+        except Unauthenticated as failure:
+            return Authentication(failure=failure)
+
+    async def finish(self, *, commit: bool) -> bool:
+        """Ends the request's transaction: the request, not policy code, decides.
+
+        Returns whether anything written was kept. A session can be unusable
+        when GraphQL cancelled a sibling resolver mid-query (null bubbling up a
+        non-null field): then it is rolled back, since that response failed anyway.
+        """
+        session, self._session = self._session, None
+        if session is None:
+            return commit
+        try:
+            if commit:
+                try:
+                    await session.commit()
+                except PendingRollbackError:
+                    await session.rollback()
+                    return False
+                return True
+            await session.rollback()
+            return False
+        finally:
+            await session.close()
+
+
+Info = strawberry.Info[Context, None]

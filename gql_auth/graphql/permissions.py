@@ -1,0 +1,96 @@
+"""Permission classes that guard fields, each shown in the SDL as a directive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.extensions import FieldExtension
+from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.schema_directive import Location
+
+from gql_auth.errors import Forbidden, Unauthenticated
+from gql_auth.graphql.context import Info
+from gql_auth.models import Role
+from gql_auth.sessions import Viewer
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="isAuthenticated",
+    description="Only a signed-in, active user with a live session may read this field.",
+)
+class IsAuthenticatedDirective:
+    pass
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="hasRole",
+    description="Only users holding this role (or a higher one) may read this field.",
+)
+class HasRoleDirective:
+    role: Role
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="isSelfOrAdmin",
+    description="Only the user this object describes, or an ADMIN, may read this field.",
+)
+class IsSelfOrAdminDirective:
+    pass
+
+
+async def require_viewer(info: Info) -> Viewer:
+    """The caller, or UNAUTHENTICATED with the reason (expired, revoked, ...)."""
+    authentication = await info.context.authentication()
+    if authentication.viewer is None:
+        raise authentication.failure or Unauthenticated()
+    return authentication.viewer
+
+
+# The checks raise domain errors instead of returning False: the reason
+# (TOKEN_EXPIRED, FORBIDDEN, ...) is per request, and permission instances are
+# shared by every request, so it cannot be stashed on them for on_unauthorized.
+
+
+class IsAuthenticated(BasePermission):
+    _schema_directive = IsAuthenticatedDirective()
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        await require_viewer(info)
+        return True
+
+
+class HasRole(BasePermission):
+    def __init__(self, role: Role) -> None:
+        self.role = role
+        self._schema_directive = HasRoleDirective(role=role)
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer = await require_viewer(info)
+        # The role in the database now, not the one the token was issued with.
+        if not viewer.user.role.includes(self.role):
+            raise Forbidden(f"This field requires the {self.role.value} role.")
+        return True
+
+
+class IsSelfOrAdmin(BasePermission):
+    """For fields of a User: the source must expose `id` and `issued_to_viewer`."""
+
+    _schema_directive = IsSelfOrAdminDirective()
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        # Inside an AuthPayload the caller has just proved to be this user.
+        if getattr(source, "issued_to_viewer", False):
+            return True
+        viewer = await require_viewer(info)
+        if str(viewer.user.id) != str(source.id) and not viewer.user.role.includes(Role.ADMIN):
+            raise Forbidden("Only this user or an admin may read this field.")
+        return True
+
+
+def guarded_by(*permissions: BasePermission) -> list[FieldExtension]:
+    """Field extensions for `strawberry.field(extensions=...)` that also print directives."""
+    return [PermissionExtension(list(permissions))]

@@ -1,0 +1,55 @@
+"""The Strawberry schema and the per-request extensions it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from gql_auth.config import Settings
+from gql_auth.graphql.errors import TranslateErrors
+from gql_auth.graphql.mutations import Mutation
+from gql_auth.graphql.queries import Query
+from gql_auth.graphql.transaction import RequestTransaction
+
+# Distinct documents kept parsed and validated; real clients send a handful.
+DOCUMENT_CACHE_SIZE = 512
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Silenced: TranslateErrors logs what is unexpected, with the request id."""
+
+
+def build_schema(settings: Settings | None = None) -> Schema:
+    """The schema; production adds lock-downs that never change the SDL."""
+    production = settings is not None and settings.is_production
+    # Extensions are factories: Strawberry builds a fresh instance per request.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        TranslateErrors,  # first in, last out: sees the final errors, commit failures too
+        RequestTransaction,
+        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+    ]
+    if production:
+        extensions.append(DisableIntrospection)
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=production),
+    )
+
+
+def export_sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,199 @@
+"""GraphQL output types, built from ORM rows at the edge (`X.from_row(row)`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from gql_auth import audit, dashboards, models, sessions
+from gql_auth.errors import InvalidInput
+from gql_auth.graphql.context import Info
+from gql_auth.graphql.permissions import IsSelfOrAdmin, guarded_by
+from gql_auth.sessions import SignedIn, Viewer
+
+Role = strawberry.enum(
+    models.Role, name="Role", description="Roles in ascending order of privilege."
+)
+
+
+@strawberry.type(
+    description="An account. Private fields are visible to the user themselves and to admins."
+)
+class User:
+    id: strawberry.ID
+    username: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    # True inside the AuthPayload of a sign-in: the caller just proved to be this user.
+    issued_to_viewer: strawberry.Private[bool]
+    _email: strawberry.Private[str]
+    _email_verified: strawberry.Private[bool]
+    _last_login_at: strawberry.Private[datetime | None]
+
+    @strawberry.field(
+        description="The e-mail address (lower-cased).", extensions=guarded_by(IsSelfOrAdmin())
+    )
+    def email(self) -> str | None:
+        return self._email
+
+    @strawberry.field(
+        description="Whether the e-mail address has been confirmed.",
+        extensions=guarded_by(IsSelfOrAdmin()),
+    )
+    def email_verified(self) -> bool | None:
+        return self._email_verified
+
+    @strawberry.field(
+        description="When the user last signed in; null if never.",
+        extensions=guarded_by(IsSelfOrAdmin()),
+    )
+    def last_login_at(self) -> datetime | None:
+        return self._last_login_at
+
+    @classmethod
+    def from_row(cls, row: models.User, *, issued_to_viewer: bool = False) -> User:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            username=row.username,
+            role=row.role,
+            is_active=row.is_active,
+            created_at=row.created_at,
+            issued_to_viewer=issued_to_viewer,
+            _email=row.email,
+            _email_verified=row.email_verified,
+            _last_login_at=row.last_login_at,
+        )
+
+
+@strawberry.type(description="Tokens for a signed-in session, and the user they belong to.")
+class AuthPayload:
+    access_token: str = strawberry.field(
+        description="JWT to send as `Authorization: Bearer <accessToken>`."
+    )
+    token_type: str = strawberry.field(description='Always "Bearer".')
+    expires_in: int = strawberry.field(description="Seconds until accessToken expires.")
+    refresh_token: str = strawberry.field(
+        description="Opaque token for `refreshToken`; single use, rotated on every refresh."
+    )
+    user: User
+
+    @classmethod
+    def from_signed_in(cls, signed_in: SignedIn) -> AuthPayload:
+        return cls(
+            access_token=signed_in.access_token,
+            token_type="Bearer",  # noqa: S106 - the scheme name, not a secret
+            expires_in=signed_in.expires_in,
+            refresh_token=signed_in.refresh_token,
+            user=User.from_row(signed_in.user, issued_to_viewer=True),
+        )
+
+
+@strawberry.type(description="Something that happened to an account.")
+class SecurityEvent:
+    kind: str = strawberry.field(
+        description="e.g. REGISTERED, LOGIN_SUCCEEDED, LOGIN_FAILED, LOGGED_OUT, TOKEN_REFRESHED, "
+        "REFRESH_TOKEN_REUSED, PASSWORD_CHANGED, PASSWORD_RESET, EMAIL_VERIFIED, ROLE_CHANGED, "
+        "ACCOUNT_DEACTIVATED, ACCOUNT_ACTIVATED"
+    )
+    at: datetime
+    ip_address: str | None
+    user_agent: str | None
+
+    @classmethod
+    def from_row(cls, row: models.SecurityEvent) -> SecurityEvent:
+        return cls(kind=row.kind, at=row.at, ip_address=row.ip_address, user_agent=row.user_agent)
+
+
+@strawberry.type(description="A signed-in session (one per sign-in).")
+class Session:
+    id: strawberry.ID
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    ip_address: str | None
+    current: bool = strawberry.field(description="True for the session this request uses.")
+
+    @classmethod
+    def from_row(cls, row: models.AuthSession, *, current_id: str) -> Session:
+        return cls(
+            id=strawberry.ID(row.id),
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            expires_at=row.expires_at,
+            user_agent=row.user_agent,
+            ip_address=row.ip_address,
+            current=row.id == current_id,
+        )
+
+
+MAX_LIST_LIMIT = 100
+
+
+@strawberry.type(description="What the signed-in user sees about their own account.")
+class UserDashboard:
+    viewer: strawberry.Private[Viewer]
+    user: User
+
+    @strawberry.field(description="The caller's live sessions, newest first.")
+    async def active_sessions(self, info: Info) -> list[Session]:
+        async with info.context.db() as db:
+            rows = await sessions.active_sessions(db, user_id=self.viewer.user.id)
+        return [Session.from_row(row, current_id=self.viewer.session.id) for row in rows]
+
+    @strawberry.field(description="Newest first; limit 1-100.")
+    async def recent_events(
+        self, info: Info, limit: Annotated[int, strawberry.argument(description="1-100.")] = 20
+    ) -> list[SecurityEvent]:
+        check_limit(limit)
+        async with info.context.db() as db:
+            rows = await audit.recent_events(db, user_id=self.viewer.user.id, limit=limit)
+        return [SecurityEvent.from_row(row) for row in rows]
+
+
+def check_limit(limit: int, field: str = "limit") -> None:
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise InvalidInput(
+            field, "OUT_OF_RANGE", f"{field} must be between 1 and {MAX_LIST_LIMIT}."
+        )
+
+
+@strawberry.type(description="How many users hold a role.")
+class RoleCount:
+    role: Role
+    count: int
+
+
+@strawberry.type(description="Counts for operators, computed from the database.")
+class AdminDashboard:
+    total_users: int
+    active_users: int
+    users_by_role: list[RoleCount] = strawberry.field(
+        description="Every role, including empty ones."
+    )
+    signups_last_24h: int = strawberry.field(name="signupsLast24h")
+    failed_logins_last_24h: int = strawberry.field(name="failedLoginsLast24h")
+
+    @classmethod
+    def from_stats(cls, stats: dashboards.AdminStats) -> AdminDashboard:
+        return cls(
+            total_users=stats.total_users,
+            active_users=stats.active_users,
+            users_by_role=[
+                RoleCount(role=role, count=count) for role, count in stats.users_by_role.items()
+            ],
+            signups_last_24h=stats.signups_last_24h,
+            failed_logins_last_24h=stats.failed_logins_last_24h,
+        )
+
+    @strawberry.field(description="Newest first; limit 1-100.")
+    async def recent_signups(
+        self, info: Info, limit: Annotated[int, strawberry.argument(description="1-100.")] = 10
+    ) -> list[User]:
+        check_limit(limit)
+        async with info.context.db() as db:
+            rows = await dashboards.recent_signups(db, limit=limit)
+        return [User.from_row(row) for row in rows]

@@ -1,0 +1,48 @@
+"""The long-lived objects one app instance shares across requests, built once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from gql_auth.client_address import Network, parse_networks
+from gql_auth.config import Settings
+from gql_auth.db import create_engine, create_session_factory
+from gql_auth.passwords import PasswordHasher
+from gql_auth.tokens import AccessTokenCodec
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    hasher: PasswordHasher
+    tokens: AccessTokenCodec
+    trusted_proxies: tuple[Network, ...]
+
+    @property
+    def refresh_lifetime(self) -> timedelta:
+        return timedelta(days=self.settings.refresh_token_expire_days)
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
+
+
+def build_services(settings: Settings) -> Services:
+    engine = create_engine(settings)
+    return Services(
+        settings=settings,
+        engine=engine,
+        session_factory=create_session_factory(engine),
+        hasher=PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_cost,
+            parallelism=settings.argon2_parallelism,
+            workers=settings.password_hash_workers,
+        ),
+        tokens=AccessTokenCodec(settings),
+        trusted_proxies=parse_networks(settings.trusted_proxies),
+    )

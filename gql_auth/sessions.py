@@ -1,0 +1,116 @@
+"""Server-side sign-in sessions: opening them and checking them on every request."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql_auth.audit import ClientInfo
+from gql_auth.errors import TokenRevoked
+from gql_auth.models import AuthSession, User, utcnow
+from gql_auth.tokens import (
+    AccessClaims,
+    AccessTokenCodec,
+    hash_refresh_token,
+    new_refresh_token,
+    new_session_id,
+)
+
+# lastUsedAt is a hint for people, not an audit log: one write a minute is plenty.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """What a client receives when a session starts or rotates."""
+
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    user: User
+    session: AuthSession
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The authenticated caller: the user as the database has it now, and the session."""
+
+    user: User
+    session: AuthSession
+
+
+async def start(
+    db: AsyncSession,
+    codec: AccessTokenCodec,
+    *,
+    user: User,
+    client: ClientInfo,
+    lifetime: timedelta,
+) -> SignedIn:
+    """Opens a session for a user who just proved who they are."""
+    refresh_token = new_refresh_token()
+    now = utcnow()
+    session = AuthSession(
+        id=new_session_id(),
+        user_id=user.id,
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + lifetime,
+        user_agent=client.user_agent,
+        ip_address=client.ip_address,
+        refresh_token_hash=hash_refresh_token(refresh_token),
+    )
+    db.add(session)
+    await db.flush()
+    return issue(codec, user=user, session=session, refresh_token=refresh_token)
+
+
+def issue(
+    codec: AccessTokenCodec, *, user: User, session: AuthSession, refresh_token: str
+) -> SignedIn:
+    access = codec.issue(user_id=user.id, session_id=session.id, role=user.role.value)
+    return SignedIn(
+        access_token=access.token,
+        expires_in=access.expires_in,
+        refresh_token=refresh_token,
+        user=user,
+        session=session,
+    )
+
+
+async def resolve_viewer(db: AsyncSession, claims: AccessClaims) -> Viewer:
+    """One indexed lookup of session and user; revoked, expired or inactive is refused."""
+    row = (
+        await db.execute(
+            select(AuthSession, User)
+            .join(User, User.id == AuthSession.user_id)
+            .where(AuthSession.id == claims.session_id, AuthSession.user_id == claims.user_id)
+        )
+    ).first()
+    now = utcnow()
+    if row is None:
+        raise TokenRevoked
+    session, user = row.tuple()
+    if not session.is_live(now) or not user.is_active:
+        raise TokenRevoked
+    if now - session.last_used_at >= LAST_USED_RESOLUTION:
+        session.last_used_at = now
+    return Viewer(user=user, session=session)
+
+
+async def active_sessions(db: AsyncSession, *, user_id: int) -> Sequence[AuthSession]:
+    """The user's live sessions, newest first."""
+    statement = (
+        select(AuthSession)
+        .where(
+            AuthSession.user_id == user_id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > utcnow(),
+        )
+        .order_by(AuthSession.created_at.desc())
+    )
+    return (await db.scalars(statement)).all()

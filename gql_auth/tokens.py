@@ -1,0 +1,119 @@
+"""Access-token JWTs (python-jose) and opaque refresh tokens stored only as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from jose import ExpiredSignatureError, JWTError, jwt
+
+from gql_auth.config import Settings
+from gql_auth.errors import TokenExpired, TokenInvalid
+
+ACCESS_TOKEN_TYPE = "access"
+_REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
+# Longer than any token we issue; rejects garbage before any crypto runs.
+_MAX_TOKEN_LENGTH = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: int
+    session_id: str
+    role: str
+    jti: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedAccessToken:
+    token: str
+    expires_in: int
+
+
+class AccessTokenCodec:
+    """Signs with SECRET_KEY as given, so other services can verify with any JWT library."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._algorithm = settings.jwt_algorithm
+        self._issuer = settings.jwt_issuer
+        self._audience = settings.jwt_audience
+        self._lifetime = timedelta(minutes=settings.access_token_expire_minutes)
+        self._signing_key = settings.signing_key()
+        previous = settings.secret_key_previous
+        # A retired key still verifies during a rotation; it never signs.
+        self._verifying_keys = [self._signing_key] + (
+            [previous.get_secret_value()] if previous else []
+        )
+
+    def issue(self, *, user_id: int, session_id: str, role: str) -> IssuedAccessToken:
+        now = datetime.now(UTC)
+        claims = {
+            "sub": str(user_id),
+            "sid": session_id,
+            "role": role,
+            "type": ACCESS_TOKEN_TYPE,
+            "iat": int(now.timestamp()),
+            "exp": int((now + self._lifetime).timestamp()),
+            "jti": uuid.uuid4().hex,
+            "iss": self._issuer,
+            "aud": self._audience,
+        }
+        token = jwt.encode(claims, self._signing_key, algorithm=self._algorithm)
+        return IssuedAccessToken(token=token, expires_in=int(self._lifetime.total_seconds()))
+
+    def decode(self, token: str) -> AccessClaims:
+        """Checks signature, algorithm allow-list, exp, iss, aud and type, or raises."""
+        if not token or len(token) > _MAX_TOKEN_LENGTH:
+            raise TokenInvalid
+        claims = self._verified_claims(token)
+        subject, session_id = claims.get("sub"), claims.get("sid")
+        if (
+            claims.get("type") != ACCESS_TOKEN_TYPE
+            or not isinstance(subject, str)
+            or not subject.isdigit()
+            or not isinstance(session_id, str)
+            or not isinstance(claims.get("exp"), int)
+        ):
+            raise TokenInvalid
+        return AccessClaims(
+            user_id=int(subject),
+            session_id=session_id,
+            role=str(claims.get("role", "")),
+            jti=str(claims["jti"]),
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        )
+
+    def _verified_claims(self, token: str) -> dict[str, object]:
+        for key in self._verifying_keys:
+            try:
+                return jwt.decode(
+                    token,
+                    key,
+                    algorithms=[self._algorithm],  # pinned: never "none", never RS/HS confusion
+                    audience=self._audience,
+                    issuer=self._issuer,
+                    options={f"require_{claim}": True for claim in _REQUIRED_CLAIMS},
+                )
+            except ExpiredSignatureError:
+                raise TokenExpired from None
+            except JWTError:
+                continue
+        raise TokenInvalid
+
+
+def new_refresh_token() -> str:
+    """256 random bits; only its hash is stored."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_refresh_token(token: str) -> str:
+    # A fast hash is right here: the token is high-entropy, so no brute force.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex

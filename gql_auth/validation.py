@@ -1,0 +1,76 @@
+"""Input rules for usernames, e-mail addresses and passwords, shared by every form."""
+
+from __future__ import annotations
+
+import re
+
+from email_validator import EmailNotValidError, validate_email
+from zxcvbn import zxcvbn
+
+from gql_auth.errors import InvalidInput
+
+USERNAME_MIN, USERNAME_MAX = 3, 32
+PASSWORD_MAX = 256
+EMAIL_MAX = 254
+# ASCII only: look-alike Unicode letters would let "аdmin" pose as "admin".
+_USERNAME = re.compile(r"[A-Za-z0-9_.\-]+")
+# zxcvbn scores 0-4; 0 and 1 are "too guessable" (under a million guesses).
+_MIN_STRENGTH_SCORE = 2
+# zxcvbn slows sharply with length; a strong 64-character prefix is strong enough.
+_STRENGTH_PREFIX = 64
+
+
+def clean_username(username: str, field: str = "username") -> str:
+    username = username.strip()
+    if len(username) < USERNAME_MIN:
+        raise InvalidInput(
+            field, "TOO_SHORT", f"Username must be at least {USERNAME_MIN} characters."
+        )
+    if len(username) > USERNAME_MAX:
+        raise InvalidInput(
+            field, "TOO_LONG", f"Username must be at most {USERNAME_MAX} characters."
+        )
+    if not _USERNAME.fullmatch(username):
+        raise InvalidInput(
+            field, "INVALID", "Username may contain only letters, digits, '_', '.' and '-'."
+        )
+    return username
+
+
+def username_key(username: str) -> str:
+    """The case-insensitive form that the unique index compares."""
+    return username.strip().lower()
+
+
+def clean_email(email: str, field: str = "email") -> str:
+    email = email.strip()
+    if len(email) > EMAIL_MAX:
+        raise InvalidInput(field, "TOO_LONG", f"E-mail must be at most {EMAIL_MAX} characters.")
+    try:
+        checked = validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        raise InvalidInput(field, "INVALID", "This is not a valid e-mail address.") from None
+    return checked.normalized.lower()
+
+
+def check_password_shape(password: str, *, min_length: int, field: str = "password") -> None:
+    """Length only: NIST 800-63B asks for no composition rules."""
+    if len(password) < min_length:
+        raise InvalidInput(
+            field, "TOO_SHORT", f"Password must be at least {min_length} characters."
+        )
+    if len(password) > PASSWORD_MAX:
+        raise InvalidInput(
+            field, "TOO_LONG", f"Password must be at most {PASSWORD_MAX} characters."
+        )
+
+
+def check_password_strength(
+    password: str, *, user_inputs: list[str], field: str = "password"
+) -> None:
+    """Refuses common and easily guessed passwords; CPU-bound, run it off the loop."""
+    result = zxcvbn(password[:_STRENGTH_PREFIX], user_inputs=user_inputs)
+    if result["score"] < _MIN_STRENGTH_SCORE:
+        raise InvalidInput(
+            field, "TOO_COMMON", "This password is too common or easy to guess; choose another."
+        )
