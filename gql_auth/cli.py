@@ -115,8 +115,9 @@ def alembic_directory() -> Path:
 
 
 def _migrate(_args: argparse.Namespace) -> int:
-    from alembic import command
     from alembic.config import Config
+
+    from alembic import command
 
     settings = load_settings()
     config = Config()

@@ -26,7 +26,7 @@ class AdminStats:
 
 async def admin_stats(db: AsyncSession) -> AdminStats:
     since = utcnow() - RECENT
-    by_role = {role: 0 for role in Role}  # every role present, even with no users
+    by_role = dict.fromkeys(Role, 0)  # every role present, even with no users
     active_users = 0
     rows = await db.execute(
         select(User.role, User.is_active, func.count()).group_by(User.role, User.is_active)

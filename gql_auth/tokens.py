@@ -7,13 +7,14 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from jose import ExpiredSignatureError, JWTError, jwt
 
 from gql_auth.config import Settings
 from gql_auth.errors import TokenExpired, TokenInvalid
 
-ACCESS_TOKEN_TYPE = "access"
+ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
 _REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
 # Longer than any token we issue; rejects garbage before any crypto runs.
 _MAX_TOKEN_LENGTH = 4096
@@ -84,7 +85,7 @@ class AccessTokenCodec:
             session_id=session_id,
             role=str(claims.get("role", "")),
             jti=str(claims["jti"]),
-            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            expires_at=datetime.fromtimestamp(cast(int, claims["exp"]), UTC),
         )
 
     def _verified_claims(self, token: str) -> dict[str, object]:

@@ -36,7 +36,7 @@ class Context(BaseContext):
         super().__init__()
         self.services = services
         self.settings = services.settings
-        self.request = request
+        self.http_request = request
         self.request_id = request_id
         self.client = ClientInfo(
             ip_address=client_address(
@@ -71,7 +71,7 @@ class Context(BaseContext):
         return (await self.authentication()).viewer
 
     async def _authenticate(self) -> Authentication:
-        header = self.request.headers.get("authorization")
+        header = self.http_request.headers.get("authorization")
         if header is None:
             return ANONYMOUS
         scheme, _, token = header.partition(" ")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import accounts, models, sessions
@@ -16,7 +15,8 @@ from gql_auth.graphql.types import AuthPayload
 class Mutation:
     @strawberry.mutation(
         description="Creates a USER account and signs it in. Nobody can register as ADMIN. "
-        "BAD_USER_INPUT (field, reason TOO_SHORT/TOO_LONG/INVALID/TOO_COMMON/TAKEN) creates nothing."
+        "BAD_USER_INPUT (field, reason TOO_SHORT/TOO_LONG/INVALID/TOO_COMMON/TAKEN) "
+        "creates nothing."
     )
     async def register(self, info: Info, input: RegisterInput) -> AuthPayload:
         context = info.context

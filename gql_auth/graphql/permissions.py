@@ -66,7 +66,11 @@ class IsAuthenticated(BasePermission):
 class HasRole(BasePermission):
     def __init__(self, role: Role) -> None:
         self.role = role
-        self._schema_directive = HasRoleDirective(role=role)
+        self._directive = HasRoleDirective(role=role)
+
+    @property
+    def schema_directive(self) -> object:
+        return self._directive
 
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         viewer = await require_viewer(info)

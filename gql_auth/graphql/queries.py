@@ -25,7 +25,8 @@ class Query:
         return User.from_row(viewer.user)
 
     @strawberry.field(
-        description="The caller's account, sessions and recent security events. Role USER or above.",
+        description="The caller's account, sessions and recent security events. "
+        "Role USER or above.",
         extensions=guarded_by(IsAuthenticated(), HasRole(Role.USER)),
     )
     async def user_dashboard(self, info: Info) -> UserDashboard:

@@ -13,9 +13,7 @@ from gql_auth.graphql.context import Info
 from gql_auth.graphql.permissions import IsSelfOrAdmin, guarded_by
 from gql_auth.sessions import SignedIn, Viewer
 
-Role = strawberry.enum(
-    models.Role, name="Role", description="Roles in ascending order of privilege."
-)
+strawberry.enum(models.Role, name="Role", description="Roles in ascending order of privilege.")
 
 
 @strawberry.type(
@@ -24,7 +22,7 @@ Role = strawberry.enum(
 class User:
     id: strawberry.ID
     username: str
-    role: Role
+    role: models.Role
     is_active: bool
     created_at: datetime
     # True inside the AuthPayload of a sign-in: the caller just proved to be this user.
@@ -163,7 +161,7 @@ def check_limit(limit: int, field: str = "limit") -> None:
 
 @strawberry.type(description="How many users hold a role.")
 class RoleCount:
-    role: Role
+    role: models.Role
     count: int
 
 
