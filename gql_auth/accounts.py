@@ -35,14 +35,18 @@ async def register(
     """Creates an account after every rule passed; a refusal creates nothing."""
     username = clean_username(username)
     email = clean_email(email)
-    check_password_shape(password, min_length=password_min_length)
     await _ensure_available(db, username=username, email=email)
-    await hasher.run(_check_strength, password, [username, email])
     user = User(
         username=username,
         username_key=username_key(username),
         email=email,
-        password_hash=await hasher.hash(password),
+        password_hash=await hash_new_password(
+            hasher,
+            password,
+            min_length=password_min_length,
+            user_inputs=[username, email],
+            field="password",
+        ),
         role=role,
     )
     db.add(user)
@@ -58,8 +62,17 @@ async def register(
     return user
 
 
-def _check_strength(password: str, user_inputs: list[str]) -> None:
-    check_password_strength(password, user_inputs=user_inputs)
+async def hash_new_password(
+    hasher: PasswordHasher, password: str, *, min_length: int, user_inputs: list[str], field: str
+) -> str:
+    """Applies the registration rules to a new password, then hashes it."""
+    check_password_shape(password, min_length=min_length, field=field)
+    await hasher.run(_check_strength, password, user_inputs, field)
+    return await hasher.hash(password)
+
+
+def _check_strength(password: str, user_inputs: list[str], field: str) -> None:
+    check_password_strength(password, user_inputs=user_inputs, field=field)
 
 
 async def _ensure_available(db: AsyncSession, *, username: str, email: str) -> None:
@@ -116,3 +129,32 @@ async def set_role(db: AsyncSession, *, login: str, role: Role) -> User:
         raise UserNotFound(f"no user with username or e-mail {login!r}")
     user.role = role
     return user
+
+
+async def change_password(
+    db: AsyncSession,
+    hasher: PasswordHasher,
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    password_min_length: int,
+    client: ClientInfo,
+) -> None:
+    """Checks the current password like a sign-in, then sets the new one.
+
+    The caller revokes sessions; a wrong current password is recorded as a
+    failed sign-in, since it is one more guess at the password.
+    """
+    candidate = current_password if len(current_password) <= PASSWORD_MAX else ""
+    if not candidate or not await hasher.verify(user.password_hash, candidate):
+        audit.record(db, EventKind.LOGIN_FAILED, user_id=user.id, client=client)
+        raise InvalidCredentials("The current password is wrong.")
+    user.password_hash = await hash_new_password(
+        hasher,
+        new_password,
+        min_length=password_min_length,
+        user_inputs=[user.username, user.email],
+        field="newPassword",
+    )
+    audit.record(db, EventKind.PASSWORD_CHANGED, user_id=user.id, client=client)

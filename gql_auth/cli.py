@@ -14,7 +14,7 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import accounts
+from gql_auth import accounts, sessions
 from gql_auth.audit import NO_CLIENT
 from gql_auth.config import Settings, SettingsError, load_settings
 from gql_auth.errors import DomainError, InvalidInput
@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="print the SDL the code defines")
     export.add_argument("--output", type=Path, help="write to this file instead of stdout")
     export.set_defaults(handler=_export_schema)
+
+    prune = commands.add_parser("prune", help="delete expired sessions (run it daily)")
+    prune.set_defaults(handler=_prune)
 
     gen_secret = commands.add_parser("gen-secret", help="print a new 256-bit url-safe secret")
     gen_secret.set_defaults(handler=_gen_secret)
@@ -178,6 +181,14 @@ def _set_role(args: argparse.Namespace) -> int:
     except DomainError as error:
         raise CommandError(str(error)) from None
     print(f"{args.user} is now {role.value}")
+    return 0
+
+
+def _prune(_args: argparse.Namespace) -> int:
+    async def prune(db: AsyncSession, _services: Services) -> int:
+        return await sessions.prune_expired(db)
+
+    print(f"deleted {_run_in_transaction(load_settings(), prune)} expired sessions")
     return 0
 
 

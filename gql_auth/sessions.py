@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Result, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.audit import ClientInfo
@@ -114,3 +115,36 @@ async def active_sessions(db: AsyncSession, *, user_id: int) -> Sequence[AuthSes
         .order_by(AuthSession.created_at.desc())
     )
     return (await db.scalars(statement)).all()
+
+
+async def revoke_all(db: AsyncSession, *, user_id: int) -> int:
+    """Revokes every live session of a user at once; returns how many."""
+    now = utcnow()
+    result = await db.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.user_id == user_id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > now,
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)
+
+
+async def prune_expired(db: AsyncSession, *, user_id: int | None = None) -> int:
+    """Deletes expired sessions (their retired tokens go with them).
+
+    Revoked sessions are kept until they expire, so a stolen token presented
+    late still meets a revoked session rather than an unknown one.
+    """
+    statement = delete(AuthSession).where(AuthSession.expires_at <= utcnow())
+    if user_id is not None:
+        statement = statement.where(AuthSession.user_id == user_id)
+    result = await db.execute(statement.execution_options(synchronize_session=False))
+    return _rowcount(result)
+
+
+def _rowcount(result: Result[Any]) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)

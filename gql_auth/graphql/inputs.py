@@ -23,3 +23,9 @@ class LoginInput:
         description="A username or an email address, compared case-insensitively."
     )
     password: str
+
+
+@strawberry.input
+class ChangePasswordInput:
+    current_password: str
+    new_password: str = strawberry.field(description="Same rules as at registration.")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import accounts, models, sessions
+from gql_auth import accounts, audit, models, rotation, sessions
+from gql_auth.audit import EventKind
 from gql_auth.graphql.context import Context, Info
-from gql_auth.graphql.inputs import LoginInput, RegisterInput
+from gql_auth.graphql.inputs import ChangePasswordInput, LoginInput, RegisterInput
+from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
 from gql_auth.graphql.types import AuthPayload
 
 
@@ -48,8 +50,66 @@ class Mutation:
             )
             return await _start_session(context, db, user)
 
+    @strawberry.mutation(
+        description="Rotates the refresh token: the old one stops working. Presenting an "
+        "already-rotated token revokes that whole session (reuse detection). "
+        "UNAUTHENTICATED with reason TOKEN_INVALID, TOKEN_EXPIRED or TOKEN_REVOKED."
+    )
+    async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
+        context = info.context
+        async with context.db() as db:
+            signed_in = await rotation.refresh(
+                db, context.services.tokens, refresh_token=refresh_token, client=context.client
+            )
+        return AuthPayload.from_signed_in(signed_in)
+
+    @strawberry.mutation(
+        description="Revokes the session that the refresh token belongs to. Idempotent: "
+        "true for an unknown or already revoked token too."
+    )
+    async def logout(self, info: Info, refresh_token: str) -> bool:
+        async with info.context.db() as db:
+            await rotation.logout(db, refresh_token=refresh_token, client=info.context.client)
+        return True
+
+    @strawberry.mutation(
+        description="Revokes every session of the caller, this one included; returns how many.",
+        extensions=guarded_by(IsAuthenticated()),
+    )
+    async def logout_all(self, info: Info) -> int:
+        viewer = await require_viewer(info)
+        async with info.context.db() as db:
+            revoked = await sessions.revoke_all(db, user_id=viewer.user.id)
+            audit.record(
+                db, EventKind.LOGGED_OUT, user_id=viewer.user.id, client=info.context.client
+            )
+        return revoked
+
+    @strawberry.mutation(
+        description="Revokes every other session and returns fresh tokens. A wrong current "
+        "password is UNAUTHENTICATED/INVALID_CREDENTIALS and counts as a failed sign-in; "
+        "a refused new password is BAD_USER_INPUT with field newPassword.",
+        extensions=guarded_by(IsAuthenticated()),
+    )
+    async def change_password(self, info: Info, input: ChangePasswordInput) -> AuthPayload:
+        viewer = await require_viewer(info)
+        context = info.context
+        async with context.db() as db:
+            await accounts.change_password(
+                db,
+                context.services.hasher,
+                user=viewer.user,
+                current_password=input.current_password,
+                new_password=input.new_password,
+                password_min_length=context.settings.password_min_length,
+                client=context.client,
+            )
+            await sessions.revoke_all(db, user_id=viewer.user.id)
+            return await _start_session(context, db, viewer.user)
+
 
 async def _start_session(context: Context, db: AsyncSession, user: models.User) -> AuthPayload:
+    await sessions.prune_expired(db, user_id=user.id)  # keeps the table bounded per user
     signed_in = await sessions.start(
         db,
         context.services.tokens,
