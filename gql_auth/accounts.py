@@ -11,7 +11,9 @@ from gql_auth.audit import ClientInfo, EventKind
 from gql_auth.errors import InvalidCredentials, InvalidInput, UserNotFound
 from gql_auth.models import Role, User, utcnow
 from gql_auth.passwords import PasswordHasher
+from gql_auth.ratelimit import RateLimits, Rule
 from gql_auth.validation import (
+    EMAIL_MAX,
     PASSWORD_MAX,
     check_password_shape,
     check_password_strength,
@@ -102,18 +104,27 @@ async def get_user(db: AsyncSession, user_id: int) -> User | None:
 
 
 async def authenticate(
-    db: AsyncSession, hasher: PasswordHasher, *, login: str, password: str, client: ClientInfo
+    db: AsyncSession,
+    hasher: PasswordHasher,
+    limits: RateLimits,
+    *,
+    login: str,
+    password: str,
+    client: ClientInfo,
 ) -> User:
     """Returns the active user whose password matches, else InvalidCredentials.
 
     Wrong password, unknown name and inactive account look identical, in
-    message and in time, so nobody can probe which accounts exist.
+    message and in time, so nobody can probe which accounts exist. Limits are
+    checked before any password is, so a throttled guess learns nothing.
     """
-    user = await find_by_login(db, login) if len(login) <= 254 else None
+    account_key = login.strip().lower()[:EMAIL_MAX]
+    await check_sign_in_limits(limits, account_key=account_key, client=client)
+    user = await find_by_login(db, login) if len(login) <= EMAIL_MAX else None
     candidate = password if len(password) <= PASSWORD_MAX else ""
     matches = await hasher.verify(user.password_hash if user else None, candidate)
     if user is None or not matches or not candidate or not user.is_active:
-        audit.record(db, EventKind.LOGIN_FAILED, user_id=user.id if user else None, client=client)
+        await _count_failed_sign_in(db, limits, account_key=account_key, user=user, client=client)
         raise InvalidCredentials
     if hasher.needs_rehash(user.password_hash):
         # Parameters were raised since this hash was made: upgrade it now we know the password.
@@ -121,6 +132,26 @@ async def authenticate(
     user.last_login_at = utcnow()
     audit.record(db, EventKind.LOGIN_SUCCEEDED, user_id=user.id, client=client)
     return user
+
+
+async def check_sign_in_limits(limits: RateLimits, *, account_key: str, client: ClientInfo) -> None:
+    await limits.check(Rule.LOGIN_ACCOUNT, account_key)
+    await limits.check(Rule.LOGIN_IP, client.address_key)
+
+
+async def _count_failed_sign_in(
+    db: AsyncSession,
+    limits: RateLimits,
+    *,
+    account_key: str,
+    user: User | None,
+    client: ClientInfo,
+) -> None:
+    # A success never resets these: that would let an attacker interleave
+    # sign-ins to an account of their own and guess on without limit.
+    await limits.hit(Rule.LOGIN_ACCOUNT, account_key)
+    await limits.hit(Rule.LOGIN_IP, client.address_key)
+    audit.record(db, EventKind.LOGIN_FAILED, user_id=user.id if user else None, client=client)
 
 
 async def set_role(db: AsyncSession, *, login: str, role: Role) -> User:
@@ -134,6 +165,7 @@ async def set_role(db: AsyncSession, *, login: str, role: Role) -> User:
 async def change_password(
     db: AsyncSession,
     hasher: PasswordHasher,
+    limits: RateLimits,
     *,
     user: User,
     current_password: str,
@@ -146,9 +178,12 @@ async def change_password(
     The caller revokes sessions; a wrong current password is recorded as a
     failed sign-in, since it is one more guess at the password.
     """
+    await check_sign_in_limits(limits, account_key=user.username_key, client=client)
     candidate = current_password if len(current_password) <= PASSWORD_MAX else ""
     if not candidate or not await hasher.verify(user.password_hash, candidate):
-        audit.record(db, EventKind.LOGIN_FAILED, user_id=user.id, client=client)
+        await _count_failed_sign_in(
+            db, limits, account_key=user.username_key, user=user, client=client
+        )
         raise InvalidCredentials("The current password is wrong.")
     user.password_hash = await hash_new_password(
         hasher,

@@ -42,6 +42,11 @@ class ClientInfo:
         if self.user_agent is not None:
             object.__setattr__(self, "user_agent", self.user_agent[:USER_AGENT_MAX] or None)
 
+    @property
+    def address_key(self) -> str:
+        """The key for per-address rate limits; requests without a peer share one."""
+        return self.ip_address or "unknown"
+
 
 NO_CLIENT = ClientInfo()
 

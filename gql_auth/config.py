@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     rate_limit_login_ip: str = "100/15minutes"
     rate_limit_register_ip: str = "100/hour"
     rate_limit_reset_email: str = "3/hour"
+    rate_limit_reset_ip: str = "20/hour"
+    # Redis keys start with this, so several deployments can share one Redis.
+    rate_limit_key_prefix: str = "gql-auth"
 
     metrics_enabled: bool = False
     log_level: str = "INFO"
@@ -98,6 +101,7 @@ class Settings(BaseSettings):
         "rate_limit_login_ip",
         "rate_limit_register_ip",
         "rate_limit_reset_email",
+        "rate_limit_reset_ip",
     )
     @classmethod
     def _check_rate_limit(cls, value: str) -> str:

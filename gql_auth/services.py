@@ -11,6 +11,7 @@ from gql_auth.client_address import Network, parse_networks
 from gql_auth.config import Settings
 from gql_auth.db import create_engine, create_session_factory
 from gql_auth.passwords import PasswordHasher
+from gql_auth.ratelimit import RateLimits
 from gql_auth.tokens import AccessTokenCodec
 
 
@@ -22,6 +23,7 @@ class Services:
     hasher: PasswordHasher
     tokens: AccessTokenCodec
     trusted_proxies: tuple[Network, ...]
+    rate_limits: RateLimits
 
     @property
     def refresh_lifetime(self) -> timedelta:
@@ -45,4 +47,5 @@ def build_services(settings: Settings) -> Services:
         ),
         tokens=AccessTokenCodec(settings),
         trusted_proxies=parse_networks(settings.trusted_proxies),
+        rate_limits=RateLimits(settings),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -51,6 +51,7 @@ class Context(BaseContext):
         self._db_lock = asyncio.Lock()
         self._auth_lock = asyncio.Lock()
         self._authentication: Authentication | None = None
+        self._after_commit: list[Callable[[], None]] = []
 
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:
@@ -59,6 +60,10 @@ class Context(BaseContext):
             if self._session is None:
                 self._session = self.services.session_factory()
             yield self._session
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Runs `callback` once this request's writes are committed (e.g. to send a mail)."""
+        self._after_commit.append(callback)
 
     async def authentication(self) -> Authentication:
         """Decodes the bearer token and checks its session, once per request."""
@@ -101,6 +106,8 @@ class Context(BaseContext):
                 except PendingRollbackError:
                     await session.rollback()
                     return False
+                for callback in self._after_commit:
+                    callback()
                 return True
             await session.rollback()
             return False

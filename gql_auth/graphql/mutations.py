@@ -11,6 +11,7 @@ from gql_auth.graphql.context import Context, Info
 from gql_auth.graphql.inputs import ChangePasswordInput, LoginInput, RegisterInput
 from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
 from gql_auth.graphql.types import AuthPayload
+from gql_auth.ratelimit import Rule
 
 
 @strawberry.type
@@ -22,6 +23,7 @@ class Mutation:
     )
     async def register(self, info: Info, input: RegisterInput) -> AuthPayload:
         context = info.context
+        await context.services.rate_limits.consume(Rule.REGISTER_IP, context.client.address_key)
         async with context.db() as db:
             user = await accounts.register(
                 db,
@@ -44,6 +46,7 @@ class Mutation:
             user = await accounts.authenticate(
                 db,
                 context.services.hasher,
+                context.services.rate_limits,
                 login=input.username,
                 password=input.password,
                 client=context.client,
@@ -98,6 +101,7 @@ class Mutation:
             await accounts.change_password(
                 db,
                 context.services.hasher,
+                context.services.rate_limits,
                 user=viewer.user,
                 current_password=input.current_password,
                 new_password=input.new_password,

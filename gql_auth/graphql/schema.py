@@ -13,16 +13,21 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from gql_auth.config import Settings
+from gql_auth.graphql import mutations, queries
 from gql_auth.graphql.errors import TranslateErrors
-from gql_auth.graphql.mutations import Mutation
-from gql_auth.graphql.queries import Query
 from gql_auth.graphql.transaction import RequestTransaction
 
 # Distinct documents kept parsed and validated; real clients send a handful.
 DOCUMENT_CACHE_SIZE = 512
+
+
+# Each area owns its root fields; the SDL lists them in this order.
+Query = merge_types("Query", (queries.Query,))
+Mutation = merge_types("Mutation", (mutations.Mutation,))
 
 
 class Schema(strawberry.Schema):
