@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from strawberry.fastapi import GraphQLRouter
@@ -14,6 +15,7 @@ from strawberry.fastapi import GraphQLRouter
 from gql_auth.config import Settings, get_settings
 from gql_auth.graphql.context import Context
 from gql_auth.graphql.schema import build_schema
+from gql_auth.http_guards import HttpGuards
 from gql_auth.request_id import RequestIdMiddleware
 from gql_auth.services import Services, build_services
 
@@ -49,6 +51,17 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.include_router(graphql, prefix="/graphql")
     app.add_api_route("/healthz", _health_endpoint(services), methods=["GET"])
+    # Added last runs first: request id outermost, so even a 413 carries one.
+    app.add_middleware(HttpGuards, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type"],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        )
     app.add_middleware(RequestIdMiddleware)
     return app
 

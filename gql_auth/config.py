@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     # Redis keys start with this, so several deployments can share one Redis.
     rate_limit_key_prefix: str = "gql-auth"
 
+    # Query limits, checked before anything runs. The standard introspection
+    # queries (graphql-js, GraphiQL, codegen) are 15 levels deep.
+    max_query_depth: int = Field(default=12, ge=1)
+    max_introspection_depth: int = Field(default=18, ge=1)
+    max_aliases: int = Field(default=30, ge=0)
+    max_query_tokens: int = Field(default=2000, ge=1)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
     metrics_enabled: bool = False
     log_level: str = "INFO"
 

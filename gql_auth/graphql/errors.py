@@ -31,7 +31,10 @@ def is_unexpected(error: GraphQLError) -> bool:
     if original is None or isinstance(original, DomainError):
         return False
     if isinstance(original, GraphQLError):
-        return (original.extensions or {}).get("code") not in CLIENT_CODES
+        code = (original.extensions or {}).get("code")
+        if code is None and error.path is None:
+            return False  # graphql-core refusing the client's variables before execution
+        return code not in CLIENT_CODES
     return True
 
 
@@ -70,7 +73,7 @@ class TranslateErrors(SchemaExtension):
             return _with(
                 error, INTERNAL_MESSAGE, {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
             )
-        if original is not None:  # a GraphQLError with a client code of its own
+        if (error.extensions or {}).get("code"):  # a GraphQLError with a client code of its own
             return error
         return _with(
             error, error.message, {**(error.extensions or {}), "code": self._client_code()}

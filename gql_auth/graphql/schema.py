@@ -7,7 +7,9 @@ from collections.abc import Callable
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
+    MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
     ValidationCache,
@@ -18,6 +20,7 @@ from strawberry.types import ExecutionContext
 
 from gql_auth.config import Settings
 from gql_auth.graphql import mutations, queries
+from gql_auth.graphql.document_rules import DocumentLimits, document_limits_rule
 from gql_auth.graphql.errors import TranslateErrors
 from gql_auth.graphql.transaction import RequestTransaction
 
@@ -41,10 +44,21 @@ def build_schema(settings: Settings | None = None) -> Schema:
     """The schema; production adds lock-downs that never change the SDL."""
     production = settings is not None and settings.is_production
     # Extensions are factories: Strawberry builds a fresh instance per request.
+    settings = settings or Settings(_env_file=None, secret_key="x" * 32)  # limits only
+    # One rule class for the schema's lifetime: rules are part of the validation cache key.
+    limits_rule = document_limits_rule(
+        DocumentLimits(
+            max_depth=settings.max_query_depth,
+            max_introspection_depth=settings.max_introspection_depth,
+            max_aliases=settings.max_aliases,
+        )
+    )
     extensions: list[Callable[[], SchemaExtension]] = [
         TranslateErrors,  # first in, last out: sees the final errors, commit failures too
         RequestTransaction,
+        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: AddValidationRules([limits_rule]),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
     ]
     if production:

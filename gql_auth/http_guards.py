@@ -1,0 +1,128 @@
+"""Transport rules in front of /graphql: JSON only, bounded bodies, safe response headers."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Media types a browser cannot send cross-site without a CORS preflight.
+_EXECUTABLE_MEDIA_TYPES = frozenset({"application/json", "application/graphql-response+json"})
+_ALWAYS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+class HttpGuards:
+    """Pure ASGI so the body cap holds before anything parses a byte of JSON.
+
+    text/plain, form and multipart posts are what a hostile page can make a
+    browser send without asking: refused with 415, so they can never run a
+    mutation with the victim's credentials.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, graphql_path: str = "/graphql"
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.graphql_path = graphql_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_graphql = scope["path"].rstrip("/") == self.graphql_path
+        send = _with_headers(send, no_store=is_graphql)
+        if not is_graphql or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        if _media_type(scope) not in _EXECUTABLE_MEDIA_TYPES:
+            await _refuse(
+                send, 415, "UNSUPPORTED_MEDIA_TYPE", "POST /graphql takes application/json."
+            )
+            return
+        body = await self._read_body(scope, receive)
+        if body is None:
+            await _refuse(
+                send,
+                413,
+                "PAYLOAD_TOO_LARGE",
+                f"Request bodies are limited to {self.max_body_bytes} bytes.",
+            )
+            return
+        await self.app(scope, _replay(body), send)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
+        """The whole body, or None as soon as it is known to be too large."""
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+
+def _media_type(scope: Scope) -> str:
+    raw: bytes = dict(scope["headers"]).get(b"content-type", b"")
+    return raw.decode("latin-1").split(";", 1)[0].strip().lower()
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _with_headers(send: Send, *, no_store: bool) -> Send:
+    extra = [*_ALWAYS, _NO_STORE] if no_store else _ALWAYS
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), *extra]
+        await send(message)
+
+    return send_with_headers
+
+
+async def _refuse(send: Send, status: int, reason: str, message: str) -> None:
+    """Answers in the contract's error shape, so clients need one error parser."""
+    body = json.dumps(
+        {
+            "errors": [
+                {"message": message, "extensions": {"code": "BAD_USER_INPUT", "reason": reason}}
+            ]
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
