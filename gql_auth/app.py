@@ -8,15 +8,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from strawberry.fastapi import GraphQLRouter
 
+from gql_auth import sessions
 from gql_auth.config import Settings, get_settings
 from gql_auth.graphql.context import Context
 from gql_auth.graphql.schema import build_schema
 from gql_auth.http_guards import HttpGuards
-from gql_auth.request_id import RequestIdMiddleware
+from gql_auth.logging_setup import configure_logging
+from gql_auth.metrics import Metrics
+from gql_auth.request_log import RequestLogMiddleware
 from gql_auth.services import Services, build_services
 
 logger = logging.getLogger("gql_auth")
@@ -51,6 +54,10 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.include_router(graphql, prefix="/graphql")
     app.add_api_route("/healthz", _health_endpoint(services), methods=["GET"])
+    if services.metrics is not None:
+        app.add_api_route(
+            "/metrics", _metrics_endpoint(services, services.metrics), methods=["GET"]
+        )
     # Added last runs first: request id outermost, so even a 413 carries one.
     app.add_middleware(HttpGuards, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
@@ -62,7 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
             expose_headers=["x-request-id"],
             max_age=600,
         )
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestLogMiddleware)
     return app
 
 
@@ -79,6 +86,17 @@ def _health_endpoint(services: Services):  # type: ignore[no-untyped-def]
     return healthz
 
 
+def _metrics_endpoint(services: Services, metrics: Metrics):  # type: ignore[no-untyped-def]
+    async def metrics_page() -> Response:
+        async with services.session_factory() as db:
+            metrics.active_sessions.set(await sessions.count_live(db))
+        return Response(metrics.exposition(), media_type=metrics.content_type)
+
+    return metrics_page
+
+
 def app_from_environment() -> FastAPI:
     """Factory for uvicorn (`--factory`), so each worker reads the same settings."""
-    return create_app(get_settings())
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)

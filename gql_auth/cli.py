@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import secrets
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -18,6 +20,7 @@ from gql_auth import accounts, sessions
 from gql_auth.audit import NO_CLIENT
 from gql_auth.config import Settings, SettingsError, load_settings
 from gql_auth.errors import DomainError, InvalidInput
+from gql_auth.metrics import MULTIPROCESS_ENV
 from gql_auth.models import Role
 from gql_auth.services import Services, build_services
 
@@ -95,6 +98,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings.signing_key()  # development: create the key file once, not once per worker
     if args.workers < 1:
         raise CommandError("--workers must be at least 1")
+    if settings.metrics_enabled and args.workers > 1 and not os.environ.get(MULTIPROCESS_ENV):
+        # Workers write their samples here and /metrics adds them up (prometheus-client).
+        os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="gql-auth-metrics-")
     uvicorn.run(
         "gql_auth.app:app_from_environment",
         factory=True,
@@ -104,6 +110,8 @@ def _serve(args: argparse.Namespace) -> int:
         reload=args.reload,
         proxy_headers=False,  # TRUSTED_PROXIES decides whom to believe, not uvicorn
         log_level=settings.log_level.lower(),
+        access_log=False,  # gql_auth.requests logs one richer line per request
+        timeout_graceful_shutdown=30,  # SIGTERM: stop accepting, let in-flight requests finish
     )
     return 0
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from gql_auth.client_address import Network, parse_networks
 from gql_auth.config import Settings
 from gql_auth.db import create_engine, create_session_factory
+from gql_auth.metrics import Metrics
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits
 from gql_auth.tokens import AccessTokenCodec
@@ -24,6 +25,7 @@ class Services:
     tokens: AccessTokenCodec
     trusted_proxies: tuple[Network, ...]
     rate_limits: RateLimits
+    metrics: Metrics | None
 
     @property
     def refresh_lifetime(self) -> timedelta:
@@ -48,4 +50,5 @@ def build_services(settings: Settings) -> Services:
         tokens=AccessTokenCodec(settings),
         trusted_proxies=parse_networks(settings.trusted_proxies),
         rate_limits=RateLimits(settings),
+        metrics=Metrics() if settings.metrics_enabled else None,
     )

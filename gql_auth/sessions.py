@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Result, delete, select, update
+from sqlalchemy import Result, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.audit import ClientInfo
@@ -148,3 +148,11 @@ async def prune_expired(db: AsyncSession, *, user_id: int | None = None) -> int:
 
 def _rowcount(result: Result[Any]) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def count_live(db: AsyncSession) -> int:
+    now = utcnow()
+    statement = select(func.count()).where(
+        AuthSession.revoked_at.is_(None), AuthSession.expires_at > now
+    )
+    return int(await db.scalar(statement) or 0)

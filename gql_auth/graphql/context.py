@@ -72,6 +72,11 @@ class Context(BaseContext):
                 self._authentication = await self._authenticate()
             return self._authentication
 
+    def known_user_id(self) -> int | None:
+        """The caller's id if this request already authenticated them; never queries."""
+        viewer = self._authentication.viewer if self._authentication else None
+        return viewer.user.id if viewer else None
+
     async def viewer(self) -> Viewer | None:
         return (await self.authentication()).viewer
 

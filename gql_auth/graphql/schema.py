@@ -22,6 +22,7 @@ from gql_auth.config import Settings
 from gql_auth.graphql import mutations, queries
 from gql_auth.graphql.document_rules import DocumentLimits, document_limits_rule
 from gql_auth.graphql.errors import TranslateErrors
+from gql_auth.graphql.observe import RecordOutcome
 from gql_auth.graphql.transaction import RequestTransaction
 
 # Distinct documents kept parsed and validated; real clients send a handful.
@@ -54,6 +55,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         )
     )
     extensions: list[Callable[[], SchemaExtension]] = [
+        RecordOutcome,  # outermost: logs and counts the final outcome
         TranslateErrors,  # first in, last out: sees the final errors, commit failures too
         RequestTransaction,
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),

@@ -1,0 +1,66 @@
+"""Records what each operation was and how it ended, for the request log and metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+
+from graphql import FieldNode, OperationDefinitionNode
+from strawberry.extensions import SchemaExtension
+
+from gql_auth.graphql.context import Context
+from gql_auth.request_log import request_details
+
+
+class RecordOutcome(SchemaExtension):
+    """Outermost extension: it sees the final, translated errors."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        yield
+        context = self.execution_context.context
+        if not isinstance(context, Context):
+            return
+        result = self.execution_context.result
+        errors = (result.errors if result is not None else None) or []
+        outcome = str((errors[0].extensions or {}).get("code", "ERROR")) if errors else "OK"
+        operation = self._operation_label()
+        details = request_details(context.http_request.scope)
+        details.update(operation=operation, outcome=outcome)
+        user_id = context.known_user_id()
+        if user_id is not None:
+            details["user_id"] = user_id
+        if context.services.metrics is not None:
+            context.services.metrics.observe(
+                operation=operation, outcome=outcome, seconds=time.perf_counter() - started
+            )
+
+    def on_execute(self) -> Iterator[None]:
+        self._executed = True
+        yield
+
+    def _operation_label(self) -> str:
+        """The root field run, e.g. "login": bounded by the schema, unlike operation names.
+
+        Only validated documents get here with `_executed`, so every name is a
+        real root field and the label set cannot be inflated by clients.
+        """
+        document = self.execution_context.graphql_document
+        if document is None or not getattr(self, "_executed", False):
+            return "invalid"
+        wanted = self.execution_context.operation_name
+        operations = [
+            node
+            for node in document.definitions
+            if isinstance(node, OperationDefinitionNode)
+            and (wanted is None or (node.name is not None and node.name.value == wanted))
+        ]
+        fields = {
+            selection.name.value
+            for operation in operations[:1]
+            for selection in operation.selection_set.selections
+            if isinstance(selection, FieldNode) and not selection.name.value.startswith("__")
+        }
+        if len(fields) == 1:
+            return fields.pop()
+        return "multiple" if fields else "other"
