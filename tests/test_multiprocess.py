@@ -1,0 +1,286 @@
+"""Two real server processes over one MariaDB and one Redis behave as one service."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pymysql
+import pytest
+import redis
+
+from tests.helpers import LOGIN, REGISTER, SECRET_KEY, STRONG_PASSWORD, assert_error
+
+GQL_AUTH = Path(sys.executable).parent / "gql-auth"
+MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+REDIS_URL = "redis://127.0.0.1:6379/0"
+ME = "query { me { id username } }"
+REFRESH = "mutation R($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }"
+
+
+def _unavailable(what: str, problem: object) -> None:
+    message = f"{what} is unreachable: {problem}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}; CI must run the multi-process test", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def mariadb_url() -> Iterator[str]:
+    try:
+        server = pymysql.connect(**MARIADB, autocommit=True, connect_timeout=3)
+    except pymysql.Error as error:
+        _unavailable("MariaDB at 127.0.0.1:3306", error)
+    name = f"gqlauth_multi_{os.getpid()}_{secrets.token_hex(4)}"
+    with server.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    try:
+        yield f"mysql+pymysql://root@127.0.0.1:3306/{name}"
+    finally:
+        with server.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def redis_prefix() -> Iterator[str]:
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        _unavailable("Redis at 127.0.0.1:6379", error)
+    prefix = f"gqlauth-multi-{secrets.token_hex(6)}"
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _environment(database_url: str, redis_prefix: str, **extra: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", str(Path.home())),
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": SECRET_KEY,
+        "REDIS_URL": REDIS_URL,
+        "RATE_LIMIT_KEY_PREFIX": redis_prefix,
+        "RATE_LIMIT_LOGIN_ACCOUNT": "3/15minutes",
+        "ARGON2_MEMORY_COST": "1024",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_PARALLELISM": "1",
+        **extra,
+    }
+
+
+class Server:
+    """`gql-auth serve` in its own process, stopped (and reaped) by the fixture."""
+
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / f"server-{self.port}.log"
+        self.process = subprocess.Popen(
+            [str(GQL_AUTH), "serve", "--port", str(self.port)],
+            env=env,
+            cwd=workdir,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_until_healthy(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"server exited early:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"server not healthy after {timeout}s:\n{self.log.read_text()}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+@pytest.fixture(scope="module")
+def two_servers(
+    mariadb_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, Server]]:
+    """Started once for this module: each test uses accounts of its own."""
+    tmp_path = tmp_path_factory.mktemp("servers")
+    env = _environment(mariadb_url, redis_prefix)
+    subprocess.run(
+        [str(GQL_AUTH), "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True
+    )
+    servers = (Server(env, tmp_path), Server(env, tmp_path))
+    try:
+        for server in servers:
+            server.wait_until_healthy()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+async def clients(
+    two_servers: tuple[Server, Server],
+) -> AsyncIterator[tuple[httpx.AsyncClient, ...]]:
+    async with (
+        httpx.AsyncClient(base_url=two_servers[0].url, timeout=20) as first,
+        httpx.AsyncClient(base_url=two_servers[1].url, timeout=20) as second,
+    ):
+        yield first, second
+
+
+async def call(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str | None = None
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def sign_up(client: httpx.AsyncClient, username: str) -> dict[str, Any]:
+    body = await call(
+        client,
+        REGISTER,
+        {
+            "input": {
+                "username": username,
+                "email": f"{username}@example.com",
+                "password": STRONG_PASSWORD,
+            }
+        },
+    )
+    payload: dict[str, Any] = body["data"]["register"]
+    return payload
+
+
+async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> dict[str, Any]:
+    return await call(client, LOGIN, {"input": {"username": username, "password": password}})
+
+
+class TestTwoProcessesActAsOne:
+    async def test_failed_logins_count_across_both_processes(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    ) -> None:
+        first, second = clients
+        await sign_up(first, "shared_limit")
+        for client in (first, second, first):  # the account limit is 3 failures
+            assert_error(await sign_in(client, "shared_limit", "wrong password"), "UNAUTHENTICATED")
+        refused = await sign_in(second, "shared_limit", STRONG_PASSWORD)
+        error = assert_error(refused, "RATE_LIMITED")
+        assert isinstance(error["extensions"]["retryAfter"], int)
+
+    async def test_session_revoked_through_one_process_is_refused_by_the_other(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    ) -> None:
+        first, second = clients
+        payload = await sign_up(first, "shared_revoke")
+        assert (await call(second, ME, {}, payload["accessToken"]))["data"]["me"]["username"] == (
+            "shared_revoke"
+        )
+        logout = await call(
+            first,
+            "mutation L($t: String!) { logout(refreshToken: $t) }",
+            {"t": payload["refreshToken"]},
+        )
+        assert logout["data"]["logout"] is True
+        assert_error(
+            await call(second, ME, {}, payload["accessToken"]),
+            "UNAUTHENTICATED",
+            reason="TOKEN_REVOKED",
+        )
+
+    async def test_refresh_token_rotated_on_one_process_is_rejected_by_the_other(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    ) -> None:
+        first, second = clients
+        payload = await sign_up(first, "shared_rotate")
+        rotated = await call(first, REFRESH, {"t": payload["refreshToken"]})
+        fresh = rotated["data"]["refreshToken"]
+        replayed = await call(second, REFRESH, {"t": payload["refreshToken"]})
+        assert_error(replayed, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
+        # Reuse revoked the whole session: the pair issued by the first process is dead too.
+        assert_error(
+            await call(first, ME, {}, fresh["accessToken"]),
+            "UNAUTHENTICATED",
+            reason="TOKEN_REVOKED",
+        )
+
+
+async def test_sigterm_lets_an_in_flight_request_finish(
+    mariadb_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    env = _environment(mariadb_url, redis_prefix)
+    server = Server(env, tmp_path)
+    try:
+        await asyncio.to_thread(server.wait_until_healthy)
+        await _interrupt_a_request_in_flight(server)
+    finally:
+        server.stop()
+
+
+async def _interrupt_a_request_in_flight(server: Server) -> None:
+    body = b'{"query": "{ __typename }"}'
+    headers_sent = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_body() -> AsyncIterator[bytes]:
+        yield body[:5]
+        headers_sent.set()
+        await release.wait()
+        yield body[5:]
+
+    async with httpx.AsyncClient(base_url=server.url, timeout=20) as client:
+        request = asyncio.create_task(
+            client.post(
+                "/graphql",
+                content=slow_body(),
+                headers={"content-type": "application/json", "content-length": str(len(body))},
+            )
+        )
+        await headers_sent.wait()
+        await asyncio.sleep(0.3)  # let the server read the first bytes: the request is in flight
+        server.process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.3)
+        release.set()
+        response = await request
+    assert response.status_code == 200
+    assert response.json() == {"data": {"__typename": "Query"}}
+    # uvicorn exits by re-raising the SIGTERM it handled, after finishing the request.
+    assert server.process.wait(timeout=20) in (0, -signal.SIGTERM)
