@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.0 tables: users, their sign-in sessions and security events."""
+"""SQLAlchemy 2.0 tables: users, their sign-in sessions, security events and mailed tokens."""
 
 from __future__ import annotations
 
@@ -136,3 +136,28 @@ class RetiredRefreshToken(Base):
         ForeignKey("sessions.id", ondelete="CASCADE"), index=True
     )
     retired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TokenPurpose(StrEnum):
+    PASSWORD_RESET = "PASSWORD_RESET"  # noqa: S105 - a purpose, not a secret
+    EMAIL_VERIFICATION = "EMAIL_VERIFICATION"
+
+
+class AccountToken(Base):
+    """A mailed single-use token (password reset, e-mail verification), kept only as a hash."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (Index("ix_account_tokens_user_purpose", "user_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[TokenPurpose] = mapped_column(
+        Enum(TokenPurpose, native_enum=False, length=32, create_constraint=False)
+    )
+    # SHA-256 hex of the token; the token itself only ever exists in the mail.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The address the token was mailed to: it stops working if the account's address changes.
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from gql_auth.client_address import Network, parse_networks
 from gql_auth.config import Settings
 from gql_auth.db import create_engine, create_session_factory
+from gql_auth.mail import Mailer
 from gql_auth.metrics import Metrics
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits
@@ -25,6 +26,7 @@ class Services:
     tokens: AccessTokenCodec
     trusted_proxies: tuple[Network, ...]
     rate_limits: RateLimits
+    mailer: Mailer
     metrics: Metrics | None
 
     @property
@@ -32,6 +34,7 @@ class Services:
         return timedelta(days=self.settings.refresh_token_expire_days)
 
     async def aclose(self) -> None:
+        await self.mailer.aclose()  # pending mails first: a send never needs the database
         await self.engine.dispose()
 
 
@@ -50,5 +53,6 @@ def build_services(settings: Settings) -> Services:
         tokens=AccessTokenCodec(settings),
         trusted_proxies=parse_networks(settings.trusted_proxies),
         rate_limits=RateLimits(settings),
+        mailer=Mailer(settings),
         metrics=Metrics() if settings.metrics_enabled else None,
     )

@@ -29,3 +29,21 @@ class LoginInput:
 class ChangePasswordInput:
     current_password: str
     new_password: str = strawberry.field(description="Same rules as at registration.")
+
+
+@strawberry.input(description="A new password, authorised by the token from a reset mail.")
+class ResetPasswordInput:
+    token: str = strawberry.field(description="The token from the link in the mail.")
+    new_password: str = strawberry.field(description="Same rules as at registration.")
+
+
+@strawberry.input(description="Profile changes; an omitted (or null) field is left as it is.")
+class UpdateProfileInput:
+    username: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Same rules as at registration; unique, ignoring case.",
+    )
+    email: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A new address is unverified until confirmed through the mail sent to it.",
+    )

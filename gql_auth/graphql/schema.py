@@ -19,9 +19,9 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from gql_auth.config import Settings
-from gql_auth.graphql import mutations, queries
+from gql_auth.graphql import admin, mutations, profile, queries, recovery
 from gql_auth.graphql.document_rules import DocumentLimits, document_limits_rule
-from gql_auth.graphql.errors import TranslateErrors
+from gql_auth.graphql.errors import TranslateErrors, translate_outside_operation
 from gql_auth.graphql.observe import RecordOutcome
 from gql_auth.graphql.transaction import RequestTransaction
 
@@ -30,15 +30,23 @@ DOCUMENT_CACHE_SIZE = 512
 
 
 # Each area owns its root fields; the SDL lists them in this order.
-Query = merge_types("Query", (queries.Query,))
-Mutation = merge_types("Mutation", (mutations.Mutation,))
+Query = merge_types("Query", (queries.Query, admin.Query))
+Mutation = merge_types(
+    "Mutation", (mutations.Mutation, recovery.Mutation, profile.Mutation, admin.Mutation)
+)
 
 
 class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Silenced: TranslateErrors logs what is unexpected, with the request id."""
+        """No default logging: TranslateErrors logs what is unexpected, with the request id.
+
+        The errors Strawberry reports after the operation hooks have exited
+        (unparsable documents, exceptions escaping an extension) are shaped here.
+        """
+        if execution_context is not None:
+            translate_outside_operation(errors, execution_context)
 
 
 def build_schema(settings: Settings | None = None) -> Schema:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from gql_auth import audit, dashboards, models, sessions
+from gql_auth import admin, audit, dashboards, models, sessions
 from gql_auth.errors import InvalidInput
 from gql_auth.graphql.context import Info
 from gql_auth.graphql.permissions import IsSelfOrAdmin, guarded_by
@@ -195,3 +195,40 @@ class AdminDashboard:
         async with info.context.db() as db:
             rows = await dashboards.recent_signups(db, limit=limit)
         return [User.from_row(row) for row in rows]
+
+
+@strawberry.type(description="Where a page of a connection ends.")
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None = strawberry.field(
+        description="Pass as `after` for the next page; null on an empty page."
+    )
+
+
+@strawberry.type(description="A user and the cursor that points at it.")
+class UserEdge:
+    cursor: str = strawberry.field(description="Opaque; pass as `after` to continue from here.")
+    node: User
+
+
+@strawberry.type(description="One page of users, in a stable order (by id).")
+class UserConnection:
+    total_count: int = strawberry.field(
+        description="How many users match the filters, over all pages."
+    )
+    edges: list[UserEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def from_page(cls, page: admin.UserPage) -> UserConnection:
+        edges = [
+            UserEdge(cursor=admin.encode_cursor(row.id), node=User.from_row(row))
+            for row in page.users
+        ]
+        return cls(
+            total_count=page.total_count,
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None
+            ),
+        )

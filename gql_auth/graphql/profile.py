@@ -1,0 +1,42 @@
+"""Mutation for the caller's own profile."""
+
+from __future__ import annotations
+
+import strawberry
+
+from gql_auth import profile
+from gql_auth.graphql.context import Info
+from gql_auth.graphql.inputs import UpdateProfileInput
+from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
+from gql_auth.graphql.recovery import mail_after_commit
+from gql_auth.graphql.types import User
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Changes the caller's username and/or e-mail; omitted fields stay as "
+        "they are. Refusals are BAD_USER_INPUT with field username or email and reason "
+        "TOO_SHORT, TOO_LONG, INVALID or TAKEN (compared ignoring case); nothing changes "
+        "then. A new e-mail address makes emailVerified false and is sent a confirmation link.",
+        extensions=guarded_by(IsAuthenticated()),
+    )
+    async def update_profile(self, info: Info, input: UpdateProfileInput) -> User:
+        viewer = await require_viewer(info)
+        context = info.context
+        async with context.db() as db:
+            update = await profile.update_profile(
+                db,
+                context.services.rate_limits,
+                user=viewer.user,
+                username=_given(input.username),
+                email=_given(input.email),
+                client=context.client,
+            )
+        mail_after_commit(context, update.verification)
+        return User.from_row(update.user)
+
+
+def _given(value: str | None) -> str | None:
+    # Omitted (UNSET) and null both mean "leave it as it is"; "" is an (invalid) value.
+    return None if value is strawberry.UNSET else value

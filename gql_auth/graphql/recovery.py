@@ -1,0 +1,86 @@
+"""Mutations for forgotten passwords and e-mail verification; mails go out after commit."""
+
+from __future__ import annotations
+
+import strawberry
+
+from gql_auth import recovery
+from gql_auth.graphql.context import Context, Info
+from gql_auth.graphql.inputs import ResetPasswordInput
+from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
+from gql_auth.graphql.types import User
+from gql_auth.mail_templates import token_mail
+from gql_auth.recovery import IssuedToken
+
+
+def mail_after_commit(context: Context, issued: IssuedToken | None) -> None:
+    """Sends the token's mail only once the token is saved; never inside the request."""
+    if issued is None:
+        return
+    mail = token_mail(issued, public_url=context.settings.public_url)
+    context.after_commit(lambda: context.services.mailer.send_later(mail))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Mails a single-use reset link (valid 30 minutes) when the address "
+        "belongs to an active account; a new request replaces the previous link. Always "
+        "true, also for unknown or malformed addresses and when throttled (per address "
+        "and per client), so the answer never tells whether an account exists."
+    )
+    async def request_password_reset(self, info: Info, email: str) -> bool:
+        context = info.context
+        async with context.db() as db:
+            issued = await recovery.request_password_reset(
+                db, context.services.rate_limits, email=email, client=context.client
+            )
+        mail_after_commit(context, issued)
+        return True
+
+    @strawberry.mutation(
+        description="Single-use token from the e-mail; revokes every session. An unknown, "
+        "used, superseded or expired token is BAD_USER_INPUT with field token, reason "
+        "INVALID; a refused password is BAD_USER_INPUT with field newPassword (reason "
+        "TOO_SHORT, TOO_LONG or TOO_COMMON) and leaves the token usable."
+    )
+    async def reset_password(self, info: Info, input: ResetPasswordInput) -> bool:
+        context = info.context
+        async with context.db() as db:
+            await recovery.reset_password(
+                db,
+                context.services.hasher,
+                token=input.token,
+                new_password=input.new_password,
+                password_min_length=context.settings.password_min_length,
+                client=context.client,
+            )
+        return True
+
+    @strawberry.mutation(
+        description="Mails the caller a single-use link (valid 24 hours) that confirms their "
+        "address; a new request replaces the previous link. Always true: nothing is sent "
+        "when the address is already verified or when throttled (per address and per client).",
+        extensions=guarded_by(IsAuthenticated()),
+    )
+    async def request_email_verification(self, info: Info) -> bool:
+        viewer = await require_viewer(info)
+        context = info.context
+        async with context.db() as db:
+            issued = await recovery.request_email_verification(
+                db, context.services.rate_limits, user=viewer.user, client=context.client
+            )
+        mail_after_commit(context, issued)
+        return True
+
+    @strawberry.mutation(
+        description="Confirms the address with the token from the mail; no sign-in needed. "
+        "Returns the user, e-mail included. An unknown, used, superseded or expired token, "
+        "or one mailed to an address the account no longer has, is BAD_USER_INPUT with "
+        "field token, reason INVALID."
+    )
+    async def verify_email(self, info: Info, token: str) -> User:
+        async with info.context.db() as db:
+            row = await recovery.verify_email(db, token=token, client=info.context.client)
+        # Holding the token proves ownership of the account's address.
+        return User.from_row(row, issued_to_viewer=True)

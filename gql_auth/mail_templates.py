@@ -1,0 +1,44 @@
+"""What the token mails say: plain text with one link to PUBLIC_URL, and a clear subject."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gql_auth.mail import Mail
+from gql_auth.models import TokenPurpose
+from gql_auth.recovery import IssuedToken
+
+
+def token_mail(issued: IssuedToken, *, public_url: str) -> Mail:
+    """The plain-text mail that carries a token as a link."""
+    base = public_url.rstrip("/")
+    lifetime = _duration(issued.lifetime)
+    if issued.purpose is TokenPurpose.PASSWORD_RESET:
+        return Mail(
+            to=issued.email,
+            subject="Reset your password",
+            body=(
+                "Someone asked to reset the password of your account.\n\n"
+                f"To choose a new password, open this link within {lifetime}:\n\n"
+                f"{base}/reset-password?token={issued.token}\n\n"
+                "The link works once. If you did not ask for this, ignore this mail: "
+                "your password stays as it is.\n"
+            ),
+        )
+    return Mail(
+        to=issued.email,
+        subject="Confirm your e-mail address",
+        body=(
+            "Please confirm that this is your e-mail address.\n\n"
+            f"Open this link within {lifetime}:\n\n"
+            f"{base}/verify-email?token={issued.token}\n\n"
+            "If you did not create an account or change your address, ignore this mail.\n"
+        ),
+    )
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes % 60:
+        return f"{minutes} minutes"
+    return "1 hour" if minutes == 60 else f"{minutes // 60} hours"

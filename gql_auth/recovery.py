@@ -1,0 +1,181 @@
+"""Mailed single-use tokens: password reset and e-mail verification.
+
+A token is 256 random bits, stored only as its SHA-256, bound to one user,
+one purpose and the address it was mailed to. A new request deletes the
+older tokens of the same user and purpose; using one marks it used.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql_auth import audit, sessions
+from gql_auth.accounts import hash_new_password
+from gql_auth.audit import ClientInfo, EventKind
+from gql_auth.errors import InvalidInput
+from gql_auth.models import AccountToken, TokenPurpose, User, utcnow
+from gql_auth.passwords import PasswordHasher
+from gql_auth.ratelimit import RateLimits, Rule
+from gql_auth.tokens import hash_token
+from gql_auth.validation import EMAIL_MAX, clean_email
+
+LIFETIMES = {
+    TokenPurpose.PASSWORD_RESET: timedelta(minutes=30),
+    TokenPurpose.EMAIL_VERIFICATION: timedelta(hours=24),
+}
+# Ours are 43 characters; anything much longer is garbage, refused before hashing.
+_MAX_TOKEN_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A fresh token and where it goes; it exists in clear only until it is mailed."""
+
+    purpose: TokenPurpose
+    email: str
+    token: str
+    lifetime: timedelta
+
+
+async def request_password_reset(
+    db: AsyncSession, limits: RateLimits, *, email: str, client: ClientInfo
+) -> IssuedToken | None:
+    """A reset token for a known active account, else None; the caller always says true.
+
+    Throttling, unknown addresses and malformed ones all end the same way, so
+    neither the answer nor its timing tells whether an account exists.
+    """
+    if not await may_send(limits, address=email, client=client):
+        return None
+    try:
+        address = clean_email(email)
+    except InvalidInput:
+        return None
+    user = await db.scalar(select(User).where(User.email == address))
+    if user is None or not user.is_active:
+        return None
+    return await issue(db, user=user, purpose=TokenPurpose.PASSWORD_RESET)
+
+
+async def reset_password(
+    db: AsyncSession,
+    hasher: PasswordHasher,
+    *,
+    token: str,
+    new_password: str,
+    password_min_length: int,
+    client: ClientInfo,
+) -> User:
+    """Sets a new password with a reset token and signs the account out everywhere."""
+    row, user = await _redeemable(db, token, TokenPurpose.PASSWORD_RESET)
+    # Checked before the token is spent, so a refused password can be retried with it.
+    password_hash = await hash_new_password(
+        hasher,
+        new_password,
+        min_length=password_min_length,
+        user_inputs=[user.username, user.email],
+        field="newPassword",
+    )
+    await _spend(db, row)
+    user.password_hash = password_hash
+    await sessions.revoke_all(db, user_id=user.id)
+    audit.record(db, EventKind.PASSWORD_RESET, user_id=user.id, client=client)
+    return user
+
+
+async def request_email_verification(
+    db: AsyncSession, limits: RateLimits, *, user: User, client: ClientInfo
+) -> IssuedToken | None:
+    """A verification token for the user's address; None when verified or throttled."""
+    if user.email_verified or not await may_send(limits, address=user.email, client=client):
+        return None
+    return await issue(db, user=user, purpose=TokenPurpose.EMAIL_VERIFICATION)
+
+
+async def verify_email(db: AsyncSession, *, token: str, client: ClientInfo) -> User:
+    """Marks the address verified: the token proves its holder reads that mailbox."""
+    row, user = await _redeemable(db, token, TokenPurpose.EMAIL_VERIFICATION)
+    await _spend(db, row)
+    user.email_verified = True
+    audit.record(db, EventKind.EMAIL_VERIFIED, user_id=user.id, client=client)
+    return user
+
+
+async def may_send(limits: RateLimits, *, address: str, client: ClientInfo) -> bool:
+    """Counts one mail per client and per address; False (silently) when over either."""
+    key = address.strip().lower()[:EMAIL_MAX]
+    return await limits.hit(Rule.RESET_IP, client.address_key) and await limits.hit(
+        Rule.RESET_EMAIL, key
+    )
+
+
+async def issue(db: AsyncSession, *, user: User, purpose: TokenPurpose) -> IssuedToken:
+    """A new token for the user's current address; older ones of this purpose die."""
+    await db.execute(
+        delete(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.purpose == purpose)
+        .execution_options(synchronize_session=False)
+    )
+    token = secrets.token_urlsafe(32)  # 256 bits
+    now = utcnow()
+    db.add(
+        AccountToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=hash_token(token),
+            email=user.email,
+            created_at=now,
+            expires_at=now + LIFETIMES[purpose],
+        )
+    )
+    await db.flush()
+    return IssuedToken(purpose=purpose, email=user.email, token=token, lifetime=LIFETIMES[purpose])
+
+
+async def _redeemable(
+    db: AsyncSession, token: str, purpose: TokenPurpose
+) -> tuple[AccountToken, User]:
+    """The unused, unexpired token row and its active user, else INVALID (one answer for all)."""
+    if not token or len(token) > _MAX_TOKEN_LENGTH:
+        raise _invalid_token()
+    found = (
+        await db.execute(
+            select(AccountToken, User)
+            .join(User, User.id == AccountToken.user_id)
+            .where(AccountToken.token_hash == hash_token(token), AccountToken.purpose == purpose)
+        )
+    ).first()
+    if found is None:
+        raise _invalid_token()
+    row, user = found
+    # A token mailed to an address the account no longer has proves nothing.
+    if (
+        row.used_at is not None
+        or row.expires_at <= utcnow()
+        or not user.is_active
+        or row.email != user.email
+    ):
+        raise _invalid_token()
+    return row, user
+
+
+async def _spend(db: AsyncSession, row: AccountToken) -> None:
+    # Compare-and-set: of two concurrent uses of one token, exactly one wins.
+    spent = await db.execute(
+        update(AccountToken)
+        .where(AccountToken.id == row.id, AccountToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(spent, "rowcount", 0) != 1:
+        raise _invalid_token()
+
+
+def _invalid_token() -> InvalidInput:
+    # Unknown, used, expired, superseded: one answer, so a token's history stays private.
+    return InvalidInput("token", "INVALID", "This link is invalid or has expired.")

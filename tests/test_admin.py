@@ -1,0 +1,475 @@
+"""Administration: the users connection, role and active changes, the last-admin guard."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.helpers import (
+    ADMIN_DASHBOARD,
+    ME,
+    SqlDatabase,
+    assert_error,
+    data_of,
+    gql,
+    login,
+    register,
+    register_admin,
+)
+from tests.mailbox import running_mail_app
+
+USERS = """
+query Users($first: Int! = 20, $after: String, $role: Role, $search: String) {
+  users(first: $first, after: $after, role: $role, search: $search) {
+    totalCount
+    edges { cursor node { id username email role isActive } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+SET_ROLE = """
+mutation R($userId: ID!, $role: Role!) { setUserRole(userId: $userId, role: $role) { id role } }"""
+SET_ACTIVE = """
+mutation A($userId: ID!, $active: Boolean!) {
+  setUserActive(userId: $userId, active: $active) { id isActive }
+}"""
+REFRESH = "mutation R($t: String!) { refreshToken(refreshToken: $t) { accessToken } }"
+
+
+async def users(client: httpx.AsyncClient, token: str, **variables: Any) -> dict[str, Any]:
+    body = await gql(client, USERS, variables, token=token)
+    connection: dict[str, Any] = data_of(body, "users")
+    return connection
+
+
+def usernames(connection: dict[str, Any]) -> list[str]:
+    return [edge["node"]["username"] for edge in connection["edges"]]
+
+
+async def make_admin(
+    client: httpx.AsyncClient, database: SqlDatabase, username: str
+) -> dict[str, Any]:
+    """An ADMIN with a chosen name (the factory's names hold '_', which searches would find)."""
+    payload = await register(client, username, f"{username}@example.com")
+    database.update_user(payload["user"]["id"], role="ADMIN")
+    return await login(client, username)
+
+
+def event_kinds(database: SqlDatabase, user_id: str) -> list[str]:
+    return [
+        row["kind"] for row in database.rows("security_events") if row["user_id"] == int(user_id)
+    ]
+
+
+class TestUsersConnection:
+    async def test_pages_cover_every_user_once_in_id_order(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        admin = await register_admin(client, database)
+        for _ in range(6):
+            await register(client)
+
+        pages, after = [], None
+        while True:
+            page = await users(client, admin["accessToken"], first=3, after=after)
+            pages.append(page)
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+
+        ids = [int(edge["node"]["id"]) for page in pages for edge in page["edges"]]
+        assert len(pages) == 3
+        assert ids == sorted(ids) and len(set(ids)) == 7
+        assert all(page["totalCount"] == 7 for page in pages)
+        assert all(page["pageInfo"]["endCursor"] == page["edges"][-1]["cursor"] for page in pages)
+        # Admins see private fields of everyone.
+        assert all(edge["node"]["email"] for page in pages for edge in page["edges"])
+
+    async def test_the_default_page_holds_twenty(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        admin = await register_admin(client, database)
+        for _ in range(20):
+            await register(client)
+
+        page = await users(client, admin["accessToken"])
+
+        assert len(page["edges"]) == 20
+        assert page["pageInfo"]["hasNextPage"] is True
+        assert page["totalCount"] == 21
+
+    async def test_an_empty_result_has_no_end_cursor(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        admin = await register_admin(client, database)
+
+        page = await users(client, admin["accessToken"], search="no-such-user")
+
+        assert page == {
+            "totalCount": 0,
+            "edges": [],
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
+        }
+
+    async def test_role_filters_and_counts_the_filtered_set(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        admin = await register_admin(client, database)
+        await register(client)
+        await register(client)
+
+        admins = await users(client, admin["accessToken"], role="ADMIN")
+        plain = await users(client, admin["accessToken"], role="USER", first=1)
+
+        assert usernames(admins) == [admin["user"]["username"]]
+        assert admins["totalCount"] == 1
+        assert plain["totalCount"] == 2 and len(plain["edges"]) == 1
+
+    async def test_search_matches_username_or_email_ignoring_case(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        admin = await register_admin(client, database)
+        await register(client, "BlueWhale", "bw@example.com")
+        await register(client, "plain", "Whale.Watcher@Example.org")
+        await register(client, "other", "other@example.com")
+
+        found = await users(client, admin["accessToken"], search="WHALE")
+
+        assert usernames(found) == ["BlueWhale", "plain"]
+        assert found["totalCount"] == 2
+
+    @pytest.mark.parametrize(
+        ("search", "expected"),
+        [
+            ("r_s", ["under_score"]),
+            ("under%score", []),
+            ("%", ["percent"]),
+            ("_", ["under_score"]),
+            ("\\", []),
+        ],
+    )
+    async def test_search_treats_like_wildcards_as_plain_text(
+        self,
+        client: httpx.AsyncClient,
+        database: SqlDatabase,
+        search: str,
+        expected: list[str],
+    ) -> None:
+        admin = await make_admin(client, database, "wildcardadmin")
+        await register(client, "under_score", "us@example.com")
+        await register(client, "underXscore", "ux@example.com")
+        await register(client, "percent", "100%sure@example.com")
+
+        found = await users(client, admin["accessToken"], search=search)
+
+        assert usernames(found) == expected
+        assert found["totalCount"] == len(expected)
+
+    @pytest.mark.parametrize("first", [0, -1, 101])
+    async def test_first_outside_1_to_100_is_refused(
+        self, client: httpx.AsyncClient, database: SqlDatabase, first: int
+    ) -> None:
+        admin = await register_admin(client, database)
+
+        body = await gql(client, USERS, {"first": first}, token=admin["accessToken"])
+
+        assert_error(body, "BAD_USER_INPUT", field="first", reason="OUT_OF_RANGE")
+
+    @pytest.mark.parametrize(
+        "after",
+        [
+            "",
+            "nonsense!",
+            base64.urlsafe_b64encode(b"abc").decode(),
+            base64.urlsafe_b64encode(b"1" * 40).decode(),
+            base64.urlsafe_b64encode(b"007").decode(),
+            "x" * 500,
+        ],
+    )
+    async def test_a_cursor_we_did_not_hand_out_is_refused(
+        self, client: httpx.AsyncClient, database: SqlDatabase, after: str
+    ) -> None:
+        admin = await register_admin(client, database)
+
+        body = await gql(client, USERS, {"after": after}, token=admin["accessToken"])
+
+        assert_error(body, "BAD_USER_INPUT", field="after", reason="INVALID")
+
+    async def test_a_plain_user_is_forbidden(self, client: httpx.AsyncClient) -> None:
+        user = await register(client)
+
+        body = await gql(client, USERS, token=user["accessToken"])
+
+        assert_error(body, "FORBIDDEN")
+
+    async def test_an_anonymous_caller_is_unauthenticated(self, client: httpx.AsyncClient) -> None:
+        assert_error(await gql(client, USERS), "UNAUTHENTICATED")
+
+
+class TestSetUserRole:
+    async def test_promotion_applies_to_the_users_existing_token(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        admin = await register_admin(client, database)
+        user = await register(client)
+        assert_error(await gql(client, ADMIN_DASHBOARD, token=user["accessToken"]), "FORBIDDEN")
+
+        body = await gql(
+            client,
+            SET_ROLE,
+            {"userId": user["user"]["id"], "role": "ADMIN"},
+            token=admin["accessToken"],
+        )
+
+        assert data_of(body, "setUserRole") == {"id": user["user"]["id"], "role": "ADMIN"}
+        dashboard = await gql(client, ADMIN_DASHBOARD, token=user["accessToken"])
+        assert data_of(dashboard, "adminDashboard")["usersByRole"] == [
+            {"role": "USER", "count": 0},
+            {"role": "ADMIN", "count": 2},
+        ]
+        assert "ROLE_CHANGED" in event_kinds(database, user["user"]["id"])
+
+    async def test_demotion_takes_admin_access_from_existing_tokens(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        admin = await register_admin(client, database)
+        other = await register_admin(client, database)
+
+        body = await gql(
+            client,
+            SET_ROLE,
+            {"userId": other["user"]["id"], "role": "USER"},
+            token=admin["accessToken"],
+        )
+
+        assert data_of(body, "setUserRole")["role"] == "USER"
+        refused = await gql(client, ADMIN_DASHBOARD, token=other["accessToken"])
+        assert_error(refused, "FORBIDDEN")
+
+    async def test_the_last_active_admin_cannot_demote_themself(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        admin = await register_admin(client, database)
+        inactive = await register_admin(client, database)
+        database.update_user(inactive["user"]["id"], is_active=False)
+
+        body = await gql(
+            client,
+            SET_ROLE,
+            {"userId": admin["user"]["id"], "role": "USER"},
+            token=admin["accessToken"],
+        )
+
+        assert_error(body, "BAD_USER_INPUT", reason="LAST_ADMIN")
+        assert database.user_row(admin["user"]["username"])["role"] == "ADMIN"
+        assert "ROLE_CHANGED" not in event_kinds(database, admin["user"]["id"])
+
+    async def test_an_admin_may_step_down_while_another_remains(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        admin = await register_admin(client, database)
+        await register_admin(client, database)
+
+        body = await gql(
+            client,
+            SET_ROLE,
+            {"userId": admin["user"]["id"], "role": "USER"},
+            token=admin["accessToken"],
+        )
+
+        assert data_of(body, "setUserRole")["role"] == "USER"
+
+    async def test_setting_the_same_role_records_nothing(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        admin = await register_admin(client, database)
+        user = await register(client)
+
+        body = await gql(
+            client,
+            SET_ROLE,
+            {"userId": user["user"]["id"], "role": "USER"},
+            token=admin["accessToken"],
+        )
+
+        assert data_of(body, "setUserRole")["role"] == "USER"
+        assert "ROLE_CHANGED" not in event_kinds(database, user["user"]["id"])
+
+    @pytest.mark.parametrize("user_id", ["999999", "abc", "-1", "1" * 40, "", "١"])
+    async def test_an_unknown_user_id_is_not_found(
+        self, client: httpx.AsyncClient, database: SqlDatabase, user_id: str
+    ) -> None:
+        admin = await register_admin(client, database)
+
+        role = await gql(
+            client, SET_ROLE, {"userId": user_id, "role": "ADMIN"}, token=admin["accessToken"]
+        )
+        active = await gql(
+            client, SET_ACTIVE, {"userId": user_id, "active": False}, token=admin["accessToken"]
+        )
+
+        assert_error(role, "BAD_USER_INPUT", field="userId", reason="NOT_FOUND")
+        assert_error(active, "BAD_USER_INPUT", field="userId", reason="NOT_FOUND")
+
+    async def test_a_plain_user_cannot_change_roles(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        user = await register(client)
+
+        body = await gql(
+            client,
+            SET_ROLE,
+            {"userId": user["user"]["id"], "role": "ADMIN"},
+            token=user["accessToken"],
+        )
+
+        assert_error(body, "FORBIDDEN")
+        assert database.user_row(user["user"]["username"])["role"] == "USER"
+
+    async def test_an_anonymous_caller_cannot_change_roles(self, client: httpx.AsyncClient) -> None:
+        body = await gql(client, SET_ROLE, {"userId": "1", "role": "ADMIN"})
+
+        assert_error(body, "UNAUTHENTICATED")
+
+
+class TestSetUserActive:
+    async def test_deactivation_kills_existing_tokens_on_their_next_request(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        admin = await register_admin(client, database)
+        first = await register(client, "Leaving")
+        second = await login(client, "Leaving")
+
+        body = await gql(
+            client,
+            SET_ACTIVE,
+            {"userId": first["user"]["id"], "active": False},
+            token=admin["accessToken"],
+        )
+
+        assert data_of(body, "setUserActive") == {"id": first["user"]["id"], "isActive": False}
+        for payload in (first, second):
+            me = await gql(client, ME, token=payload["accessToken"])
+            assert_error(me, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
+            assert_error(
+                await gql(client, REFRESH, {"t": payload["refreshToken"]}), "UNAUTHENTICATED"
+            )
+        sessions = [
+            row for row in database.rows("sessions") if row["user_id"] == int(first["user"]["id"])
+        ]
+        assert len(sessions) == 2 and all(row["revoked_at"] is not None for row in sessions)
+        refused = await gql(
+            client,
+            "mutation L($i: LoginInput!) { login(input: $i) { accessToken } }",
+            {"i": {"username": "Leaving", "password": "Quokka-Harbour-Lantern-42"}},
+        )
+        assert_error(refused, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+        assert "ACCOUNT_DEACTIVATED" in event_kinds(database, first["user"]["id"])
+
+    async def test_reactivation_lets_the_user_sign_in_again(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        admin = await register_admin(client, database)
+        user = await register(client, "Returning")
+        for active in (False, True):
+            await gql(
+                client,
+                SET_ACTIVE,
+                {"userId": user["user"]["id"], "active": active},
+                token=admin["accessToken"],
+            )
+
+        await login(client, "Returning")
+
+        kinds = event_kinds(database, user["user"]["id"])
+        assert kinds[-3:] == ["ACCOUNT_DEACTIVATED", "ACCOUNT_ACTIVATED", "LOGIN_SUCCEEDED"]
+
+    async def test_the_last_active_admin_cannot_deactivate_themself(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        admin = await register_admin(client, database)
+
+        body = await gql(
+            client,
+            SET_ACTIVE,
+            {"userId": admin["user"]["id"], "active": False},
+            token=admin["accessToken"],
+        )
+
+        assert_error(body, "BAD_USER_INPUT", reason="LAST_ADMIN")
+        assert data_of(await gql(client, ME, token=admin["accessToken"]), "me")["isActive"]
+
+    async def test_a_plain_user_cannot_deactivate_anyone(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        victim = await register(client)
+        user = await register(client)
+
+        body = await gql(
+            client,
+            SET_ACTIVE,
+            {"userId": victim["user"]["id"], "active": False},
+            token=user["accessToken"],
+        )
+
+        assert_error(body, "FORBIDDEN")
+        assert database.user_row(victim["user"]["username"])["is_active"]
+
+
+@contextmanager
+def counting_statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+class TestAdminDashboard:
+    async def test_counts_come_from_the_database_with_a_fixed_number_of_queries(
+        self, database: SqlDatabase, settings: Any, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async with running_mail_app(settings, caplog) as app:
+            admin = await register_admin(app.client, database)
+            await register(app.client)
+            with counting_statements(app.services.engine) as few:
+                small = data_of(
+                    await gql(app.client, ADMIN_DASHBOARD, token=admin["accessToken"]),
+                    "adminDashboard",
+                )
+            for _ in range(8):
+                await register(app.client)
+            left = await register(app.client)
+            await gql(
+                app.client,
+                SET_ACTIVE,
+                {"userId": left["user"]["id"], "active": False},
+                token=admin["accessToken"],
+            )
+            with counting_statements(app.services.engine) as many:
+                large = data_of(
+                    await gql(app.client, ADMIN_DASHBOARD, token=admin["accessToken"]),
+                    "adminDashboard",
+                )
+
+        assert (small["totalUsers"], small["activeUsers"]) == (2, 2)
+        assert (large["totalUsers"], large["activeUsers"]) == (11, 10)
+        assert large["usersByRole"] == [
+            {"role": "USER", "count": 10},
+            {"role": "ADMIN", "count": 1},
+        ]
+        assert large["signupsLast24h"] == 11
+        assert len(large["recentSignups"]) == 10
+        assert large["recentSignups"][0]["username"] == left["user"]["username"]
+        assert len(many) == len(few) <= 8, many
