@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import audit
 from gql_auth.audit import ClientInfo, EventKind
-from gql_auth.errors import InvalidCredentials, InvalidInput, UserNotFound
+from gql_auth.errors import InvalidCredentials, InvalidInput
 from gql_auth.models import Role, User, utcnow
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule
@@ -37,7 +37,7 @@ async def register(
     """Creates an account after every rule passed; a refusal creates nothing."""
     username = clean_username(username)
     email = clean_email(email)
-    await _ensure_available(db, username=username, email=email)
+    await ensure_available(db, username=username, email=email)
     user = User(
         username=username,
         username_key=username_key(username),
@@ -58,7 +58,7 @@ async def register(
         # Lost a race with a concurrent registration of the same name. Nothing
         # else was written yet, so rolling back loses nothing of this request.
         await db.rollback()
-        await _ensure_available(db, username=username, email=email)
+        await ensure_available(db, username=username, email=email)
         raise
     audit.record(db, EventKind.REGISTERED, user_id=user.id, client=client)
     return user
@@ -77,16 +77,19 @@ def _check_strength(password: str, user_inputs: list[str], field: str) -> None:
     check_password_strength(password, user_inputs=user_inputs, field=field)
 
 
-async def _ensure_available(db: AsyncSession, *, username: str, email: str) -> None:
-    key = username_key(username)
-    taken = (
-        await db.execute(
-            select(User.username_key, User.email).where(
-                or_(User.username_key == key, User.email == email)
-            )
-        )
-    ).all()
-    if any(row.username_key == key for row in taken):
+async def ensure_available(
+    db: AsyncSession, *, username: str | None = None, email: str | None = None
+) -> None:
+    """TAKEN when another account holds the username (ignoring case) or e-mail; None skips."""
+    key = username_key(username) if username is not None else None
+    conditions = [
+        *([User.username_key == key] if key is not None else []),
+        *([User.email == email] if email is not None else []),
+    ]
+    if not conditions:
+        return
+    taken = (await db.execute(select(User.username_key, User.email).where(or_(*conditions)))).all()
+    if key is not None and any(row.username_key == key for row in taken):
         raise InvalidInput("username", "TAKEN", "This username is already taken.")
     if taken:
         raise InvalidInput("email", "TAKEN", "This e-mail address is already registered.")
@@ -118,9 +121,9 @@ async def authenticate(
     message and in time, so nobody can probe which accounts exist. Limits are
     checked before any password is, so a throttled guess learns nothing.
     """
-    account_key = login.strip().lower()[:EMAIL_MAX]
-    await check_sign_in_limits(limits, account_key=account_key, client=client)
     user = await find_by_login(db, login) if len(login) <= EMAIL_MAX else None
+    account_key = _account_key(user, login)
+    await check_sign_in_limits(limits, account_key=account_key, client=client)
     candidate = password if len(password) <= PASSWORD_MAX else ""
     matches = await hasher.verify(user.password_hash if user else None, candidate)
     if user is None or not matches or not candidate or not user.is_active:
@@ -132,6 +135,13 @@ async def authenticate(
     user.last_login_at = utcnow()
     audit.record(db, EventKind.LOGIN_SUCCEEDED, user_id=user.id, client=client)
     return user
+
+
+def _account_key(user: User | None, login: str) -> str:
+    """One budget per account, whichever of its names is typed; unknown names get their own."""
+    if user is not None:
+        return f"user:{user.id}"
+    return "name:" + login.strip().lower()[:EMAIL_MAX]
 
 
 async def check_sign_in_limits(limits: RateLimits, *, account_key: str, client: ClientInfo) -> None:
@@ -154,14 +164,6 @@ async def _count_failed_sign_in(
     audit.record(db, EventKind.LOGIN_FAILED, user_id=user.id if user else None, client=client)
 
 
-async def set_role(db: AsyncSession, *, login: str, role: Role) -> User:
-    user = await find_by_login(db, login)
-    if user is None:
-        raise UserNotFound(f"no user with username or e-mail {login!r}")
-    user.role = role
-    return user
-
-
 async def change_password(
     db: AsyncSession,
     hasher: PasswordHasher,
@@ -178,12 +180,11 @@ async def change_password(
     The caller revokes sessions; a wrong current password is recorded as a
     failed sign-in, since it is one more guess at the password.
     """
-    await check_sign_in_limits(limits, account_key=user.username_key, client=client)
+    account_key = _account_key(user, user.username)
+    await check_sign_in_limits(limits, account_key=account_key, client=client)
     candidate = current_password if len(current_password) <= PASSWORD_MAX else ""
     if not candidate or not await hasher.verify(user.password_hash, candidate):
-        await _count_failed_sign_in(
-            db, limits, account_key=user.username_key, user=user, client=client
-        )
+        await _count_failed_sign_in(db, limits, account_key=account_key, user=user, client=client)
         raise InvalidCredentials("The current password is wrong.")
     user.password_hash = await hash_new_password(
         hasher,

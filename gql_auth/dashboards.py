@@ -31,7 +31,7 @@ async def admin_stats(db: AsyncSession) -> AdminStats:
     rows = await db.execute(
         select(User.role, User.is_active, func.count()).group_by(User.role, User.is_active)
     )
-    for role, is_active, count in rows.tuples():
+    for role, is_active, count in rows:
         by_role[role] += count
         active_users += count if is_active else 0
     signups = await db.scalar(

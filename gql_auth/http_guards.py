@@ -54,6 +54,10 @@ class HttpGuards:
                 f"Request bodies are limited to {self.max_body_bytes} bytes.",
             )
             return
+        problem = _unusable_json(body)
+        if problem is not None:
+            await _refuse(send, 400, *problem)
+            return
         await self.app(scope, _replay(body), send)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
@@ -75,6 +79,31 @@ class HttpGuards:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+
+def _unusable_json(body: bytes) -> tuple[str, str] | None:
+    """Why this body must not reach GraphQL, as (reason, message), or None.
+
+    Strawberry answers some malformed bodies with a 500 (JSON `null`, a bare
+    string, bytes that are not UTF-8, nesting that exhausts the recursion
+    limit), and lone surrogate escapes such as "\\ud800" decode into strings
+    that no database driver or password hasher can encode. One small parse
+    here, after the size cap, refuses all of them alike.
+    """
+    try:
+        parsed = json.loads(body)
+        if b"\\u" in body:  # surrogates can only arrive escaped
+            json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        return "TOO_DEEP", "The request body is nested too deeply."
+    except UnicodeEncodeError:
+        return "INVALID_UNICODE", "The request contains text that is not valid Unicode."
+    except ValueError:
+        return "INVALID_JSON", "The request body is not valid JSON."
+    if not isinstance(parsed, dict):
+        # Arrays too: batching would multiply every per-request limit.
+        return "INVALID_JSON", "The request body must be one JSON object: {query, variables}."
+    return None
 
 
 def _media_type(scope: Scope) -> str:

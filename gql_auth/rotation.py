@@ -27,11 +27,21 @@ async def refresh(
     session is revoked, so the thief's and the owner's tokens both die.
     """
     token_hash = _hash_or_refuse(refresh_token)
-    session = await db.scalar(
-        # FOR UPDATE serialises concurrent refreshes on MySQL; SQLite serialises writers anyway.
-        select(AuthSession).where(AuthSession.refresh_token_hash == token_hash).with_for_update()
+    session_id = await db.scalar(
+        select(AuthSession.id).where(AuthSession.refresh_token_hash == token_hash)
     )
-    if session is None:
+    # Lock the row by primary key, then check the hash again: FOR UPDATE serialises
+    # concurrent refreshes on MySQL (SQLite serialises writers anyway). Locking through
+    # the unique hash index instead deadlocks on InnoDB, since the update rewrites it.
+    session = None
+    if session_id is not None:
+        session = await db.scalar(
+            select(AuthSession)
+            .where(AuthSession.id == session_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    if session is None or session.refresh_token_hash != token_hash:
         await _refuse_unknown_or_reused(db, token_hash, client)
     user = await db.get(User, session.user_id)
     now = utcnow()
@@ -89,7 +99,12 @@ async def _session_for_token(db: AsyncSession, token_hash: str) -> AuthSession |
 async def _refuse_unknown_or_reused(
     db: AsyncSession, token_hash: str, client: ClientInfo
 ) -> NoReturn:
-    retired = await db.get(RetiredRefreshToken, token_hash)
+    # A locking read sees the latest commit, also a concurrent rotation's (not the snapshot).
+    retired = await db.scalar(
+        select(RetiredRefreshToken)
+        .where(RetiredRefreshToken.token_hash == token_hash)
+        .with_for_update()
+    )
     if retired is None:
         raise TokenInvalid("The refresh token is invalid.")
     session = await db.get(AuthSession, retired.session_id)

@@ -51,6 +51,7 @@ class Context(BaseContext):
         self._db_lock = asyncio.Lock()
         self._auth_lock = asyncio.Lock()
         self._authentication: Authentication | None = None
+        self._viewer_id: int | None = None
         self._after_commit: list[Callable[[], None]] = []
 
     @asynccontextmanager
@@ -70,12 +71,17 @@ class Context(BaseContext):
         async with self._auth_lock:
             if self._authentication is None:
                 self._authentication = await self._authenticate()
+                viewer = self._authentication.viewer
+                self._viewer_id = viewer.user.id if viewer else None
             return self._authentication
 
     def known_user_id(self) -> int | None:
-        """The caller's id if this request already authenticated them; never queries."""
-        viewer = self._authentication.viewer if self._authentication else None
-        return viewer.user.id if viewer else None
+        """The caller's id if this request already authenticated them; never queries.
+
+        Kept as a plain int: after a rolled-back request the User row is expired
+        and reading it would need the database.
+        """
+        return self._viewer_id
 
     async def viewer(self) -> Viewer | None:
         return (await self.authentication()).viewer

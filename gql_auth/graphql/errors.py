@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from gql_auth.errors import DomainError
 
@@ -23,6 +25,7 @@ CLIENT_CODES = frozenset(
     }
 )
 INTERNAL_MESSAGE = "Internal server error."
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -63,27 +66,54 @@ class TranslateErrors(SchemaExtension):
         if isinstance(original, DomainError):
             return _with(error, str(original), original.extensions)
         if is_unexpected(error):
-            request_id = getattr(self.execution_context.context, "request_id", None)
-            logger.error(
-                "unexpected error in %s (request %s)",
-                self.execution_context.operation_name or "anonymous operation",
-                request_id,
-                exc_info=original,
-            )
-            return _with(
-                error, INTERNAL_MESSAGE, {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
-            )
+            return _masked(error, self.execution_context)
         if (error.extensions or {}).get("code"):  # a GraphQLError with a client code of its own
             return error
-        return _with(
-            error, error.message, {**(error.extensions or {}), "code": self._client_code()}
-        )
+        message = error.message
+        if self.execution_context.schema.config.disable_field_suggestions:
+            # Production: graphql-core also suggests arguments, enum values and input
+            # fields, which Strawberry's switch leaves in; they map the schema out.
+            message = _SUGGESTION.sub("", message)
+        return _with(error, message, {**(error.extensions or {}), "code": self._client_code()})
 
     def _client_code(self) -> str:
         if self.execution_context.graphql_document is None:
             return "GRAPHQL_PARSE_FAILED"
         # Errors before execution are validation; during it, variable coercion.
         return "BAD_USER_INPUT" if self._executing else "GRAPHQL_VALIDATION_FAILED"
+
+
+def translate_outside_operation(errors: list[GraphQLError], execution: ExecutionContext) -> None:
+    """Gives errors that never reach TranslateErrors the contract's shape, in place.
+
+    Strawberry answers some failures after the operation hooks have exited:
+    a document that does not parse (with the parser cache, the parse happens
+    in a hook) and an exception escaping an extension hook.
+    """
+    # The operation's own result errors still pass through TranslateErrors; any other list
+    # was made after the hooks ran (or before a result existed) and is ours to shape.
+    outside = execution.result is None or errors is not execution.result.errors
+    for index, error in enumerate(errors):
+        if (error.extensions or {}).get("code"):
+            continue
+        if is_unexpected(error) and outside:
+            errors[index] = _masked(error, execution)
+        elif execution.graphql_document is None:
+            errors[index] = _with(error, error.message, {"code": "GRAPHQL_PARSE_FAILED"})
+
+
+def _masked(error: GraphQLError, execution: ExecutionContext) -> GraphQLError:
+    """Logs the whole error with the request id; the client gets only the id."""
+    request_id = getattr(execution.context, "request_id", None)
+    logger.error(
+        "unexpected error in %s (request %s)",
+        execution.operation_name or "anonymous operation",
+        request_id,
+        exc_info=error.original_error,
+    )
+    return _with(
+        error, INTERNAL_MESSAGE, {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+    )
 
 
 def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -10,6 +11,8 @@ from strawberry.extensions import SchemaExtension
 
 from gql_auth.graphql.context import Context
 from gql_auth.request_log import request_details
+
+logger = logging.getLogger("gql_auth.requests")
 
 
 class RecordOutcome(SchemaExtension):
@@ -21,6 +24,12 @@ class RecordOutcome(SchemaExtension):
         context = self.execution_context.context
         if not isinstance(context, Context):
             return
+        try:
+            self._record(context, started)
+        except Exception:  # bookkeeping must never break an answer already made
+            logger.exception("could not record the outcome of an operation")
+
+    def _record(self, context: Context, started: float) -> None:
         result = self.execution_context.result
         errors = (result.errors if result is not None else None) or []
         outcome = str((errors[0].extensions or {}).get("code", "ERROR")) if errors else "OK"
