@@ -42,12 +42,15 @@ def _mysql_charset(url: URL) -> URL:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     url = _mysql_charset(async_url(settings.database_url))
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    options: dict[str, Any] = {}
     if url.get_backend_name() == "sqlite":
         # SQLite waits on its own file lock; a generous timeout beats "database is locked".
+        # No pre-ping: a file never drops the connection, and with aiosqlite each
+        # ping cost four thread hops per request (docs/performance.md).
         options["connect_args"] = {"timeout": 30}
     else:
         options.update(
+            pool_pre_ping=True,  # a server may have closed an idle connection
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_recycle=1800,
