@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import os
 import secrets
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import accounts, sessions
-from gql_auth.audit import NO_CLIENT
-from gql_auth.config import Settings, SettingsError, load_settings
-from gql_auth.errors import DomainError, InvalidInput
+from gql_auth import cli_users, sessions
+from gql_auth.cli_support import CommandError, run_in_transaction
+from gql_auth.config import SettingsError, load_settings
 from gql_auth.metrics import MULTIPROCESS_ENV
-from gql_auth.models import Role
-from gql_auth.services import Services, build_services
-
-T = TypeVar("T")
-
-
-class CommandError(Exception):
-    """Ends the command with exit status 1 and this one line on stderr."""
+from gql_auth.services import Services
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,15 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="upgrade DATABASE_URL to the latest schema")
     migrate.set_defaults(handler=_migrate)
 
-    create_admin = commands.add_parser("create-admin", help="create an ADMIN account")
-    create_admin.add_argument("--username", required=True)
-    create_admin.add_argument("--email", required=True)
-    create_admin.set_defaults(handler=_create_admin)
-
-    set_role = commands.add_parser("set-role", help="change a user's role")
-    set_role.add_argument("user", metavar="USERNAME_OR_EMAIL")
-    set_role.add_argument("role", type=str.lower, choices=["user", "admin"])
-    set_role.set_defaults(handler=_set_role)
+    cli_users.add_commands(commands)
 
     export = commands.add_parser("export-schema", help="print the SDL the code defines")
     export.add_argument("--output", type=Path, help="write to this file instead of stdout")
@@ -140,63 +120,11 @@ def _migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_new_password() -> str:
-    if not sys.stdin.isatty():
-        password = sys.stdin.readline().rstrip("\r\n")
-        if not password:
-            raise CommandError("no password on standard input")
-        return password
-    password = getpass.getpass("Password: ")
-    if password != getpass.getpass("Repeat password: "):
-        raise CommandError("the passwords do not match")
-    return password
-
-
-def _create_admin(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    password = _read_new_password()
-
-    async def create(db: AsyncSession, services: Services) -> None:
-        await accounts.register(
-            db,
-            services.hasher,
-            username=args.username,
-            email=args.email,
-            password=password,
-            password_min_length=settings.password_min_length,
-            client=NO_CLIENT,
-            role=Role.ADMIN,
-        )
-
-    try:
-        _run_in_transaction(settings, create)
-    except InvalidInput as error:
-        if error.reason == "TAKEN":
-            raise CommandError(f"a user with this {error.field} already exists") from None
-        raise CommandError(f"{error.field}: {error}") from None
-    print(f"created admin {args.username}")
-    return 0
-
-
-def _set_role(args: argparse.Namespace) -> int:
-    role = Role(args.role.upper())
-
-    async def change(db: AsyncSession, _services: Services) -> None:
-        await accounts.set_role(db, login=args.user, role=role)
-
-    try:
-        _run_in_transaction(load_settings(), change)
-    except DomainError as error:
-        raise CommandError(str(error)) from None
-    print(f"{args.user} is now {role.value}")
-    return 0
-
-
 def _prune(_args: argparse.Namespace) -> int:
     async def prune(db: AsyncSession, _services: Services) -> int:
         return await sessions.prune_expired(db)
 
-    print(f"deleted {_run_in_transaction(load_settings(), prune)} expired sessions")
+    print(f"deleted {run_in_transaction(load_settings(), prune)} expired sessions")
     return 0
 
 
@@ -214,17 +142,3 @@ def _export_schema(args: argparse.Namespace) -> int:
 def _gen_secret(_args: argparse.Namespace) -> int:
     print(secrets.token_urlsafe(32))
     return 0
-
-
-def _run_in_transaction(
-    settings: Settings, work: Callable[[AsyncSession, Services], Awaitable[T]]
-) -> T:
-    async def run() -> T:
-        services = build_services(settings)
-        try:
-            async with services.session_factory() as db, db.begin():
-                return await work(db, services)
-        finally:
-            await services.aclose()
-
-    return asyncio.run(run())

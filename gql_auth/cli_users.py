@@ -1,0 +1,142 @@
+"""Operator commands on accounts: create-admin, set-role, users, deactivate, activate."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql_auth import accounts, admin
+from gql_auth.audit import NO_CLIENT
+from gql_auth.cli_support import CommandError, run_in_transaction
+from gql_auth.config import load_settings
+from gql_auth.errors import DomainError, InvalidInput, UserNotFound
+from gql_auth.models import Role, User
+from gql_auth.services import Services
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    create_admin = commands.add_parser("create-admin", help="create an ADMIN account")
+    create_admin.add_argument("--username", required=True)
+    create_admin.add_argument("--email", required=True)
+    create_admin.set_defaults(handler=_create_admin)
+
+    set_role = commands.add_parser("set-role", help="change a user's role")
+    set_role.add_argument("user", metavar="USERNAME_OR_EMAIL")
+    set_role.add_argument("role", type=str.lower, choices=["user", "admin"])
+    set_role.set_defaults(handler=_set_role)
+
+    users = commands.add_parser("users", help="list users")
+    users.add_argument("--role", type=str.lower, choices=["user", "admin"])
+    users.add_argument("--search", help="part of a username or e-mail, any case")
+    users.set_defaults(handler=_list_users)
+
+    for name, active in (("deactivate", False), ("activate", True)):
+        command = commands.add_parser(name, help=f"{name} an account")
+        command.add_argument("user", metavar="USERNAME_OR_EMAIL")
+        command.set_defaults(handler=_set_active, active=active)
+
+
+def _read_new_password() -> str:
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CommandError("no password on standard input")
+        return password
+    password = getpass.getpass("Password: ")
+    if password != getpass.getpass("Repeat password: "):
+        raise CommandError("the passwords do not match")
+    return password
+
+
+def _create_admin(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    password = _read_new_password()
+
+    async def create(db: AsyncSession, services: Services) -> None:
+        await accounts.register(
+            db,
+            services.hasher,
+            username=args.username,
+            email=args.email,
+            password=password,
+            password_min_length=settings.password_min_length,
+            client=NO_CLIENT,
+            role=Role.ADMIN,
+        )
+
+    try:
+        run_in_transaction(settings, create)
+    except InvalidInput as error:
+        if error.reason == "TAKEN":
+            raise CommandError(f"a user with this {error.field} already exists") from None
+        raise CommandError(f"{error.field}: {error}") from None
+    print(f"created admin {args.username}")
+    return 0
+
+
+async def _find(db: AsyncSession, login: str) -> User:
+    user = await accounts.find_by_login(db, login)
+    if user is None:
+        raise UserNotFound(f"no user with username or e-mail {login!r}")
+    return user
+
+
+def _set_role(args: argparse.Namespace) -> int:
+    role = Role(args.role.upper())
+
+    async def change(db: AsyncSession, _services: Services) -> None:
+        user = await _find(db, args.user)
+        await admin.set_role(db, user_id=str(user.id), role=role, client=NO_CLIENT)
+
+    _run_refusing_in_one_line(change)
+    print(f"{args.user} is now {role.value}")
+    return 0
+
+
+def _set_active(args: argparse.Namespace) -> int:
+    async def change(db: AsyncSession, _services: Services) -> None:
+        user = await _find(db, args.user)
+        await admin.set_active(db, user_id=str(user.id), active=args.active, client=NO_CLIENT)
+
+    _run_refusing_in_one_line(change)
+    state = "active" if args.active else "deactivated; its sessions are revoked"
+    print(f"{args.user} is {state}")
+    return 0
+
+
+def _run_refusing_in_one_line(work: Callable[[AsyncSession, Services], Awaitable[None]]) -> None:
+    try:
+        run_in_transaction(load_settings(), work)
+    except DomainError as error:
+        raise CommandError(str(error)) from None
+
+
+def _list_users(args: argparse.Namespace) -> int:
+    role = Role(args.role.upper()) if args.role else None
+
+    async def collect(db: AsyncSession, _services: Services) -> list[User]:
+        found: list[User] = []
+        after: str | None = None
+        while True:
+            page = await admin.list_users(
+                db, first=admin.MAX_PAGE_SIZE, after=after, role=role, search=args.search
+            )
+            found.extend(page.users)
+            if not page.has_next_page:
+                return found
+            after = admin.encode_cursor(page.users[-1].id)
+
+    rows = run_in_transaction(load_settings(), collect)
+    print(f"{'ID':>6}  {'USERNAME':<32}  {'ROLE':<5}  {'ACTIVE':<6}  {'VERIFIED':<8}  EMAIL")
+    for user in rows:
+        print(
+            f"{user.id:>6}  {user.username:<32}  {user.role.value:<5}  "
+            f"{'yes' if user.is_active else 'no':<6}  "
+            f"{'yes' if user.email_verified else 'no':<8}  {user.email}"
+        )
+    print(f"{len(rows)} user(s)")
+    return 0
