@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 from strawberry.fastapi import GraphQLRouter
 
-from gql_auth import sessions
+from gql_auth import graphiql, sessions
 from gql_auth.config import Settings, get_settings
 from gql_auth.graphql.context import Context
 from gql_auth.graphql.schema import build_schema
@@ -23,6 +23,12 @@ from gql_auth.request_log import RequestLogMiddleware
 from gql_auth.services import Services, build_services
 
 logger = logging.getLogger("gql_auth")
+
+
+class _GraphQLRouter(GraphQLRouter[Context, None]):
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        # Our offline, auth-aware page instead of Strawberry's, which loads from a CDN.
+        return graphiql.page_response(request.url.path)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -45,7 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def context_getter(request: Request) -> Context:
         return Context(services, request, request.state.request_id)
 
-    graphql = GraphQLRouter[Context, None](
+    graphql = _GraphQLRouter(
         build_schema(settings),
         context_getter=context_getter,
         graphql_ide=None if settings.is_production else "graphiql",
@@ -53,6 +59,8 @@ def create_app(settings: Settings) -> FastAPI:
         allow_queries_via_get=False,
     )
     app.include_router(graphql, prefix="/graphql")
+    if not settings.is_production:
+        graphiql.mount_static(app)
     app.add_api_route("/healthz", _health_endpoint(services), methods=["GET"])
     if services.metrics is not None:
         app.add_api_route(

@@ -1,0 +1,126 @@
+// gql-auth through Apollo Client, one printed line per step; exits 1 on any failure.
+//
+//   GRAPHQL_URL=http://127.0.0.1:8000/graphql node dist/demo.js
+//     register -> login -> me -> userDashboard -> refresh -> logout, as a new user
+//     (DEMO_USERNAME / DEMO_PASSWORD, or a generated name and a sample password).
+//
+//   GRAPHQL_URL=... ACCESS_TOKEN=... REFRESH_TOKEN=... node dist/demo.js
+//     resumes a saved session: me and userDashboard run at once; when the access
+//     token has expired both fail, one refresh serves both, both are retried; then logout.
+import { ApolloClient, HttpLink, InMemoryCache } from "@apollo/client";
+import { randomBytes } from "node:crypto";
+
+import { AuthSession, describeError } from "./auth.js";
+import {
+  LoginDocument,
+  LogoutDocument,
+  MeDocument,
+  RefreshTokenDocument,
+  RegisterDocument,
+  UserDashboardDocument,
+} from "./operations.js";
+
+const url = process.env["GRAPHQL_URL"];
+if (!url) {
+  console.error("demo: set GRAPHQL_URL, e.g. http://127.0.0.1:8000/graphql");
+  process.exit(2);
+}
+
+const session = new AuthSession();
+session.onSignOut = (reason) => console.log(`signed out: ${reason}`);
+
+const client = new ApolloClient({
+  link: session.link().concat(new HttpLink({ uri: url })),
+  cache: new InMemoryCache(),
+  // Every step asks the server: the demo is about what the server says.
+  defaultOptions: { query: { fetchPolicy: "network-only" } },
+});
+
+session.refresher = async (refreshToken) => {
+  const { data } = await client.mutate({
+    mutation: RefreshTokenDocument,
+    variables: { refreshToken },
+    context: { skipTokenRefresh: true },
+  });
+  if (!data) throw new Error("refreshToken returned no data");
+  return data.refreshToken;
+};
+
+async function me(): Promise<string> {
+  const { data } = await client.query({ query: MeDocument });
+  return data?.me.username ?? "(no data)";
+}
+
+async function dashboard(): Promise<string> {
+  const { data } = await client.query({ query: UserDashboardDocument });
+  if (!data) return "(no data)";
+  const { user, activeSessions } = data.userDashboard;
+  return `${user.username}, ${activeSessions.length} active session(s)`;
+}
+
+async function logout(): Promise<void> {
+  const refreshToken = session.refreshToken;
+  if (refreshToken === null) throw new Error("not signed in");
+  const { data } = await client.mutate({ mutation: LogoutDocument, variables: { refreshToken } });
+  session.signOut();
+  console.log(`logout: ${data?.logout}`);
+}
+
+async function newUser(): Promise<void> {
+  const username = process.env["DEMO_USERNAME"] ?? `demo_${randomBytes(3).toString("hex")}`;
+  const password = process.env["DEMO_PASSWORD"] ?? "Quokka-Harbour-Lantern-42";
+  const email = `${username.toLowerCase()}@example.com`;
+
+  const registered = await client.mutate({
+    mutation: RegisterDocument,
+    variables: { input: { username, email, password } },
+  });
+  if (!registered.data) throw new Error("register returned no data");
+  console.log(`register: ${registered.data.register.user.username} (${registered.data.register.user.role})`);
+
+  const loggedIn = await client.mutate({
+    mutation: LoginDocument,
+    variables: { input: { username, password } },
+  });
+  if (!loggedIn.data) throw new Error("login returned no data");
+  session.signIn(loggedIn.data.login);
+  console.log(`login: ${loggedIn.data.login.user.username}`);
+
+  console.log(`me: ${await me()}`);
+  console.log(`userDashboard: ${await dashboard()}`);
+
+  const before = session.accessToken;
+  if (!(await session.refresh())) throw new Error("refresh failed");
+  const rotated = session.accessToken !== before ? "new tokens" : "same token?";
+  console.log(`refresh: ${rotated}, me: ${await me()}`);
+
+  await logout();
+}
+
+async function savedSession(accessToken: string, refreshToken: string): Promise<void> {
+  session.signIn({ accessToken, refreshToken });
+  console.log("resume: saved session");
+  const [who, board] = await Promise.all([me(), dashboard()]);
+  console.log(`me: ${who}`);
+  console.log(`userDashboard: ${board}`);
+  console.log(`refreshes: ${session.refreshCount}`);
+  await logout();
+}
+
+async function main(): Promise<void> {
+  const accessToken = process.env["ACCESS_TOKEN"];
+  const refreshToken = process.env["REFRESH_TOKEN"];
+  if (accessToken && refreshToken) {
+    await savedSession(accessToken, refreshToken);
+  } else {
+    await newUser();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.log(`failed: ${describeError(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,76 @@
+// The operations this example runs, as typed documents built by `npm run codegen`.
+import { graphql } from "./gql/index.js";
+
+export const RegisterDocument = graphql(`
+  mutation Register($input: RegisterInput!) {
+    register(input: $input) {
+      accessToken
+      refreshToken
+      expiresIn
+      user {
+        id
+        username
+        role
+      }
+    }
+  }
+`);
+
+export const LoginDocument = graphql(`
+  mutation Login($input: LoginInput!) {
+    login(input: $input) {
+      accessToken
+      refreshToken
+      expiresIn
+      user {
+        id
+        username
+      }
+    }
+  }
+`);
+
+export const RefreshTokenDocument = graphql(`
+  mutation RefreshToken($refreshToken: String!) {
+    refreshToken(refreshToken: $refreshToken) {
+      accessToken
+      refreshToken
+      expiresIn
+    }
+  }
+`);
+
+export const LogoutDocument = graphql(`
+  mutation Logout($refreshToken: String!) {
+    logout(refreshToken: $refreshToken)
+  }
+`);
+
+export const MeDocument = graphql(`
+  query Me {
+    me {
+      id
+      username
+      email
+      role
+    }
+  }
+`);
+
+export const UserDashboardDocument = graphql(`
+  query UserDashboard {
+    userDashboard {
+      user {
+        username
+      }
+      activeSessions {
+        id
+        current
+      }
+      recentEvents(limit: 5) {
+        kind
+        at
+      }
+    }
+  }
+`);

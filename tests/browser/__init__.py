@@ -1,0 +1,1 @@
+"""Real clients (Apollo Client under node, GraphiQL in Chromium) against a live server."""

@@ -1,0 +1,147 @@
+// Drives Debian's Chromium through gql-auth's GraphiQL page for tests/test_graphiql_browser.py:
+// login in the editor, the token in the headers pane, `me` with it, sign out, and every
+// request recorded. Prints one JSON report on stdout; the Python test judges it.
+//
+//   BASE_URL=http://127.0.0.1:8000 USERNAME=alice PASSWORD=... OUT_DIR=/tmp/x node graphiql.mjs
+import { mkdtempSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const { BASE_URL, USERNAME, PASSWORD, OUT_DIR } = process.env;
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const STEP_TIMEOUT = 20_000;
+
+const LOGIN = `mutation SignIn {
+  login(input: {username: ${JSON.stringify(USERNAME)}, password: ${JSON.stringify(PASSWORD)}}) {
+    accessToken
+    refreshToken
+    user { username }
+  }
+}`;
+const ME = "{ me { username } }";
+
+const report = { requests: [], blocked: [], cspViolations: [], pageErrors: [], consoleErrors: [] };
+const base = new URL(BASE_URL);
+
+function isLocal(url) {
+  const parsed = new URL(url);
+  return ["data:", "blob:", "about:"].includes(parsed.protocol) || parsed.hostname === base.hostname;
+}
+
+const context = await chromium.launchPersistentContext(mkdtempSync(join(OUT_DIR, "profile-")), {
+  executablePath: CHROMIUM,
+  headless: true,
+  chromiumSandbox: false,
+  viewport: { width: 1280, height: 760 },
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+
+try {
+  // Every request the page makes passes here: recorded, and refused if it would leave the host.
+  await context.route("**/*", (route) => {
+    const url = route.request().url();
+    report.requests.push(url);
+    if (isLocal(url)) return route.continue();
+    report.blocked.push(url);
+    return route.abort("blockedbyclient");
+  });
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (event) => {
+      console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`);
+    });
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  page.on("pageerror", (error) => report.pageErrors.push(error.message));
+  page.on("console", (message) => {
+    if (message.type() === "error") report.consoleErrors.push(message.text());
+    if (message.text().startsWith("CSP violation")) report.cspViolations.push(message.text());
+  });
+  const graphqlPosts = [];
+  page.on("request", (request) => {
+    if (request.method() === "POST" && request.url() === `${BASE_URL}/graphql`) {
+      graphqlPosts.push({ body: request.postData(), authorization: request.headers()["authorization"] ?? null });
+    }
+  });
+
+  const editorValue = (selector) =>
+    page.evaluate((s) => document.querySelector(s)?.CodeMirror?.getValue() ?? null, selector);
+  const QUERY = ".graphiql-query-editor .CodeMirror";
+  const RESULT = ".result-window .CodeMirror";
+  const HEADERS = ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror";
+
+  // Runs what the query editor holds and returns the result pane, parsed.
+  async function execute(expectedKey) {
+    // GraphiQL re-parses the editor shortly after a change (a person never outruns that);
+    // run only once it has, or it sends the previous operation's name with the new text.
+    await page.waitForFunction((s) => {
+      const editor = document.querySelector(s).CodeMirror;
+      return editor.documentAST?.loc?.source?.body === editor.getValue();
+    }, QUERY);
+    await page.evaluate((s) => document.querySelector(s).CodeMirror.setValue(""), RESULT);
+    await page.click(".graphiql-execute-button");
+    await page.waitForFunction(
+      ([s, key]) => (document.querySelector(s)?.CodeMirror?.getValue() ?? "").includes(key),
+      [RESULT, expectedKey],
+    );
+    return JSON.parse(await editorValue(RESULT));
+  }
+
+  async function signInState() {
+    return {
+      status: await page.textContent("#gql-auth-status"),
+      headersPane: await editorValue(HEADERS),
+      stored: await page.evaluate(() => sessionStorage.getItem("gql-auth.graphiql.auth") !== null),
+    };
+  }
+
+  // 1. The login mutation arrives through the URL fragment and runs from the editor.
+  await page.goto(`${BASE_URL}/graphql#query=${encodeURIComponent(LOGIN)}`);
+  await page.waitForSelector(".graphiql-execute-button");
+  await page.waitForFunction((s) => document.querySelector(s)?.CodeMirror?.getValue().includes("login"), QUERY);
+  report.login = await execute('"login"');
+  report.afterLogin = await signInState();
+
+  // 2. A reload keeps the sign-in (sessionStorage); `me` is typed into the editor.
+  await page.reload();
+  await page.waitForSelector(".graphiql-execute-button");
+  report.afterReload = await signInState();
+  await page.click(`${QUERY} .CodeMirror-lines`);
+  await page.keyboard.press("Control+A");
+  await page.keyboard.insertText(ME);
+  report.typedQuery = await editorValue(QUERY);
+  report.me = await execute('"me"');
+  report.meRequest = graphqlPosts.findLast((post) => post.body?.includes("me { username }")) ?? null;
+  report.screenshot = join(OUT_DIR, "graphiql-me.png");
+  await page.screenshot({ path: report.screenshot });
+
+  // 3. A GraphiQL dialog adds a <style> at run time: the CSP nonce must admit it.
+  await page.click('button[aria-label="Open settings dialog"]');
+  await page.waitForSelector('[role="dialog"]');
+  await page.keyboard.press("Escape");
+
+  // 4. Sign out: the token is forgotten, the session revoked, `me` refused again.
+  await page.click("#gql-auth-sign-out");
+  await page.waitForFunction(() => document.querySelector("#gql-auth-status").textContent.startsWith("Signed out"));
+  report.afterSignOut = await signInState();
+  report.signOutRequest = graphqlPosts.find((post) => post.body?.includes("logout(")) ?? null;
+  report.meSignedOut = await execute('"errors"');
+  report.meSignedOutRequest = graphqlPosts.at(-1) ?? null;
+} catch (error) {
+  // Leave evidence for the failing test: what the page showed and said.
+  const page = context.pages()[0];
+  if (page) await page.screenshot({ path: join(OUT_DIR, "failure.png") }).catch(() => {});
+  console.error(JSON.stringify({ ...report, failure: String(error) }, null, 2));
+  throw error;
+} finally {
+  await context.close();
+}
+console.log(JSON.stringify(report));
