@@ -1,0 +1,64 @@
+# gql-auth developer commands. `make run` and `make test` work on a fresh clone:
+# they create .venv and install the project on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Touched after each install; pyproject.toml being newer means "install again".
+INSTALLED := $(VENV)/.installed
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format schema graphiql-assets codegen clean
+
+help:
+	@echo "make run      migrate the database (SQLite by default) and serve on http://$(HOST):$(PORT)/graphql"
+	@echo "make test     run the test suite (extra pytest options: make test PYTEST_ARGS=-x)"
+	@echo "make lint     ruff check, ruff format --check, mypy"
+	@echo "make format   sort imports and format with ruff"
+	@echo "make schema   write schema.graphql from the code"
+	@echo "make graphiql-assets  re-copy the pinned GraphiQL/React browser builds into gql_auth/graphiql/static"
+	@echo "make codegen  regenerate the Apollo example's typed documents after schema.graphql changes"
+	@echo "make clean    remove .venv, caches and build output (keeps the database and secret file)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $@
+
+install: $(INSTALLED)
+
+run: $(INSTALLED)
+	$(BIN)/gql-auth migrate
+	$(BIN)/gql-auth serve --host $(HOST) --port $(PORT)
+
+test: $(INSTALLED)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --select I --fix .
+	$(BIN)/ruff format .
+
+schema: $(INSTALLED)
+	$(BIN)/gql-auth export-schema --output schema.graphql
+
+graphiql-assets:
+	scripts/graphiql-assets.sh
+
+codegen:
+	cd examples/apollo-client && npm ci --ignore-scripts && npm run codegen
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,256 @@
+"""schema.graphql is what the code exports, and it keeps every promise of the API contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from graphql import (
+    GraphQLArgument,
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLInputField,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    build_schema,
+    print_ast,
+)
+
+from gql_auth.graphql.schema import export_sdl
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_FILE = ROOT / "schema.graphql"
+CONTRACT_FILE = ROOT.parent / "shared" / "api-contract.graphql"
+
+# Contract elements that later issues add, as coordinates ("Type", "Type.field",
+# "Type.field(arg:)", "Enum.VALUE") mapped to the issue that adds them. A type or
+# field listed here excuses everything inside it. The list may only shrink: the
+# test below fails as soon as something listed exists, so strike it out then.
+# Issue 4 (sessions) and issue 5 (recovery, profile, administration) have landed.
+NOT_YET_IMPLEMENTED: dict[str, int] = {}
+
+# Who may read what, per the contract's permission table, as the SDL shows it.
+GUARDS = {
+    "Query.me": {"@isAuthenticated"},
+    "Query.userDashboard": {"@isAuthenticated", "@hasRole(role: USER)"},
+    "Query.adminDashboard": {"@isAuthenticated", "@hasRole(role: ADMIN)"},
+    "Query.users": {"@isAuthenticated", "@hasRole(role: ADMIN)"},
+    "Mutation.changePassword": {"@isAuthenticated"},
+    "Mutation.logoutAll": {"@isAuthenticated"},
+    "Mutation.updateProfile": {"@isAuthenticated"},
+    "Mutation.requestEmailVerification": {"@isAuthenticated"},
+    "Mutation.setUserRole": {"@isAuthenticated", "@hasRole(role: ADMIN)"},
+    "Mutation.setUserActive": {"@isAuthenticated", "@hasRole(role: ADMIN)"},
+    "User.email": {"@isSelfOrAdmin"},
+    "User.emailVerified": {"@isSelfOrAdmin"},
+    "User.lastLoginAt": {"@isSelfOrAdmin"},
+}
+PUBLIC_FIELDS = [
+    "Query.user",
+    "Mutation.register",
+    "Mutation.login",
+    "Mutation.refreshToken",
+    "Mutation.logout",
+    "Mutation.requestPasswordReset",
+    "Mutation.resetPassword",
+    "Mutation.verifyEmail",
+]
+
+
+def _kind(named: GraphQLNamedType) -> str:
+    return type(named).__name__.removeprefix("GraphQL").removesuffix("Type")
+
+
+def _signature(value: GraphQLField | GraphQLArgument | GraphQLInputField) -> str:
+    """The type as SDL spells it, with the default value as SDL spells it, if any."""
+    default = getattr(value.ast_node, "default_value", None)
+    return f"{value.type} = {print_ast(default)}" if default else str(value.type)
+
+
+def _has_default(value: GraphQLArgument | GraphQLInputField) -> bool:
+    return getattr(value.ast_node, "default_value", None) is not None
+
+
+def coordinates(schema: GraphQLSchema) -> dict[str, str]:
+    """Every type, field, argument, input field and enum value, with its signature."""
+    found: dict[str, str] = {}
+    for name, named in schema.type_map.items():
+        if name.startswith("__") or (
+            isinstance(named, GraphQLScalarType) and name in {"String", "Int", "Boolean", "ID"}
+        ):
+            continue
+        found[name] = _kind(named)
+        if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
+            for field_name, field in named.fields.items():
+                found[f"{name}.{field_name}"] = _signature(field)
+                for arg_name, arg in field.args.items():
+                    found[f"{name}.{field_name}({arg_name}:)"] = _signature(arg)
+        elif isinstance(named, GraphQLInputObjectType):
+            for field_name, input_field in named.fields.items():
+                found[f"{name}.{field_name}"] = _signature(input_field)
+        elif isinstance(named, GraphQLEnumType):
+            for value_name in named.values:
+                found[f"{name}.{value_name}"] = "value"
+    return found
+
+
+def _excused(coordinate: str) -> bool:
+    """Listed as not yet implemented, itself or through its type or field."""
+    type_name, _, rest = coordinate.partition(".")
+    field = f"{type_name}.{rest.partition('(')[0]}" if rest else None
+    return any(name in NOT_YET_IMPLEMENTED for name in (coordinate, type_name, field))
+
+
+@pytest.fixture(scope="module")
+def exported() -> GraphQLSchema:
+    return build_schema(export_sdl())
+
+
+@pytest.fixture(scope="module")
+def contract() -> GraphQLSchema:
+    return build_schema(CONTRACT_FILE.read_text())
+
+
+def test_the_committed_schema_is_what_the_code_exports() -> None:
+    assert SCHEMA_FILE.read_text() == export_sdl(), (
+        "schema.graphql is stale: run `gql-auth export-schema --output schema.graphql`"
+    )
+
+
+def test_the_schema_has_everything_the_contract_promises(
+    exported: GraphQLSchema, contract: GraphQLSchema
+) -> None:
+    ours = coordinates(exported)
+
+    missing = [name for name in coordinates(contract) if name not in ours and not _excused(name)]
+
+    assert missing == []
+
+
+def test_contract_elements_keep_their_types_nullability_and_defaults(
+    exported: GraphQLSchema, contract: GraphQLSchema
+) -> None:
+    ours = coordinates(exported)
+
+    different = {
+        name: {"contract": promised, "schema": ours[name]}
+        for name, promised in coordinates(contract).items()
+        if name in ours and ours[name] != promised
+    }
+
+    assert different == {}
+
+
+def test_not_yet_implemented_lists_only_what_is_really_missing(exported: GraphQLSchema) -> None:
+    ours = coordinates(exported)
+
+    landed = {name: issue for name, issue in NOT_YET_IMPLEMENTED.items() if name in ours}
+
+    assert landed == {}, "these have landed: remove them from NOT_YET_IMPLEMENTED"
+
+
+def test_not_yet_implemented_names_only_contract_elements(contract: GraphQLSchema) -> None:
+    promised = coordinates(contract)
+
+    assert [name for name in NOT_YET_IMPLEMENTED if name not in promised] == []
+    assert set(NOT_YET_IMPLEMENTED.values()) <= {4, 5}
+
+
+def test_additions_to_contract_fields_and_inputs_are_optional(
+    exported: GraphQLSchema, contract: GraphQLSchema
+) -> None:
+    """New arguments or input fields must not break a client written against the contract."""
+    promised = coordinates(contract)
+    breaking = []
+    for name, named in exported.type_map.items():
+        if name.startswith("__") or name not in promised:
+            continue
+        if isinstance(named, GraphQLObjectType):
+            for field_name, field in named.fields.items():
+                if f"{name}.{field_name}" not in promised:
+                    continue
+                breaking += [
+                    f"{name}.{field_name}({arg_name}:)"
+                    for arg_name, arg in field.args.items()
+                    if f"{name}.{field_name}({arg_name}:)" not in promised
+                    and isinstance(arg.type, GraphQLNonNull)
+                    and not _has_default(arg)
+                ]
+        elif isinstance(named, GraphQLInputObjectType):
+            breaking += [
+                f"{name}.{field_name}"
+                for field_name, input_field in named.fields.items()
+                if f"{name}.{field_name}" not in promised
+                and isinstance(input_field.type, GraphQLNonNull)
+                and not _has_default(input_field)
+            ]
+
+    assert breaking == []
+
+
+def test_nobody_can_ask_for_a_role_when_registering(exported: GraphQLSchema) -> None:
+    register_input = exported.type_map["RegisterInput"]
+
+    assert isinstance(register_input, GraphQLInputObjectType)
+    assert "role" not in register_input.fields
+
+
+def test_additions_beyond_the_contract_are_documented(
+    exported: GraphQLSchema, contract: GraphQLSchema
+) -> None:
+    promised = coordinates(contract)
+    undocumented = [
+        name
+        for name in coordinates(exported)
+        if name not in promised and "(" not in name and not _description(exported, name)
+    ]
+    undocumented += [
+        f"@{directive.name}"
+        for directive in exported.directives
+        if directive.ast_node is not None and not directive.description
+    ]
+
+    assert undocumented == []
+
+
+def _description(schema: GraphQLSchema, coordinate: str) -> str | None:
+    type_name, _, member = coordinate.partition(".")
+    named = schema.type_map[type_name]
+    if not member:
+        return named.description
+    if isinstance(named, GraphQLEnumType):
+        # A value of a documented enum explains itself (USER, ADMIN, ...).
+        return named.values[member].description or named.description
+    assert isinstance(named, GraphQLObjectType | GraphQLInputObjectType | GraphQLInterfaceType)
+    return named.fields[member].description
+
+
+def _directives(schema: GraphQLSchema, coordinate: str) -> set[str]:
+    type_name, _, field_name = coordinate.partition(".")
+    named = schema.type_map[type_name]
+    assert isinstance(named, GraphQLObjectType)
+    node = named.fields[field_name].ast_node
+    return {print_ast(directive) for directive in (node.directives if node else None) or ()}
+
+
+@pytest.mark.parametrize("coordinate", GUARDS)
+def test_a_guarded_field_shows_its_rule_as_a_directive(
+    exported: GraphQLSchema, coordinate: str
+) -> None:
+    if _excused(coordinate):
+        pytest.skip(f"{coordinate} arrives with issue {NOT_YET_IMPLEMENTED.get(coordinate)}")
+
+    assert _directives(exported, coordinate) == GUARDS[coordinate]
+
+
+@pytest.mark.parametrize("coordinate", PUBLIC_FIELDS)
+def test_a_public_field_carries_no_guard(exported: GraphQLSchema, coordinate: str) -> None:
+    if _excused(coordinate):
+        pytest.skip(f"{coordinate} arrives with issue {NOT_YET_IMPLEMENTED.get(coordinate)}")
+
+    assert _directives(exported, coordinate) == set()

@@ -1,0 +1,173 @@
+"""Settings: refusals in one line naming the setting, and the development key file."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from gql_auth.config import Settings, SettingsError, load_settings
+from tests.helpers import LOW_ARGON2, SECRET_KEY
+
+
+def load(**values: object) -> Settings:
+    return load_settings(_env_file=None, **values)
+
+
+BAD_VALUES = [
+    pytest.param({"secret_key": "too-short"}, "SECRET_KEY", id="secret_key=too-short"),
+    pytest.param(
+        {"secret_key_previous": "too-short"},
+        "SECRET_KEY_PREVIOUS",
+        id="secret_key_previous=too-short",
+    ),
+    pytest.param(
+        {"rate_limit_login_ip": "ten per minute"},
+        "RATE_LIMIT_LOGIN_IP",
+        id="rate_limit_login_ip=ten per minute",
+    ),
+    pytest.param(
+        {"rate_limit_login_account": "lots"},
+        "RATE_LIMIT_LOGIN_ACCOUNT",
+        id="rate_limit_login_account=lots",
+    ),
+    pytest.param(
+        {"access_token_expire_minutes": "abc"},
+        "ACCESS_TOKEN_EXPIRE_MINUTES",
+        id="access_token_expire_minutes=abc",
+    ),
+    pytest.param(
+        {"access_token_expire_minutes": 0},
+        "ACCESS_TOKEN_EXPIRE_MINUTES",
+        id="access_token_expire_minutes=0",
+    ),
+    pytest.param({"jwt_algorithm": "none"}, "JWT_ALGORITHM", id="jwt_algorithm=none"),
+    pytest.param({"jwt_algorithm": "RS256"}, "JWT_ALGORITHM", id="jwt_algorithm=RS256"),
+    pytest.param({"environment": "staging"}, "ENVIRONMENT", id="environment=staging"),
+    pytest.param(
+        {"trusted_proxies": "not-a-network"}, "TRUSTED_PROXIES", id="trusted_proxies=not-a-network"
+    ),
+]
+
+
+class TestRefusals:
+    @pytest.mark.parametrize(("values", "named"), BAD_VALUES)
+    def test_a_bad_value_is_one_line_naming_the_setting(
+        self, values: dict[str, object], named: str
+    ) -> None:
+        with pytest.raises(SettingsError) as raised:
+            load(**{"secret_key": SECRET_KEY, **values})
+
+        message = str(raised.value)
+        assert named in message
+        assert "\n" not in message
+
+    def test_a_short_secret_is_not_echoed_back(self) -> None:
+        with pytest.raises(SettingsError) as raised:
+            load(secret_key="short-but-secret")
+
+        assert "short-but-secret" not in str(raised.value)
+
+    def test_production_requires_an_explicit_secret_key(self) -> None:
+        with pytest.raises(SettingsError, match="SECRET_KEY"):
+            load(environment="production")
+
+    def test_production_refuses_a_cheap_argon2(self) -> None:
+        with pytest.raises(SettingsError, match="ARGON2"):
+            load(environment="production", secret_key=SECRET_KEY, **LOW_ARGON2)
+
+    def test_production_accepts_safe_settings(self) -> None:
+        settings = load(environment="production", secret_key=SECRET_KEY)
+
+        assert settings.is_production
+        assert settings.signing_key() == SECRET_KEY
+
+    def test_development_allows_a_cheap_argon2_for_tests(self) -> None:
+        settings = load(secret_key=SECRET_KEY, **LOW_ARGON2)
+
+        assert settings.argon2_time_cost == 1
+        assert not settings.is_production
+
+    def test_defaults_match_the_contract(self) -> None:
+        settings = load(secret_key=SECRET_KEY)
+
+        assert settings.database_url == "sqlite:///./gql_auth.db"
+        assert settings.jwt_algorithm == "HS256"
+        assert settings.jwt_issuer == settings.jwt_audience == "gql-auth"
+        assert settings.access_token_expire_minutes == 15
+        assert settings.refresh_token_expire_days == 14
+        assert settings.password_min_length == 8
+        assert settings.rate_limit_login_account == "10/15minutes"
+        assert settings.rate_limit_login_ip == "100/15minutes"
+        assert settings.rate_limit_register_ip == "100/hour"
+        assert settings.rate_limit_reset_email == "3/hour"
+        assert settings.cors_origins == []
+        assert settings.metrics_enabled is False
+
+    def test_comma_separated_lists_are_split(self) -> None:
+        settings = load(
+            secret_key=SECRET_KEY,
+            cors_origins="https://a.example, https://b.example",
+            trusted_proxies="10.0.0.0/8,127.0.0.1",
+        )
+
+        assert settings.cors_origins == ["https://a.example", "https://b.example"]
+        assert settings.trusted_proxies == ["10.0.0.0/8", "127.0.0.1"]
+
+
+class TestDevelopmentSecret:
+    def test_a_missing_key_is_generated_into_a_private_file(self, tmp_path: Path) -> None:
+        key_file = tmp_path / "secret"
+
+        key = load(secret_key_file=key_file).signing_key()
+
+        assert len(key.encode()) >= 32
+        assert key_file.read_text().strip() == key
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+    def test_the_generated_key_is_reused_so_tokens_survive_restarts(self, tmp_path: Path) -> None:
+        key_file = tmp_path / "secret"
+        first = load(secret_key_file=key_file).signing_key()
+
+        second = load(secret_key_file=key_file).signing_key()
+
+        assert second == first
+
+    def test_a_key_file_too_short_to_be_safe_is_replaced(self, tmp_path: Path) -> None:
+        key_file = tmp_path / "secret"
+        key_file.write_text("short\n")
+
+        key = load(secret_key_file=key_file).signing_key()
+
+        assert key != "short"
+        assert len(key.encode()) >= 32
+        assert key_file.read_text().strip() == key
+
+    def test_an_explicit_key_is_used_as_given_and_no_file_is_written(self, tmp_path: Path) -> None:
+        key_file = tmp_path / "secret"
+
+        key = load(secret_key=SECRET_KEY, secret_key_file=key_file).signing_key()
+
+        assert key == SECRET_KEY
+        assert not key_file.exists()
+
+
+class TestEnvironmentVariables:
+    def test_settings_are_read_from_the_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("ACCESS_TOKEN_EXPIRE_MINUTES", "7")
+        monkeypatch.setenv("SECRET_KEY", SECRET_KEY)
+
+        settings = load()
+
+        assert settings.access_token_expire_minutes == 7
+        assert settings.signing_key() == SECRET_KEY
+
+    def test_settings_are_read_from_a_dotenv_file(self, tmp_path: Path) -> None:
+        env_file = tmp_path / ".env"
+        env_file.write_text(f"SECRET_KEY={SECRET_KEY}\nJWT_ISSUER=dotenv-issuer\n")
+
+        settings = load_settings(_env_file=env_file)
+
+        assert settings.jwt_issuer == "dotenv-issuer"
+        assert settings.signing_key() == SECRET_KEY
