@@ -96,8 +96,11 @@ def _health_endpoint(services: Services):  # type: ignore[no-untyped-def]
 
 def _metrics_endpoint(services: Services, metrics: Metrics):  # type: ignore[no-untyped-def]
     async def metrics_page() -> Response:
-        async with services.session_factory() as db:
-            metrics.active_sessions.set(await sessions.count_live(db))
+        try:
+            async with services.session_factory() as db:
+                metrics.active_sessions.set(await sessions.count_live(db))
+        except Exception:  # the other figures are still worth scraping
+            logger.exception("metrics: could not count live sessions")
         return Response(metrics.exposition(), media_type=metrics.content_type)
 
     return metrics_page

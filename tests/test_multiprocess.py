@@ -95,12 +95,12 @@ def _environment(database_url: str, redis_prefix: str, **extra: str) -> dict[str
 class Server:
     """`gql-auth serve` in its own process, stopped (and reaped) by the fixture."""
 
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+    def __init__(self, env: dict[str, str], workdir: Path, *extra: str) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / f"server-{self.port}.log"
         self.process = subprocess.Popen(
-            [str(GQL_AUTH), "serve", "--port", str(self.port)],
+            [str(GQL_AUTH), "serve", "--port", str(self.port), *extra],
             env=env,
             cwd=workdir,
             stdout=self.log.open("wb"),
@@ -284,3 +284,42 @@ async def _interrupt_a_request_in_flight(server: Server) -> None:
     assert response.json() == {"data": {"__typename": "Query"}}
     # uvicorn exits by re-raising the SIGTERM it handled, after finishing the request.
     assert server.process.wait(timeout=20) in (0, -signal.SIGTERM)
+
+
+async def test_metrics_add_up_across_workers(
+    mariadb_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    """`serve --workers 2` with metrics on: /metrics counts the requests of both processes."""
+    samples = tmp_path / "metrics"
+    samples.mkdir()
+    env = _environment(
+        mariadb_url, redis_prefix, METRICS_ENABLED="true", PROMETHEUS_MULTIPROC_DIR=str(samples)
+    )
+    subprocess.run(
+        [str(GQL_AUTH), "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True
+    )
+    server = Server(env, tmp_path, "--workers", "2")
+    requests = 40
+    try:
+        await asyncio.to_thread(server.wait_until_healthy)
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as client:
+            for _ in range(requests):
+                # A fresh connection each time, so both workers get a share.
+                response = await client.post(
+                    "/graphql",
+                    json={"query": "{ __typename }"},
+                    headers={"Connection": "close"},
+                )
+                assert response.status_code == 200
+            metrics = (await client.get("/metrics")).text
+    finally:
+        server.stop()
+    counted = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("gql_auth_requests_total{")
+    )
+    assert counted == requests, metrics
+    # Both processes wrote samples (prometheus-client keeps one file per process and kind).
+    writers = {path.stem.rsplit("_", 1)[-1] for path in samples.glob("counter_*.db")}
+    assert len(writers) == 2, sorted(path.name for path in samples.iterdir())

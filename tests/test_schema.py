@@ -254,3 +254,21 @@ def test_a_public_field_carries_no_guard(exported: GraphQLSchema, coordinate: st
         pytest.skip(f"{coordinate} arrives with issue {NOT_YET_IMPLEMENTED.get(coordinate)}")
 
     assert _directives(exported, coordinate) == set()
+
+
+def test_every_type_and_field_a_frontend_reads_is_described(exported: GraphQLSchema) -> None:
+    """Codegen copies these into typed clients: each error code per mutation is explained."""
+    undocumented = [
+        name
+        for name in coordinates(exported)
+        if "(" not in name and not _description(exported, name)
+    ]
+    undocumented += [
+        name
+        for name, named in exported.type_map.items()
+        if not name.startswith("__")
+        and name not in {"String", "Boolean", "Int", "ID", "Float"}
+        and not named.description
+    ]
+
+    assert undocumented == []

@@ -17,17 +17,19 @@ class RegisterInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="Credentials for `login`; the same error for every wrong part.")
 class LoginInput:
     username: str = strawberry.field(
         description="A username or an email address, compared case-insensitively."
     )
-    password: str
+    password: str = strawberry.field(description="The account's password.")
 
 
-@strawberry.input
+@strawberry.input(
+    description="The current password (a wrong one counts as a failed sign-in) and a new one."
+)
 class ChangePasswordInput:
-    current_password: str
+    current_password: str = strawberry.field(description="The password in use now.")
     new_password: str = strawberry.field(description="Same rules as at registration.")
 
 

@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
+from strawberry.types.base import get_object_definition
 
 from gql_auth.config import Settings
 from gql_auth.graphql import admin, mutations, profile, queries, recovery
@@ -33,6 +34,12 @@ DOCUMENT_CACHE_SIZE = 512
 Query = merge_types("Query", (queries.Query, admin.Query))
 Mutation = merge_types(
     "Mutation", (mutations.Mutation, recovery.Mutation, profile.Mutation, admin.Mutation)
+)
+get_object_definition(Query, strict=True).description = (
+    "Reads. Guarded fields say who may read them with @isAuthenticated, @hasRole, @isSelfOrAdmin."
+)
+get_object_definition(Mutation, strict=True).description = (
+    "Writes. Each description lists the error codes and reasons the mutation can give."
 )
 
 

@@ -20,11 +20,13 @@ strawberry.enum(models.Role, name="Role", description="Roles in ascending order 
     description="An account. Private fields are visible to the user themselves and to admins."
 )
 class User:
-    id: strawberry.ID
-    username: str
-    role: models.Role
-    is_active: bool
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="Stable id; pass it to `user(id:)`.")
+    username: str = strawberry.field(description="Unique, ignoring case; shown as registered.")
+    role: models.Role = strawberry.field(description="The role now, as permission checks see it.")
+    is_active: bool = strawberry.field(
+        description="False once an admin deactivated the account: it cannot sign in."
+    )
+    created_at: datetime = strawberry.field(description="When the account registered (UTC).")
     # True inside the AuthPayload of a sign-in: the caller just proved to be this user.
     issued_to_viewer: strawberry.Private[bool]
     _email: strawberry.Private[str]
@@ -76,7 +78,9 @@ class AuthPayload:
     refresh_token: str = strawberry.field(
         description="Opaque token for `refreshToken`; single use, rotated on every refresh."
     )
-    user: User
+    user: User = strawberry.field(
+        description="The signed-in user; its private fields are readable here."
+    )
 
     @classmethod
     def from_signed_in(cls, signed_in: SignedIn) -> AuthPayload:
@@ -96,9 +100,9 @@ class SecurityEvent:
         "REFRESH_TOKEN_REUSED, PASSWORD_CHANGED, PASSWORD_RESET, EMAIL_VERIFIED, ROLE_CHANGED, "
         "ACCOUNT_DEACTIVATED, ACCOUNT_ACTIVATED"
     )
-    at: datetime
-    ip_address: str | None
-    user_agent: str | None
+    at: datetime = strawberry.field(description="When it happened (UTC).")
+    ip_address: str | None = strawberry.field(description="The client's address, if known.")
+    user_agent: str | None = strawberry.field(description="The client's User-Agent, if sent.")
 
     @classmethod
     def from_row(cls, row: models.SecurityEvent) -> SecurityEvent:
@@ -107,12 +111,16 @@ class SecurityEvent:
 
 @strawberry.type(description="A signed-in session (one per sign-in).")
 class Session:
-    id: strawberry.ID
-    created_at: datetime
-    last_used_at: datetime
-    expires_at: datetime
-    user_agent: str | None
-    ip_address: str | None
+    id: strawberry.ID = strawberry.field(description="The `sid` claim of its access tokens.")
+    created_at: datetime = strawberry.field(description="When the sign-in happened (UTC).")
+    last_used_at: datetime = strawberry.field(
+        description="Last refresh or request; updated at most about once a minute."
+    )
+    expires_at: datetime = strawberry.field(
+        description="When its refresh token stops working; rotation does not extend it."
+    )
+    user_agent: str | None = strawberry.field(description="User-Agent of the sign-in, if sent.")
+    ip_address: str | None = strawberry.field(description="Client address of the sign-in.")
     current: bool = strawberry.field(description="True for the session this request uses.")
 
     @classmethod
@@ -134,7 +142,7 @@ MAX_LIST_LIMIT = 100
 @strawberry.type(description="What the signed-in user sees about their own account.")
 class UserDashboard:
     viewer: strawberry.Private[Viewer]
-    user: User
+    user: User = strawberry.field(description="The caller, private fields included.")
 
     @strawberry.field(description="The caller's live sessions, newest first.")
     async def active_sessions(self, info: Info) -> list[Session]:
@@ -161,19 +169,25 @@ def check_limit(limit: int, field: str = "limit") -> None:
 
 @strawberry.type(description="How many users hold a role.")
 class RoleCount:
-    role: models.Role
-    count: int
+    role: models.Role = strawberry.field(description="A role; every role is listed.")
+    count: int = strawberry.field(description="Users holding it, active or not.")
 
 
 @strawberry.type(description="Counts for operators, computed from the database.")
 class AdminDashboard:
-    total_users: int
-    active_users: int
+    total_users: int = strawberry.field(description="Every account, active or not.")
+    active_users: int = strawberry.field(description="Accounts that may sign in.")
     users_by_role: list[RoleCount] = strawberry.field(
         description="Every role, including empty ones."
     )
-    signups_last_24h: int = strawberry.field(name="signupsLast24h")
-    failed_logins_last_24h: int = strawberry.field(name="failedLoginsLast24h")
+    signups_last_24h: int = strawberry.field(
+        name="signupsLast24h", description="Accounts created in the last 24 hours."
+    )
+    failed_logins_last_24h: int = strawberry.field(
+        name="failedLoginsLast24h",
+        description="Refused sign-ins (LOGIN_FAILED events) in the last 24 hours, "
+        "unknown names included.",
+    )
 
     @classmethod
     def from_stats(cls, stats: dashboards.AdminStats) -> AdminDashboard:
@@ -199,7 +213,7 @@ class AdminDashboard:
 
 @strawberry.type(description="Where a page of a connection ends.")
 class PageInfo:
-    has_next_page: bool
+    has_next_page: bool = strawberry.field(description="Whether another page follows.")
     end_cursor: str | None = strawberry.field(
         description="Pass as `after` for the next page; null on an empty page."
     )
@@ -208,7 +222,7 @@ class PageInfo:
 @strawberry.type(description="A user and the cursor that points at it.")
 class UserEdge:
     cursor: str = strawberry.field(description="Opaque; pass as `after` to continue from here.")
-    node: User
+    node: User = strawberry.field(description="The user at this position.")
 
 
 @strawberry.type(description="One page of users, in a stable order (by id).")
@@ -216,8 +230,8 @@ class UserConnection:
     total_count: int = strawberry.field(
         description="How many users match the filters, over all pages."
     )
-    edges: list[UserEdge]
-    page_info: PageInfo
+    edges: list[UserEdge] = strawberry.field(description="The users of this page, in id order.")
+    page_info: PageInfo = strawberry.field(description="Whether and where to continue.")
 
     @classmethod
     def from_page(cls, page: admin.UserPage) -> UserConnection:

@@ -4,7 +4,9 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** Credentials for `login`; the same error for every wrong part. */
 export type LoginInput = {
+  /** The account's password. */
   password: string;
   /** A username or an email address, compared case-insensitively. */
   username: string;

@@ -1,0 +1,114 @@
+"""One log line per request and Prometheus metrics, without secrets in either."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import httpx
+import pytest
+
+from tests.helpers import (
+    STRONG_PASSWORD,
+    SqlDatabase,
+    gql,
+    login,
+    make_settings,
+    register,
+    running_app,
+)
+
+ME = "query { me { username } }"
+WRONG_LOGIN = (
+    'mutation { login(input: {username: "ghost", password: "not-it-at-all"}) { accessToken } }'
+)
+
+
+def request_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if record.name == "gql_auth.requests"]
+
+
+class TestRequestLog:
+    async def test_each_request_logs_one_line_with_id_operation_user_and_outcome(
+        self, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        payload = await register(client, "logged")
+        caplog.clear()
+        caplog.set_level(logging.INFO, logger="gql_auth.requests")
+
+        response = await client.post(
+            "/graphql",
+            json={"query": ME},
+            headers={"Authorization": f"Bearer {payload['accessToken']}"},
+        )
+
+        [line] = request_lines(caplog)
+        assert line.request_id == response.headers["x-request-id"]  # type: ignore[attr-defined]
+        assert line.operation == "me"  # type: ignore[attr-defined]
+        assert line.outcome == "OK"  # type: ignore[attr-defined]
+        assert str(line.user_id) == payload["user"]["id"]  # type: ignore[attr-defined]
+        assert line.status == 200  # type: ignore[attr-defined]
+
+    async def test_the_log_never_holds_tokens_passwords_or_query_text(
+        self, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.DEBUG)
+        payload = await register(client, "secretive")
+        await login(client, "secretive")
+        await gql(client, ME, token=payload["accessToken"])
+
+        logged = "\n".join(
+            f"{record.getMessage()} {record.__dict__}" for record in request_lines(caplog)
+        )
+        assert logged
+        for secret in (STRONG_PASSWORD, payload["accessToken"], payload["refreshToken"]):
+            assert secret not in logged
+        assert "mutation" not in logged
+
+    async def test_a_refusal_logs_its_code(
+        self, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.INFO, logger="gql_auth.requests")
+
+        await gql(client, WRONG_LOGIN)
+
+        [line] = request_lines(caplog)
+        assert (line.operation, line.outcome) == ("login", "UNAUTHENTICATED")  # type: ignore[attr-defined]
+
+
+def sample(metrics: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus text format (0 when absent)."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    pattern = (
+        rf"^{re.escape(name)}(?:\{{{re.escape(wanted)}\}})? (\S+)$"
+        if labels
+        else (rf"^{re.escape(name)} (\S+)$")
+    )
+    found = re.search(pattern, metrics, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+class TestMetrics:
+    async def test_metrics_are_off_by_default(self, client: httpx.AsyncClient) -> None:
+        assert (await client.get("/metrics")).status_code == 404
+
+    async def test_requests_failures_and_live_sessions_are_counted(
+        self, database: SqlDatabase
+    ) -> None:
+        async with running_app(make_settings(database.url, metrics_enabled=True)) as client:
+            payload = await register(client, "measured")
+            await gql(client, ME, token=payload["accessToken"])
+            await gql(client, ME, token=payload["accessToken"])
+            await gql(client, WRONG_LOGIN)
+
+            metrics = (await client.get("/metrics")).text
+
+        assert sample(metrics, "gql_auth_requests_total", operation="me", outcome="OK") == 2
+        assert (
+            sample(metrics, "gql_auth_requests_total", operation="login", outcome="UNAUTHENTICATED")
+            == 1
+        )
+        assert sample(metrics, "gql_auth_sign_in_failures_total") == 1
+        assert sample(metrics, "gql_auth_active_sessions") == 1
+        assert sample(metrics, "gql_auth_request_duration_seconds_count", operation="me") == 2
+        assert payload["accessToken"] not in metrics
