@@ -6,10 +6,7 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +16,9 @@ import pymysql
 import pytest
 import redis
 
-from tests.helpers import LOGIN, REGISTER, SECRET_KEY, STRONG_PASSWORD, assert_error
+from tests.helpers import LOGIN, REGISTER, STRONG_PASSWORD, assert_error
+from tests.servers import GQL_AUTH, ServerProcess, server_environment
 
-GQL_AUTH = Path(sys.executable).parent / "gql-auth"
 MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 REDIS_URL = "redis://127.0.0.1:6379/0"
 ME = "query { me { id username } }"
@@ -69,79 +66,27 @@ def redis_prefix() -> Iterator[str]:
         client.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _environment(database_url: str, redis_prefix: str, **extra: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", str(Path.home())),
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": SECRET_KEY,
-        "REDIS_URL": REDIS_URL,
-        "RATE_LIMIT_KEY_PREFIX": redis_prefix,
-        "RATE_LIMIT_LOGIN_ACCOUNT": "3/15minutes",
-        "ARGON2_MEMORY_COST": "1024",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_PARALLELISM": "1",
+    return server_environment(
+        database_url,
+        REDIS_URL=REDIS_URL,
+        RATE_LIMIT_KEY_PREFIX=redis_prefix,
+        RATE_LIMIT_LOGIN_ACCOUNT="3/15minutes",
         **extra,
-    }
-
-
-class Server:
-    """`gql-auth serve` in its own process, stopped (and reaped) by the fixture."""
-
-    def __init__(self, env: dict[str, str], workdir: Path, *extra: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = workdir / f"server-{self.port}.log"
-        self.process = subprocess.Popen(
-            [str(GQL_AUTH), "serve", "--port", str(self.port), *extra],
-            env=env,
-            cwd=workdir,
-            stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_until_healthy(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"server exited early:\n{self.log.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        pytest.fail(f"server not healthy after {timeout}s:\n{self.log.read_text()}")
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+    )
 
 
 @pytest.fixture(scope="module")
 def two_servers(
     mariadb_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Server, Server]]:
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Started once for this module: each test uses accounts of its own."""
     tmp_path = tmp_path_factory.mktemp("servers")
     env = _environment(mariadb_url, redis_prefix)
     subprocess.run(
         [str(GQL_AUTH), "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True
     )
-    servers = (Server(env, tmp_path), Server(env, tmp_path))
+    servers = (ServerProcess(env, tmp_path), ServerProcess(env, tmp_path))
     try:
         for server in servers:
             server.wait_until_healthy()
@@ -153,7 +98,7 @@ def two_servers(
 
 @pytest.fixture
 async def clients(
-    two_servers: tuple[Server, Server],
+    two_servers: tuple[ServerProcess, ServerProcess],
 ) -> AsyncIterator[tuple[httpx.AsyncClient, ...]]:
     async with (
         httpx.AsyncClient(base_url=two_servers[0].url, timeout=20) as first,
@@ -247,7 +192,7 @@ async def test_sigterm_lets_an_in_flight_request_finish(
     mariadb_url: str, redis_prefix: str, tmp_path: Path
 ) -> None:
     env = _environment(mariadb_url, redis_prefix)
-    server = Server(env, tmp_path)
+    server = ServerProcess(env, tmp_path)
     try:
         await asyncio.to_thread(server.wait_until_healthy)
         await _interrupt_a_request_in_flight(server)
@@ -255,7 +200,7 @@ async def test_sigterm_lets_an_in_flight_request_finish(
         server.stop()
 
 
-async def _interrupt_a_request_in_flight(server: Server) -> None:
+async def _interrupt_a_request_in_flight(server: ServerProcess) -> None:
     body = b'{"query": "{ __typename }"}'
     headers_sent = asyncio.Event()
     release = asyncio.Event()
@@ -298,7 +243,7 @@ async def test_metrics_add_up_across_workers(
     subprocess.run(
         [str(GQL_AUTH), "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True
     )
-    server = Server(env, tmp_path, "--workers", "2")
+    server = ServerProcess(env, tmp_path, "--workers", "2")
     requests = 40
     try:
         await asyncio.to_thread(server.wait_until_healthy)

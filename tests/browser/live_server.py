@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.helpers import SECRET_KEY
+from tests.servers import GQL_AUTH, ServerProcess, server_environment
 
-GQL_AUTH = Path(sys.executable).parent / "gql-auth"
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -72,13 +67,6 @@ def npm_ci(directory: Path, npm: str) -> None:
     run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=directory, timeout=180)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @dataclass(frozen=True)
 class LiveServer:
     url: str
@@ -91,68 +79,15 @@ class LiveServer:
         return f"{self.url}/graphql"
 
 
-def _environment(database_url: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", str(Path.home())),
-        "ENVIRONMENT": "development",
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": SECRET_KEY,
-        # The cheapest argon2 development accepts: real hashing, fast tests.
-        "ARGON2_MEMORY_COST": "1024",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_PARALLELISM": "1",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
 @contextmanager
 def live_server(workdir: Path) -> Iterator[LiveServer]:
     """Migrates a fresh SQLite file, serves it on a free port, and always stops the server."""
     database_url = f"sqlite:///{workdir / 'live.db'}"
-    env = _environment(database_url)
-    # cwd=workdir: no .env or development key file of the checkout is read.
+    env = server_environment(database_url, ENVIRONMENT="development", LOG_LEVEL="WARNING")
     run([str(GQL_AUTH), "migrate"], cwd=workdir, env=env, timeout=60)
-    port = _free_port()
-    log = workdir / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(GQL_AUTH), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=workdir,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+    process = ServerProcess(env, workdir, "--host", "127.0.0.1")
     try:
-        server = LiveServer(f"http://127.0.0.1:{port}", database_url, SECRET_KEY, log)
-        _wait_until_healthy(server, process)
-        yield server
+        process.wait_until_healthy()
+        yield LiveServer(process.url, database_url, SECRET_KEY, process.log)
     finally:
-        _stop(process)
-
-
-def _wait_until_healthy(server: LiveServer, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(
-                f"gql-auth serve exited with {process.returncode}:\n{server.log.read_text()}"
-            )
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"gql-auth serve was not healthy within 30s:\n{server.log.read_text()}")
+        process.stop()
