@@ -35,12 +35,12 @@ Query = merge_types("Query", (queries.Query, admin.Query))
 Mutation = merge_types(
     "Mutation", (mutations.Mutation, recovery.Mutation, profile.Mutation, admin.Mutation)
 )
-get_object_definition(Query, strict=True).description = (
-    "Reads. Guarded fields say who may read them with @isAuthenticated, @hasRole, @isSelfOrAdmin."
+QUERY_DESCRIPTION = (
+    "Reads. Guarded fields show who may read them: @isAuthenticated, @hasRole, @isSelfOrAdmin."
 )
-get_object_definition(Mutation, strict=True).description = (
-    "Writes. Each description lists the error codes and reasons the mutation can give."
-)
+MUTATION_DESCRIPTION = "Writes. Each description lists the error codes and reasons it can give."
+get_object_definition(Query, strict=True).description = QUERY_DESCRIPTION
+get_object_definition(Mutation, strict=True).description = MUTATION_DESCRIPTION
 
 
 class Schema(strawberry.Schema):
