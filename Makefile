@@ -12,7 +12,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format schema graphiql-assets codegen clean
+.PHONY: help install run test lint format schema bench graphiql-assets codegen clean
 
 help:
 	@echo "make run      migrate the database (SQLite by default) and serve on http://$(HOST):$(PORT)/graphql"
@@ -20,6 +20,7 @@ help:
 	@echo "make lint     ruff check, ruff format --check, mypy"
 	@echo "make format   sort imports and format with ruff"
 	@echo "make schema   write schema.graphql from the code"
+	@echo "make bench    load-test gql-auth vs REST, fastapi-users and a bare ASGI app (~3 min; not part of test)"
 	@echo "make graphiql-assets  re-copy the pinned GraphiQL/React browser builds into gql_auth/graphiql/static"
 	@echo "make codegen  regenerate the Apollo example's typed documents after schema.graphql changes"
 	@echo "make clean    remove .venv, caches and build output (keeps the database and secret file)"
@@ -52,6 +53,9 @@ format: $(INSTALLED)
 
 schema: $(INSTALLED)
 	$(BIN)/gql-auth export-schema --output schema.graphql
+
+bench:
+	bash bench/run.sh
 
 graphiql-assets:
 	scripts/graphiql-assets.sh

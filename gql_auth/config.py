@@ -57,10 +57,10 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
-    # Hashes computed at once per process. argon2 already runs each hash's
-    # lanes on threads of its own: on 2 cores one hash at a time gave the same
-    # verifies/s as two, at half the latency (docs/performance.md).
-    password_hash_workers: int = Field(default=1, ge=1)
+    # Hashes computed at once per process. argon2 runs each hash's lanes on
+    # threads of its own; on 2 cores, 2 gave the most verifies/s (1: ~17 %
+    # fewer; 3 and 4: no more, only slower sign-ins). See docs/performance.md.
+    password_hash_workers: int = Field(default=2, ge=1)
 
     redis_url: str | None = None
     smtp_host: str | None = None

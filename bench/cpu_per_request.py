@@ -1,0 +1,172 @@
+"""CPU per request of `me`, `rest` and a bare Strawberry app, driven in-process (no sockets).
+
+`python bench/cpu_per_request.py` (in bench/.venv). The bare app has no
+middleware and only the parse/validation caches, and its `me` resolver does
+the same work as ours (decode, resolve_viewer, commit): the control that
+tells what gql-auth's own layers cost over Strawberry itself. Prints the
+median over interleaved batches of `time.process_time()` per request, which
+includes the aiosqlite threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+WORK = Path(tempfile.mkdtemp(prefix="gql-auth-cpu-"))
+os.environ.update(
+    ENVIRONMENT="production",
+    SECRET_KEY=secrets.token_urlsafe(32),
+    DATABASE_URL=f"sqlite:///{WORK}/gqlauth.db",
+    LOG_LEVEL="WARNING",  # the request log line is measured by `make bench`, not here
+)
+Call = Callable[[], Awaitable[dict[str, Any]]]
+
+
+async def call(
+    app: Any, method: str, path: str, headers: dict[str, str], body: bytes
+) -> dict[str, Any]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(name.encode(), value.encode()) for name, value in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {"request_id": "0" * 32},
+    }
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.Event().wait()  # no disconnect while the app runs
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    answer: dict[str, Any] = {"body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return answer
+
+
+import strawberry  # noqa: E402 - after the environment above, like every gql_auth import
+
+_BARE: dict[str, Any] = {}
+
+
+@strawberry.type
+class BareUser:
+    id: strawberry.ID
+    username: str
+    role: str
+
+
+@strawberry.type
+class BareQuery:
+    @strawberry.field
+    async def me(self, info: strawberry.Info) -> BareUser:
+        from gql_auth.sessions import resolve_viewer
+
+        token = info.context["request"].headers["authorization"].partition(" ")[2]
+        claims = _BARE["codec"].decode(token)
+        async with _BARE["session_factory"]() as db, db.begin():
+            viewer = await resolve_viewer(db, claims)
+        user = viewer.user
+        return BareUser(
+            id=strawberry.ID(str(user.id)), username=user.username, role=user.role.value
+        )
+
+
+def bare_strawberry_app(token_codec: Any, session_factory: Any) -> Any:
+    from fastapi import FastAPI
+    from strawberry.extensions import ParserCache, ValidationCache
+    from strawberry.fastapi import GraphQLRouter
+
+    _BARE.update(codec=token_codec, session_factory=session_factory)
+    schema = strawberry.Schema(
+        BareQuery,
+        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
+    )
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(GraphQLRouter(schema, graphql_ide=None), prefix="/graphql")
+    return app
+
+
+async def main(batches: int, batch: int) -> None:
+    sys.path.insert(0, str(BENCH))
+    import rest_app
+
+    from gql_auth.app import app_from_environment
+
+    gql = app_from_environment()
+    register = {
+        "query": "mutation($u: String!, $e: String!, $p: String!) "
+        "{ register(input: {username: $u, email: $e, password: $p}) { accessToken } }",
+        "variables": {"u": "cpu", "e": "cpu@example.com", "p": secrets.token_urlsafe(18)},
+    }
+    json_headers = {"content-type": "application/json"}
+    answer = await call(gql, "POST", "/graphql", json_headers, json.dumps(register).encode())
+    token = json.loads(answer["body"])["data"]["register"]["accessToken"]
+    me = json.dumps({"query": "{ me { id username role } }"}).encode()
+    auth = json_headers | {"authorization": f"Bearer {token}"}
+    bare = bare_strawberry_app(rest_app.codec, rest_app.session_factory)
+    targets: dict[str, Call] = {
+        "gql-auth me": lambda: call(gql, "POST", "/graphql", auth, me),
+        "bare Strawberry me": lambda: call(bare, "POST", "/graphql", auth, me),
+        "rest GET /me": lambda: call(rest_app.app, "GET", "/me", auth, b""),
+    }
+    for name, target in targets.items():
+        answer = await target()
+        if answer["status"] != 200 or b'"errors"' in answer["body"]:
+            raise SystemExit(f"{name} failed: {answer}")
+        for _ in range(100):
+            await target()
+    samples: dict[str, list[float]] = {name: [] for name in targets}
+    for _ in range(batches):
+        for name, target in targets.items():
+            started = time.process_time()
+            for _ in range(batch):
+                await target()
+            samples[name].append(1e6 * (time.process_time() - started) / batch)
+    for name, values in samples.items():
+        print(f"{name:20} {statistics.median(values):8.1f} us CPU per request")
+
+
+if __name__ == "__main__":
+    subprocess.run(  # noqa: S603 - our own CLI
+        [str(Path(sys.executable).parent / "gql-auth"), "migrate"],
+        cwd=WORK,
+        check=True,
+        capture_output=True,
+    )
+    import uvloop
+
+    try:
+        uvloop.run(main(batches=25, batch=40))
+    finally:
+        shutil.rmtree(WORK, ignore_errors=True)

@@ -1,0 +1,41 @@
+"""`rest`: the hand-written alternative to our `me`, a FastAPI GET /me doing the same work.
+
+Same settings (read from the environment like the service), same engine,
+same JWT checks (gql_auth.tokens.AccessTokenCodec) and the same session
+check (gql_auth.sessions.resolve_viewer: one indexed query, revocation and
+expiry checked, lastUsedAt kept), in one committed transaction per request.
+What it leaves out is exactly what GraphQL and our middleware add.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import FastAPI, Header, HTTPException
+
+from gql_auth.config import get_settings
+from gql_auth.db import create_engine, create_session_factory
+from gql_auth.errors import Unauthenticated
+from gql_auth.sessions import resolve_viewer
+from gql_auth.tokens import AccessTokenCodec
+
+settings = get_settings()
+engine = create_engine(settings)
+session_factory = create_session_factory(engine)
+codec = AccessTokenCodec(settings)
+app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+
+@app.get("/me")
+async def me(authorization: Annotated[str | None, Header()] = None) -> dict[str, str]:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "bearer token required")
+    try:
+        claims = codec.decode(token.strip())
+        async with session_factory() as db, db.begin():
+            viewer = await resolve_viewer(db, claims)
+    except Unauthenticated as failure:
+        raise HTTPException(401, str(failure)) from None
+    user = viewer.user
+    return {"id": str(user.id), "username": user.username, "role": user.role.value}

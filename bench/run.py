@@ -1,0 +1,505 @@
+"""`make bench`: every target under uvicorn on a free localhost port, one load generator, one table.
+
+Targets (see docs/performance.md): ceiling, rest, fastapi-users, me (1 and 2
+workers), login next to the machine's argon2 limit, and storm (`me` latency at
+low concurrency, idle and while sign-ins saturate the hashing pool). SQLite
+always; MariaDB too when 127.0.0.1:3306 answers. Every server is stopped and
+every database this script created is dropped, whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from gql_auth.config import Settings
+
+BENCH = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+ME_QUERY = json.dumps({"query": "{ me { id username role } }"})
+LOGIN_QUERY = (
+    "mutation Login($u: String!, $p: String!) "
+    "{ login(input: {username: $u, password: $p}) { accessToken } }"
+)
+REGISTER_QUERY = (
+    "mutation Register($u: String!, $e: String!, $p: String!) "
+    "{ register(input: {username: $u, email: $e, password: $p}) { accessToken } }"
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    duration: int
+    warmup: int
+    connections: int
+    login_connections: int
+    storm_connections: int
+    client: str  # "wrk" or "python"
+
+
+@dataclass(frozen=True)
+class Row:
+    backend: str
+    target: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    note: str = ""
+
+
+class Processes:
+    """Every child this run starts, each in its own process group, so all of it can be stopped."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.running: list[subprocess.Popen[str]] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+        log = (self.logs / f"{name}.log").open("a")
+        process = subprocess.Popen(  # noqa: S603 - our own argv, no shell
+            argv,
+            env=env,
+            cwd=self.logs,
+            stdout=subprocess.PIPE if name.startswith("load") else log,
+            stderr=log,
+            text=True,
+            start_new_session=True,
+        )
+        self.running.append(process)
+        return process
+
+    def stop(self, process: subprocess.Popen[str]) -> None:
+        if process.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        with suppress(ProcessLookupError):  # workers a supervisor left behind
+            os.killpg(process.pid, signal.SIGKILL)
+        if process in self.running:
+            self.running.remove(process)
+
+    def stop_all(self) -> None:
+        for process in list(self.running):
+            self.stop(process)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def http(url: str, body: str | None = None, token: str = "") -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body.encode() if body else None)  # noqa: S310
+    if body:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - localhost
+            return int(response.status), response.read()
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read()
+
+
+def wait_until_up(process: subprocess.Popen[str], port: int, name: str, logs: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        with suppress(OSError):
+            http(f"http://127.0.0.1:{port}/")
+            return
+        time.sleep(0.2)
+    tail = (logs / f"{name}.log").read_text()[-2000:]
+    raise RuntimeError(f"{name} did not start on port {port}:\n{tail}")
+
+
+class Bench:
+    def __init__(self, options: Options, processes: Processes, logs: Path) -> None:
+        self.options = options
+        self.processes = processes
+        self.logs = logs
+        self.rows: list[Row] = []
+
+    # Servers -----------------------------------------------------------------
+
+    @contextmanager
+    def server(self, name: str, argv: list[str], env: dict[str, str]) -> Iterator[int]:
+        port = free_port()
+        argv = [part.replace("{port}", str(port)) for part in argv]
+        process = self.processes.start(name, argv, env)
+        try:
+            wait_until_up(process, port, name, self.logs)
+            yield port
+        finally:
+            self.processes.stop(process)
+
+    def uvicorn(self, module: str, name: str, env: dict[str, str]) -> AbstractContextManager[int]:
+        argv = [str(BIN / "uvicorn"), module, "--app-dir", str(BENCH), "--host", "127.0.0.1"]
+        argv += ["--port", "{port}", "--no-access-log", "--log-level", "warning"]
+        return self.server(name, argv, env)
+
+    def gql_auth(
+        self, name: str, env: dict[str, str], workers: int = 1
+    ) -> AbstractContextManager[int]:
+        argv = [str(BIN / "gql-auth"), "serve", "--host", "127.0.0.1", "--port", "{port}"]
+        return self.server(name, [*argv, "--workers", str(workers)], env)
+
+    # Load --------------------------------------------------------------------
+
+    def start_load(
+        self, url: str, *, connections: int, seconds: int, body: str = "", token: str = ""
+    ) -> subprocess.Popen[str]:
+        env = os.environ | {
+            "BENCH_METHOD": "POST" if body else "GET",
+            "BENCH_BODY": body,
+            "BENCH_TOKEN": token,
+        }
+        if self.options.client == "wrk":
+            argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
+            argv += ["-s", str(BENCH / "load.lua"), url]
+        else:
+            argv = [sys.executable, str(BENCH / "loadgen.py"), url]
+            argv += ["--connections", str(connections), "--duration", str(seconds)]
+        return self.processes.start("load", argv, env)
+
+    def finish_load(self, process: subprocess.Popen[str]) -> dict[str, int]:
+        output, _ = process.communicate(timeout=120)
+        self.processes.stop(process)
+        for line in output.splitlines():
+            if line.startswith("BENCH "):
+                return dict(json.loads(line.removeprefix("BENCH ")))
+        raise RuntimeError(f"load generator printed no result:\n{output[-2000:]}")
+
+    def measure(
+        self,
+        url: str,
+        *,
+        connections: int,
+        body: str = "",
+        token: str = "",
+    ) -> tuple[float, float, float, int]:
+        """Successful requests/s, p50 ms, p99 ms, errors; after a warm-up that is thrown away."""
+        self.finish_load(
+            self.start_load(
+                url, connections=connections, seconds=self.options.warmup, body=body, token=token
+            )
+        )
+        stats = self.finish_load(
+            self.start_load(
+                url,
+                connections=connections,
+                seconds=self.options.duration,
+                body=body,
+                token=token,
+            )
+        )
+        return summarize(stats)
+
+    def record(
+        self, backend: str, target: str, result: tuple[float, float, float, int], note: str = ""
+    ) -> Row:
+        row = Row(backend, target, *result, note=note)
+        self.rows.append(row)
+        print(format_row(row), flush=True)
+        return row
+
+    # Targets -----------------------------------------------------------------
+
+    def ceiling(self) -> None:
+        with self.uvicorn("ceiling_app:app", "ceiling", server_env({})) as port:
+            url = f"http://127.0.0.1:{port}/graphql"
+            result = self.measure(url, connections=self.options.connections, body=ME_QUERY)
+        self.record("-", "ceiling", result, "bare ASGI JSON")
+
+    def argon2_limit(self, threads: int) -> None:
+        argv = [sys.executable, str(BENCH / "argon2_limit.py"), "--threads", str(threads)]
+        argv += ["--seconds", str(self.options.duration)]
+        process = self.processes.start("load-argon2", argv, server_env({}))
+        stats = self.finish_load(process)
+        result = (float(stats["verifies_per_s"]), stats["p50_ms"], stats["p99_ms"], 0)
+        self.record("-", "argon2 limit", result, f"verifies/s on {threads} threads")
+
+    def backend(self, backend: str, gql_url: str, fu_url: str) -> None:
+        env = server_env({"DATABASE_URL": gql_url, "BENCH_FU_DATABASE_URL": fu_url})
+        migrate = subprocess.run(  # noqa: S603
+            [str(BIN / "gql-auth"), "migrate"],
+            env=env,
+            cwd=self.logs,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if migrate.returncode != 0:
+            raise RuntimeError(f"gql-auth migrate failed: {migrate.stderr[-2000:]}")
+        username, password = f"bench{secrets.token_hex(4)}", secrets.token_urlsafe(18)
+        options = self.options
+        with self.gql_auth(f"{backend}-me", env) as port:
+            url = f"http://127.0.0.1:{port}/graphql"
+            token = register(url, username, password)
+            login = json.dumps({"query": LOGIN_QUERY, "variables": {"u": username, "p": password}})
+            me = self.record(
+                backend,
+                "me",
+                self.measure(url, connections=options.connections, body=ME_QUERY, token=token),
+                "1 worker",
+            )
+            self.record(
+                backend,
+                "login",
+                self.measure(url, connections=options.login_connections, body=login),
+                "sign-ins/s",
+            )
+            self.storm(backend, url, token, login)
+        with self.uvicorn("rest_app:app", f"{backend}-rest", env) as port:
+            result = self.measure(
+                f"http://127.0.0.1:{port}/me", connections=options.connections, token=token
+            )
+            self.record(backend, "rest", result, "FastAPI GET /me")
+        self.fastapi_users(backend, env)
+        with self.gql_auth(f"{backend}-me2", env, workers=2) as port:
+            url = f"http://127.0.0.1:{port}/graphql"
+            result = self.measure(url, connections=options.connections, body=ME_QUERY, token=token)
+            self.record(backend, "me x2", result, f"2 workers, x{result[0] / me.rps:.2f}")
+
+    def storm(self, backend: str, url: str, token: str, login: str) -> None:
+        options = self.options
+        idle = self.measure(url, connections=options.storm_connections, body=ME_QUERY, token=token)
+        self.record(backend, "storm idle", idle, f"me, {options.storm_connections} connections")
+        storm = self.start_load(
+            url,
+            connections=options.login_connections,
+            seconds=options.warmup * 2 + options.duration + 1,
+            body=login,
+        )
+        try:
+            loaded = self.measure(
+                url, connections=options.storm_connections, body=ME_QUERY, token=token
+            )
+        finally:
+            logins = summarize(self.finish_load(storm))
+        self.record(backend, "storm loaded", loaded, f"me while {logins[0]:.1f} sign-ins/s")
+
+    def fastapi_users(self, backend: str, env: dict[str, str]) -> None:
+        seed = subprocess.run(  # noqa: S603
+            [sys.executable, str(BENCH / "fastapi_users_app.py")],
+            env=env,
+            cwd=self.logs,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if seed.returncode != 0:
+            raise RuntimeError(f"fastapi-users seed failed: {seed.stderr[-2000:]}")
+        token = seed.stdout.strip().splitlines()[-1]
+        with self.uvicorn("fastapi_users_app:app", f"{backend}-fastapi-users", env) as port:
+            result = self.measure(
+                f"http://127.0.0.1:{port}/users/me",
+                connections=self.options.connections,
+                token=token,
+            )
+        self.record(backend, "fastapi-users", result, "GET /users/me")
+
+
+def summarize(stats: dict[str, int]) -> tuple[float, float, float, int]:
+    seconds = stats["duration_us"] / 1e6
+    good = stats["requests"] - stats["bad"]
+    errors = stats["bad"] + stats["socket_errors"]
+    return good / seconds, stats["p50_us"] / 1000, stats["p99_us"] / 1000, errors
+
+
+def register(url: str, username: str, password: str) -> str:
+    variables = {"u": username, "e": f"{username}@example.com", "p": password}
+    status, body = http(url, json.dumps({"query": REGISTER_QUERY, "variables": variables}))
+    answer = json.loads(body)
+    if status != 200 or answer.get("errors"):
+        raise RuntimeError(f"register failed: {status} {body[:500]!r}")
+    return str(answer["data"]["register"]["accessToken"])
+
+
+SECRET_KEY = secrets.token_urlsafe(32)
+
+
+def server_env(extra: dict[str, str]) -> dict[str, str]:
+    """Production settings: explicit key, default argon2 cost, JSON request log."""
+    return os.environ | {"ENVIRONMENT": "production", "SECRET_KEY": SECRET_KEY} | extra
+
+
+def format_row(row: Row) -> str:
+    return (
+        f"{row.backend:<8} {row.target:<14} {row.rps:>9.1f} {row.p50_ms:>9.2f} "
+        f"{row.p99_ms:>9.2f} {row.errors:>7}  {row.note}"
+    )
+
+
+HEADER = (
+    f"{'backend':<8} {'target':<14} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}  note"
+)
+
+
+def ratios(rows: list[Row], backend: str) -> str:
+    found = {row.target: row for row in rows if row.backend in {backend, "-"}}
+    checks = []
+
+    def check(label: str, value: float, target: float, *, at_most: bool = False) -> None:
+        met = value <= target if at_most else value >= target
+        sign = "<=" if at_most else ">="
+        checks.append(f"{label} {value:.2f} ({sign}{target:g} {'met' if met else 'MISSED'})")
+
+    if {"me", "rest"} <= found.keys():
+        check("me/rest", found["me"].rps / found["rest"].rps, 0.8)
+    if {"me", "fastapi-users"} <= found.keys():
+        check("me/fastapi-users", found["me"].rps / found["fastapi-users"].rps, 2)
+    if {"storm idle", "storm loaded"} <= found.keys():
+        check(
+            "storm p99/idle p99",
+            found["storm loaded"].p99_ms / found["storm idle"].p99_ms,
+            5,
+            at_most=True,
+        )
+    if {"login", "argon2 limit"} <= found.keys():
+        check("login/argon2", found["login"].rps / found["argon2 limit"].rps, 0.8)
+    if {"me", "me x2"} <= found.keys():
+        check("2 workers/1", found["me x2"].rps / found["me"].rps, 1.6)
+    return f"ratios {backend}: " + " | ".join(checks)
+
+
+@contextmanager
+def mariadb_databases() -> Iterator[tuple[str, str] | None]:
+    """Two throw-away databases on 127.0.0.1:3306, or None when MariaDB does not answer."""
+    import pymysql
+
+    try:
+        connection = pymysql.connect(
+            host="127.0.0.1", port=3306, user="root", password="", connect_timeout=2
+        )
+    except pymysql.MySQLError as error:
+        print(f"MariaDB: not answering on 127.0.0.1:3306 ({error.args[0]}), skipped", flush=True)
+        yield None
+        return
+    suffix = secrets.token_hex(4)
+    names = (f"gqlauth_bench_{suffix}", f"gqlauth_bench_{suffix}_fu")
+    try:
+        with connection.cursor() as cursor:
+            for name in names:
+                cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        yield names
+    finally:
+        with connection.cursor() as cursor:
+            for name in names:
+                cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        connection.close()
+
+
+def machine() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}, load {load}"
+
+
+def parse_options() -> tuple[Options, list[str]]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=int, default=6, help="seconds measured per row")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per row")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--login-connections", type=int, default=8)
+    parser.add_argument("--storm-connections", type=int, default=4)
+    parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--backends", default="sqlite,mariadb", help="comma-separated")
+    args = parser.parse_args()
+    client = args.client
+    if client == "auto":
+        client = "wrk" if shutil.which("wrk") else "python"
+    options = Options(
+        duration=args.duration,
+        warmup=args.warmup,
+        connections=args.connections,
+        login_connections=args.login_connections,
+        storm_connections=args.storm_connections,
+        client=client,
+    )
+    return options, args.backends.split(",")
+
+
+def run(bench: Bench, backends: list[str], logs: Path) -> None:
+    workers = Settings(_env_file=None, secret_key=SECRET_KEY).password_hash_workers  # type: ignore[call-arg]
+    bench.ceiling()
+    bench.argon2_limit(workers)
+    if "sqlite" in backends:
+        bench.backend("sqlite", f"sqlite:///{logs}/gqlauth.db", f"sqlite:///{logs}/fu.db")
+    if "mariadb" in backends:
+        with mariadb_databases() as names:
+            if names is not None:
+                url = "mysql://root@127.0.0.1:3306/"
+                bench.backend("mariadb", url + names[0], url + names[1])
+
+
+def main() -> int:
+    options, backends = parse_options()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still runs the cleanup below
+    logs = Path(tempfile.mkdtemp(prefix="gql-auth-bench-"))
+    processes = Processes(logs)
+    bench = Bench(options, processes, logs)
+    started = time.monotonic()
+    print(f"machine: {machine()}", flush=True)
+    client = "wrk -t1 + bench/load.lua" if options.client == "wrk" else "bench/loadgen.py"
+    print(
+        f"load: {client}; {options.duration} s per row after {options.warmup} s warm-up; "
+        f"{options.connections} connections (login {options.login_connections}, "
+        f"storm me {options.storm_connections})",
+        flush=True,
+    )
+    print(HEADER, flush=True)
+    failed = False
+    try:
+        run(bench, backends, logs)
+    except Exception as error:  # noqa: BLE001 - report, clean up, and still print what we have
+        print(f"bench failed: {error}", file=sys.stderr, flush=True)
+        failed = True
+    finally:
+        processes.stop_all()
+    print(f"\n== gql-auth bench ({time.monotonic() - started:.0f} s; {machine()}) ==")
+    print(HEADER)
+    for row in bench.rows:
+        print(format_row(row))
+    for backend in dict.fromkeys(row.backend for row in bench.rows if row.backend != "-"):
+        print(ratios(bench.rows, backend))
+    if not failed:
+        shutil.rmtree(logs, ignore_errors=True)
+    else:
+        print(f"server logs kept in {logs}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
