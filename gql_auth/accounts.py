@@ -102,6 +102,17 @@ async def find_by_login(db: AsyncSession, login: str) -> User | None:
     return await db.scalar(select(User).where(column == key))
 
 
+# Longer than any id we will hand out: longer input cannot name a user.
+_MAX_ID_DIGITS = 18
+
+
+def parse_user_id(text: str) -> int | None:
+    """An id as clients send it, or None when it cannot name any user."""
+    if not text.isascii() or not text.isdigit() or len(text) > _MAX_ID_DIGITS:
+        return None
+    return int(text)
+
+
 async def get_user(db: AsyncSession, user_id: int) -> User | None:
     return await db.get(User, user_id)
 

@@ -11,14 +11,13 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import audit, sessions
+from gql_auth.accounts import parse_user_id
 from gql_auth.audit import ClientInfo, EventKind
 from gql_auth.errors import InvalidInput
 from gql_auth.models import Role, User
 from gql_auth.validation import EMAIL_MAX
 
 MAX_PAGE_SIZE = 100
-# Longer than any id we will hand out: longer input cannot name a user.
-_MAX_ID_DIGITS = 18
 # A cursor holds at most an 18-digit id; anything longer is not ours.
 _MAX_CURSOR_LENGTH = 32
 
@@ -48,13 +47,6 @@ def decode_cursor(cursor: str) -> int:
     if user_id is None or encode_cursor(user_id) != cursor:
         raise invalid
     return user_id
-
-
-def parse_user_id(text: str) -> int | None:
-    """An id as clients send it, or None when it cannot name any user."""
-    if not text.isascii() or not text.isdigit() or len(text) > _MAX_ID_DIGITS:
-        return None
-    return int(text)
 
 
 async def list_users(

@@ -10,9 +10,6 @@ from gql_auth.graphql.permissions import HasRole, IsAuthenticated, guarded_by, r
 from gql_auth.graphql.types import AdminDashboard, User, UserDashboard
 from gql_auth.models import Role
 
-# Larger than any id we will ever hand out: longer input cannot name a user.
-_MAX_ID_DIGITS = 18
-
 
 @strawberry.type
 class Query:
@@ -43,9 +40,9 @@ class Query:
 
     @strawberry.field(description="Public profile; null when no such user.")
     async def user(self, info: Info, id: strawberry.ID) -> User | None:
-        text = str(id)
-        if not text.isascii() or not text.isdigit() or len(text) > _MAX_ID_DIGITS:
+        user_id = accounts.parse_user_id(str(id))
+        if user_id is None:
             return None
         async with info.context.db() as db:
-            row = await accounts.get_user(db, int(text))
+            row = await accounts.get_user(db, user_id)
         return User.from_row(row) if row else None
