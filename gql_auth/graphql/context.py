@@ -83,9 +83,6 @@ class Context(BaseContext):
         """
         return self._viewer_id
 
-    async def viewer(self) -> Viewer | None:
-        return (await self.authentication()).viewer
-
     async def _authenticate(self) -> Authentication:
         header = self.http_request.headers.get("authorization")
         if header is None:
@@ -108,22 +105,29 @@ class Context(BaseContext):
         non-null field): then it is rolled back, since that response failed anyway.
         """
         session, self._session = self._session, None
-        if session is None:
-            return commit
-        try:
-            if commit:
-                try:
-                    await session.commit()
-                except PendingRollbackError:
-                    await session.rollback()
-                    return False
-                for callback in self._after_commit:
-                    callback()
-                return True
-            await session.rollback()
-            return False
-        finally:
-            await session.close()
+        kept = await _end(session, commit=commit)
+        if kept:
+            for callback in self._after_commit:
+                callback()
+        return kept
+
+
+async def _end(session: AsyncSession | None, *, commit: bool) -> bool:
+    """Commits or rolls back and closes; False when nothing could be kept."""
+    if session is None:
+        return commit
+    try:
+        if commit:
+            try:
+                await session.commit()
+            except PendingRollbackError:
+                await session.rollback()
+                return False
+            return True
+        await session.rollback()
+        return False
+    finally:
+        await session.close()
 
 
 Info = strawberry.Info[Context, None]
