@@ -17,19 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql_auth import audit, sessions
 from gql_auth.accounts import hash_new_password
 from gql_auth.audit import ClientInfo, EventKind
+from gql_auth.db import rowcount
 from gql_auth.errors import InvalidInput
 from gql_auth.models import AccountToken, TokenPurpose, User, utcnow
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule
-from gql_auth.tokens import hash_token
+from gql_auth.tokens import hash_token, is_plausible_token
 from gql_auth.validation import EMAIL_MAX, clean_email
 
 LIFETIMES = {
     TokenPurpose.PASSWORD_RESET: timedelta(minutes=30),
     TokenPurpose.EMAIL_VERIFICATION: timedelta(hours=24),
 }
-# Ours are 43 characters; anything much longer is garbage, refused before hashing.
-_MAX_TOKEN_LENGTH = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +140,7 @@ async def _redeemable(
     db: AsyncSession, token: str, purpose: TokenPurpose
 ) -> tuple[AccountToken, User]:
     """The unused, unexpired token row and its active user, else INVALID (one answer for all)."""
-    if not token or len(token) > _MAX_TOKEN_LENGTH:
+    if not is_plausible_token(token):
         raise _invalid_token()
     found = (
         await db.execute(
@@ -172,7 +171,7 @@ async def _spend(db: AsyncSession, row: AccountToken) -> None:
         .values(used_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if getattr(spent, "rowcount", 0) != 1:
+    if rowcount(spent) != 1:
         raise _invalid_token()
 
 

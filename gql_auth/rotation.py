@@ -9,13 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import audit
 from gql_auth.audit import ClientInfo, EventKind
+from gql_auth.db import rowcount
 from gql_auth.errors import TokenExpired, TokenInvalid, TokenRevoked
 from gql_auth.models import AuthSession, RetiredRefreshToken, User, utcnow
 from gql_auth.sessions import SignedIn, issue
-from gql_auth.tokens import AccessTokenCodec, hash_refresh_token, new_refresh_token
-
-# Ours are 43 characters; anything much longer is garbage, refused before hashing.
-_MAX_REFRESH_TOKEN_LENGTH = 128
+from gql_auth.tokens import AccessTokenCodec, hash_token, is_plausible_token, new_refresh_token
 
 
 async def refresh(
@@ -54,10 +52,10 @@ async def refresh(
     swapped = await db.execute(
         update(AuthSession)
         .where(AuthSession.id == session.id, AuthSession.refresh_token_hash == token_hash)
-        .values(refresh_token_hash=hash_refresh_token(new_token), last_used_at=now)
+        .values(refresh_token_hash=hash_token(new_token), last_used_at=now)
         .execution_options(synchronize_session="fetch")
     )
-    if getattr(swapped, "rowcount", 0) != 1:
+    if rowcount(swapped) != 1:
         await _refuse_unknown_or_reused(db, token_hash, client)
     db.add(RetiredRefreshToken(token_hash=token_hash, session_id=session.id, retired_at=now))
     audit.record(db, EventKind.TOKEN_REFRESHED, user_id=user.id, client=client)
@@ -67,9 +65,9 @@ async def refresh(
 
 async def logout(db: AsyncSession, *, refresh_token: str, client: ClientInfo) -> None:
     """Revokes the token's session; unknown or already revoked is quietly fine."""
-    if not refresh_token or len(refresh_token) > _MAX_REFRESH_TOKEN_LENGTH:
+    if not is_plausible_token(refresh_token):
         return
-    session = await _session_for_token(db, hash_refresh_token(refresh_token))
+    session = await _session_for_token(db, hash_token(refresh_token))
     if session is None or session.revoked_at is not None:
         return
     session.revoked_at = utcnow()
@@ -77,9 +75,9 @@ async def logout(db: AsyncSession, *, refresh_token: str, client: ClientInfo) ->
 
 
 def _hash_or_refuse(refresh_token: str) -> str:
-    if not refresh_token or len(refresh_token) > _MAX_REFRESH_TOKEN_LENGTH:
+    if not is_plausible_token(refresh_token):
         raise TokenInvalid("The refresh token is invalid.")
-    return hash_refresh_token(refresh_token)
+    return hash_token(refresh_token)
 
 
 async def _session_for_token(db: AsyncSession, token_hash: str) -> AuthSession | None:

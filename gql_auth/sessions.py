@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-from sqlalchemy import Result, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.audit import ClientInfo
+from gql_auth.db import rowcount
 from gql_auth.errors import TokenRevoked
 from gql_auth.models import AuthSession, User, utcnow
 from gql_auth.tokens import (
     AccessClaims,
     AccessTokenCodec,
-    hash_refresh_token,
+    hash_token,
     new_refresh_token,
     new_session_id,
 )
@@ -63,7 +63,7 @@ async def start(
         expires_at=now + lifetime,
         user_agent=client.user_agent,
         ip_address=client.ip_address,
-        refresh_token_hash=hash_refresh_token(refresh_token),
+        refresh_token_hash=hash_token(refresh_token),
     )
     db.add(session)
     await db.flush()
@@ -111,11 +111,7 @@ async def active_sessions(db: AsyncSession, *, user_id: int) -> Sequence[AuthSes
     """The user's live sessions, newest first."""
     statement = (
         select(AuthSession)
-        .where(
-            AuthSession.user_id == user_id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > utcnow(),
-        )
+        .where(AuthSession.user_id == user_id, *_live_at(utcnow()))
         .order_by(AuthSession.created_at.desc())
     )
     return (await db.scalars(statement)).all()
@@ -126,15 +122,11 @@ async def revoke_all(db: AsyncSession, *, user_id: int) -> int:
     now = utcnow()
     result = await db.execute(
         update(AuthSession)
-        .where(
-            AuthSession.user_id == user_id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > now,
-        )
+        .where(AuthSession.user_id == user_id, *_live_at(now))
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result)
+    return rowcount(result)
 
 
 async def prune_expired(db: AsyncSession, *, user_id: int | None = None) -> int:
@@ -147,16 +139,14 @@ async def prune_expired(db: AsyncSession, *, user_id: int | None = None) -> int:
     if user_id is not None:
         statement = statement.where(AuthSession.user_id == user_id)
     result = await db.execute(statement.execution_options(synchronize_session=False))
-    return _rowcount(result)
-
-
-def _rowcount(result: Result[Any]) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)
 
 
 async def count_live(db: AsyncSession) -> int:
-    now = utcnow()
-    statement = select(func.count()).where(
-        AuthSession.revoked_at.is_(None), AuthSession.expires_at > now
-    )
+    statement = select(func.count()).where(*_live_at(utcnow()))
     return int(await db.scalar(statement) or 0)
+
+
+def _live_at(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """SQL twin of AuthSession.is_live: not revoked and not yet expired."""
+    return (AuthSession.revoked_at.is_(None), AuthSession.expires_at > now)

@@ -115,14 +115,19 @@ def new_refresh_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+# Ours are 43 characters; anything much longer is garbage, refused before hashing.
+MAX_OPAQUE_TOKEN_LENGTH = 128
+
+
+def is_plausible_token(token: str) -> bool:
+    """Whether a refresh, reset or verification token is worth hashing and looking up."""
+    return 0 < len(token) <= MAX_OPAQUE_TOKEN_LENGTH
+
+
 def hash_token(token: str) -> str:
     """SHA-256 hex of a random token we issued (refresh, reset, verification)."""
     # A fast hash is right here: the token is high-entropy, so no brute force.
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def hash_refresh_token(token: str) -> str:
-    return hash_token(token)
 
 
 def new_session_id() -> str:
