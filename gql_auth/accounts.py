@@ -191,12 +191,9 @@ async def change_password(
     The caller revokes sessions; a wrong current password is recorded as a
     failed sign-in, since it is one more guess at the password.
     """
-    account_key = _account_key(user, user.username)
-    await check_sign_in_limits(limits, account_key=account_key, client=client)
-    candidate = current_password if len(current_password) <= PASSWORD_MAX else ""
-    if not candidate or not await hasher.verify(user.password_hash, candidate):
-        await _count_failed_sign_in(db, limits, account_key=account_key, user=user, client=client)
-        raise InvalidCredentials("The current password is wrong.")
+    await verify_current_password(
+        db, hasher, limits, user=user, password=current_password, client=client
+    )
     user.password_hash = await hash_new_password(
         hasher,
         new_password,
@@ -205,3 +202,21 @@ async def change_password(
         field="newPassword",
     )
     audit.record(db, EventKind.PASSWORD_CHANGED, user_id=user.id, client=client)
+
+
+async def verify_current_password(
+    db: AsyncSession,
+    hasher: PasswordHasher,
+    limits: RateLimits,
+    *,
+    user: User,
+    password: str,
+    client: ClientInfo,
+) -> None:
+    """Re-authentication before a sensitive change, limited and counted like a sign-in."""
+    account_key = _account_key(user, user.username)
+    await check_sign_in_limits(limits, account_key=account_key, client=client)
+    candidate = password if len(password) <= PASSWORD_MAX else ""
+    if not candidate or not await hasher.verify(user.password_hash, candidate):
+        await _count_failed_sign_in(db, limits, account_key=account_key, user=user, client=client)
+        raise InvalidCredentials("The current password is wrong.")
