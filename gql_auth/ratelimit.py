@@ -138,22 +138,23 @@ class RateLimits:
         """
         token = uuid.uuid4().hex
         windows = [self._window(rule, key) for rule, key in attempt.items()]
-        guards_passwords = any(rule.guards_passwords for rule in attempt)
-        for counter in self._counters():
+        store, wait = await self._take(
+            windows, token, guards_passwords=any(rule.guards_passwords for rule in attempt)
+        )
+        if wait is not None:
+            raise RateLimited(retry_after=max(1, math.ceil(wait)))
+        keys = {rule: window.key for rule, window in zip(attempt, windows, strict=True)}
+        return Reservation(self, store, keys, token)
+
+    async def _take(
+        self, windows: list[Window], token: str, *, guards_passwords: bool
+    ) -> tuple[WindowStore, float | None]:
+        if self._shared is not None:
             try:
-                wait = await counter.windows.reserve(windows, token)
+                return self._shared.windows, await self._shared.windows.reserve(windows, token)
             except Exception:  # noqa: BLE001 - any storage failure means "cannot count"
                 self._outage(guards_passwords)
-                continue
-            if wait is not None:
-                raise RateLimited(retry_after=max(1, math.ceil(wait)))
-            keys = {rule: window.key for rule, window in zip(attempt, windows, strict=True)}
-            return Reservation(self, counter.windows, keys, token)
-        raise AssertionError("the in-memory store always answers")  # pragma: no cover
-
-    async def aclose(self) -> None:
-        for counter in self._counters():
-            await counter.windows.aclose()
+        return self._local.windows, await self._local.windows.reserve(windows, token)
 
     def _window(self, rule: Rule, key: str) -> Window:
         item = self._items[rule]

@@ -38,8 +38,6 @@ class WindowStore(Protocol):
     async def release(self, keys: Sequence[str], token: str) -> None:
         """Removes the entry `token` holds in each of these windows."""
 
-    async def aclose(self) -> None: ...
-
 
 # Idle windows in memory are dropped at most this often, so unused keys do not pile up.
 _SWEEP_INTERVAL = 60.0
@@ -68,9 +66,6 @@ class MemoryWindows:
             entries = self._entries.get(key)
             if entries is not None:
                 self._entries[key] = deque(entry for entry in entries if entry[1] != token)
-
-    async def aclose(self) -> None:
-        pass
 
     def _wait(self, window: Window, now: float) -> float:
         entries = self._entries.get(window.key)
