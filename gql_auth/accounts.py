@@ -11,7 +11,7 @@ from gql_auth.audit import ClientInfo, EventKind
 from gql_auth.errors import InvalidCredentials, InvalidInput
 from gql_auth.models import Role, User, utcnow
 from gql_auth.passwords import PasswordHasher
-from gql_auth.ratelimit import RateLimits, Rule
+from gql_auth.ratelimit import RateLimits, Reservation, Rule
 from gql_auth.validation import (
     EMAIL_MAX,
     PASSWORD_MAX,
@@ -129,17 +129,22 @@ async def authenticate(
     """Returns the active user whose password matches, else InvalidCredentials.
 
     Wrong password, unknown name and inactive account look identical, in
-    message and in time, so nobody can probe which accounts exist. Limits are
-    checked before any password is, so a throttled guess learns nothing.
+    message and in time, so nobody can probe which accounts exist. The attempt
+    is reserved under every limit before any password is checked, so parallel
+    guesses count too and a throttled guess learns nothing.
     """
     user = await find_by_login(db, login) if len(login) <= EMAIL_MAX else None
     account_key = _account_key(user, login)
-    await check_sign_in_limits(limits, account_key=account_key, client=client)
+    attempt = await reserve_password_check(
+        limits, account_key=account_key, client=client, signing_in=True
+    )
     candidate = password if len(password) <= PASSWORD_MAX else ""
     matches = await hasher.verify(user.password_hash if user else None, candidate)
     if user is None or not matches or not candidate or not user.is_active:
-        await _count_failed_sign_in(db, limits, account_key=account_key, user=user, client=client)
+        await attempt.refund(Rule.SIGNIN_ACCOUNT_CLIENT)  # a failure, not a sign-in
+        _count_failed_sign_in(db, user=user, client=client)
         raise InvalidCredentials
+    await attempt.refund(*_FAILURE_RULES)  # the owner's sign-ins never use up their failures
     if hasher.needs_rehash(user.password_hash):
         # Parameters were raised since this hash was made: upgrade it now we know the password.
         user.password_hash = await hasher.hash(password)
@@ -155,23 +160,37 @@ def _account_key(user: User | None, login: str) -> str:
     return "name:" + login.strip().lower()[:EMAIL_MAX]
 
 
-async def check_sign_in_limits(limits: RateLimits, *, account_key: str, client: ClientInfo) -> None:
-    await limits.check(Rule.LOGIN_ACCOUNT, account_key)
-    await limits.check(Rule.LOGIN_IP, client.address_key)
+# What a wrong password counts against; a correct one gives its reservation back.
+_FAILURE_RULES = (Rule.LOGIN_ACCOUNT_CLIENT, Rule.LOGIN_ACCOUNT, Rule.LOGIN_IP)
 
 
-async def _count_failed_sign_in(
-    db: AsyncSession,
-    limits: RateLimits,
-    *,
-    account_key: str,
-    user: User | None,
-    client: ClientInfo,
-) -> None:
-    # A success never resets these: that would let an attacker interleave
-    # sign-ins to an account of their own and guess on without limit.
-    await limits.hit(Rule.LOGIN_ACCOUNT, account_key)
-    await limits.hit(Rule.LOGIN_IP, client.address_key)
+async def reserve_password_check(
+    limits: RateLimits, *, account_key: str, client: ClientInfo, signing_in: bool
+) -> Reservation:
+    """Reserves one password check under every limit that applies, or RateLimited.
+
+    Reserved before the hash runs, all rules at once, so N parallel guesses
+    get at most the limit's worth of checks. The caller refunds what the
+    outcome does not count; an attempt that ends any other way (an error, a
+    cancelled request) stays counted as a failure, the safe side. A refused
+    attempt reserves nothing, so an attacker whose own (account, client) budget
+    is spent cannot go on eating the account's shared one.
+    """
+    pair = f"{account_key}|{client.address_key}"
+    attempt = {
+        Rule.LOGIN_ACCOUNT_CLIENT: pair,
+        Rule.LOGIN_ACCOUNT: account_key,
+        Rule.LOGIN_IP: client.address_key,
+    }
+    if signing_in:
+        attempt[Rule.SIGNIN_ACCOUNT_CLIENT] = pair
+    return await limits.reserve(attempt)
+
+
+def _count_failed_sign_in(db: AsyncSession, *, user: User | None, client: ClientInfo) -> None:
+    # The attempt was counted when it was reserved. A success never resets the
+    # counts either: that would let an attacker interleave sign-ins to an
+    # account of their own and guess on without limit.
     audit.record(db, EventKind.LOGIN_FAILED, user_id=user.id if user else None, client=client)
 
 
@@ -215,8 +234,11 @@ async def verify_current_password(
 ) -> None:
     """Re-authentication before a sensitive change, limited and counted like a sign-in."""
     account_key = _account_key(user, user.username)
-    await check_sign_in_limits(limits, account_key=account_key, client=client)
+    attempt = await reserve_password_check(
+        limits, account_key=account_key, client=client, signing_in=False
+    )
     candidate = password if len(password) <= PASSWORD_MAX else ""
     if not candidate or not await hasher.verify(user.password_hash, candidate):
-        await _count_failed_sign_in(db, limits, account_key=account_key, user=user, client=client)
+        _count_failed_sign_in(db, user=user, client=client)
         raise InvalidCredentials("The current password is wrong.")
+    await attempt.refund(*_FAILURE_RULES)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql_auth.client_address import address_key
 from gql_auth.models import SecurityEvent, utcnow
 
 
@@ -44,8 +45,8 @@ class ClientInfo:
 
     @property
     def address_key(self) -> str:
-        """The key for per-address rate limits; requests without a peer share one."""
-        return self.ip_address or "unknown"
+        """The key for per-address rate limits: IPv6 per /64; requests without a peer share one."""
+        return address_key(self.ip_address)
 
 
 NO_CLIENT = ClientInfo()

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+# A host provider hands every customer at least a /64: one IPv6 client is one /64.
+IPV6_CLIENT_PREFIX = 64
+
 
 def parse_networks(entries: Sequence[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
@@ -21,16 +24,19 @@ def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
 
 
 def client_address(
-    peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]
+    peer: str | None, forwarded_for: Sequence[str], trusted: Sequence[Network]
 ) -> str | None:
     """Walks X-Forwarded-For from the right, past trusted hops only.
 
-    Anyone can send the header, so it is believed only when our own peer is a
-    trusted proxy, and only up to the first hop that is not one.
+    `forwarded_for` is every X-Forwarded-For header line in the order received:
+    a proxy may add a line of its own rather than append to the client's, and
+    repeated lines are one comma-separated list (RFC 9110 §5.3). Anyone can
+    send the header, so it is believed only when our own peer is a trusted
+    proxy, and only up to the first hop that is not one.
     """
-    if peer is None or not forwarded_for or not _is_trusted(peer, trusted):
+    if peer is None or not _is_trusted(peer, trusted):
         return peer
-    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    hops = [hop.strip() for line in forwarded_for for hop in line.split(",") if hop.strip()]
     for hop in reversed(hops):
         if not _is_trusted(hop, trusted):
             return _valid_or_none(hop) or peer
@@ -42,3 +48,22 @@ def _valid_or_none(address: str) -> str | None:
         return str(ipaddress.ip_address(address))
     except ValueError:
         return None
+
+
+def address_key(address: str | None) -> str:
+    """What per-address limits count on: an IPv4 address, an IPv6 /64, or one shared bucket.
+
+    An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is that IPv4 client. Anything
+    that is not an address (a test client's name, a missing peer) is used as is.
+    """
+    if address is None:
+        return "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, IPV6_CLIENT_PREFIX), strict=False))
+    return str(parsed)

@@ -73,8 +73,14 @@ class Settings(BaseSettings):
     cors_origins: CommaList = []
     trusted_proxies: CommaList = []
 
-    rate_limit_login_account: str = "10/15minutes"
+    # Failed sign-ins (and wrong current passwords), each reserved before the hash runs.
+    # Per (account, client address) strictly; per account loosely, so that an attacker
+    # on one address cannot lock the owner out; per address against password spraying.
+    rate_limit_login_account_client: str = "10/15minutes"
+    rate_limit_login_account: str = "100/hour"
     rate_limit_login_ip: str = "100/15minutes"
+    # Successful sign-ins per (account, client address): bounds sessions minted by one client.
+    rate_limit_signin_account_client: str = "60/15minutes"
     rate_limit_register_ip: str = "100/hour"
     rate_limit_reset_email: str = "3/hour"
     rate_limit_reset_ip: str = "20/hour"
@@ -112,8 +118,10 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
+        "rate_limit_login_account_client",
         "rate_limit_login_account",
         "rate_limit_login_ip",
+        "rate_limit_signin_account_client",
         "rate_limit_register_ip",
         "rate_limit_reset_email",
         "rate_limit_reset_ip",

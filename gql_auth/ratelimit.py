@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
@@ -14,6 +16,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from gql_auth.config import Settings
 from gql_auth.errors import RateLimited
+from gql_auth.reservations import MemoryWindows, RedisWindows, Window, WindowStore
 
 logger = logging.getLogger("gql_auth.ratelimit")
 
@@ -26,8 +29,10 @@ _OUTAGE_RETRY_AFTER = 30
 class Rule(Enum):
     """Each limit, the setting it comes from, and whether it fails closed."""
 
+    LOGIN_ACCOUNT_CLIENT = ("rate_limit_login_account_client", True)
     LOGIN_ACCOUNT = ("rate_limit_login_account", True)
     LOGIN_IP = ("rate_limit_login_ip", True)
+    SIGNIN_ACCOUNT_CLIENT = ("rate_limit_signin_account_client", True)
     REGISTER_IP = ("rate_limit_register_ip", False)
     RESET_EMAIL = ("rate_limit_reset_email", False)
     RESET_IP = ("rate_limit_reset_ip", False)
@@ -40,7 +45,26 @@ class Rule(Enum):
 @dataclass(frozen=True, slots=True)
 class _Counter:
     limiter: MovingWindowRateLimiter
+    windows: WindowStore
     shared: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Attempts taken before the work they limit; give back what the outcome does not count."""
+
+    _limits: RateLimits
+    _windows: WindowStore
+    _keys: Mapping[Rule, str]
+    _token: str
+
+    async def refund(self, *rules: Rule) -> None:
+        """Removes this attempt from these rules' windows (only this one, never others')."""
+        keys = [self._keys[rule] for rule in rules if rule in self._keys]
+        try:
+            await self._windows.release(keys, self._token)
+        except Exception:  # noqa: BLE001 - the attempt then stays counted: the strict side
+            self._limits.log_outage("could not give back a reserved attempt")
 
 
 class RateLimits:
@@ -57,7 +81,9 @@ class RateLimits:
             rule: parse(getattr(settings, rule.setting)) for rule in Rule
         }
         self._fail_closed = settings.is_production
-        self._local = _Counter(MovingWindowRateLimiter(MemoryStorage()), shared=False)
+        self._local = _Counter(
+            MovingWindowRateLimiter(MemoryStorage()), MemoryWindows(), shared=False
+        )
         self._shared: _Counter | None = None
         if settings.redis_url:
             storage: Storage = RedisStorage(
@@ -68,7 +94,11 @@ class RateLimits:
                 socket_timeout=1,
                 socket_connect_timeout=1,
             )
-            self._shared = _Counter(MovingWindowRateLimiter(storage), shared=True)
+            self._shared = _Counter(
+                MovingWindowRateLimiter(storage),
+                RedisWindows(settings.redis_url, key_prefix=settings.rate_limit_key_prefix),
+                shared=True,
+            )
         self._last_outage_log = 0.0
 
     async def check(self, rule: Rule, key: str) -> None:
@@ -80,7 +110,7 @@ class RateLimits:
                     return
                 stats = await counter.limiter.get_window_stats(item, rule.name, key)
             except Exception:  # noqa: BLE001 - any storage failure means "cannot count"
-                self._outage(rule)
+                self._outage(rule.guards_passwords)
                 continue
             raise RateLimited(retry_after=max(1, math.ceil(stats.reset_time - time.time())))
 
@@ -91,7 +121,7 @@ class RateLimits:
             try:
                 return await counter.limiter.hit(item, rule.name, key)
             except Exception:  # noqa: BLE001 - any storage failure means "cannot count"
-                self._outage(rule)
+                self._outage(rule.guards_passwords)
         return False
 
     async def consume(self, rule: Rule, key: str) -> None:
@@ -99,18 +129,53 @@ class RateLimits:
         if not await self.hit(rule, key):
             await self.check(rule, key)
 
+    async def reserve(self, attempt: Mapping[Rule, str]) -> Reservation:
+        """Takes one attempt under every rule (rule -> key) at once, before the work they limit.
+
+        All or nothing, atomically (one Lua script in Redis): parallel requests
+        cannot all pass a test and count later, and a refusal takes nothing,
+        so a refused attempt costs no rule's budget.
+        """
+        token = uuid.uuid4().hex
+        windows = [self._window(rule, key) for rule, key in attempt.items()]
+        store, wait = await self._take(
+            windows, token, guards_passwords=any(rule.guards_passwords for rule in attempt)
+        )
+        if wait is not None:
+            raise RateLimited(retry_after=max(1, math.ceil(wait)))
+        keys = {rule: window.key for rule, window in zip(attempt, windows, strict=True)}
+        return Reservation(self, store, keys, token)
+
+    async def _take(
+        self, windows: list[Window], token: str, *, guards_passwords: bool
+    ) -> tuple[WindowStore, float | None]:
+        if self._shared is not None:
+            try:
+                return self._shared.windows, await self._shared.windows.reserve(windows, token)
+            except Exception:  # noqa: BLE001 - any storage failure means "cannot count"
+                self._outage(guards_passwords)
+        return self._local.windows, await self._local.windows.reserve(windows, token)
+
+    def _window(self, rule: Rule, key: str) -> Window:
+        item = self._items[rule]
+        return Window(f"{rule.name}:{key}", item.amount, item.get_expiry())
+
     def _counters(self) -> list[_Counter]:
         return [self._shared, self._local] if self._shared else [self._local]
 
-    def _outage(self, rule: Rule) -> None:
+    def _outage(self, guards_passwords: bool) -> None:
+        fails_closed = guards_passwords and self._fail_closed
+        self.log_outage(
+            "refusing sign-ins until it is back (production fails closed)"
+            if fails_closed
+            else "counting in this process's memory meanwhile"
+        )
+        if fails_closed:
+            raise RateLimited(retry_after=_OUTAGE_RETRY_AFTER)
+
+    def log_outage(self, consequence: str) -> None:
+        """Says that Redis is unreachable, at most every _OUTAGE_LOG_INTERVAL seconds."""
         now = time.monotonic()
         if now - self._last_outage_log >= _OUTAGE_LOG_INTERVAL:
             self._last_outage_log = now
-            logger.error("rate-limit store (Redis) is unreachable; %s", self._fallback_text(rule))
-        if rule.guards_passwords and self._fail_closed:
-            raise RateLimited(retry_after=_OUTAGE_RETRY_AFTER)
-
-    def _fallback_text(self, rule: Rule) -> str:
-        if rule.guards_passwords and self._fail_closed:
-            return "refusing sign-ins until it is back (production fails closed)"
-        return "counting in this process's memory meanwhile"
+            logger.error("rate-limit store (Redis) is unreachable; %s", consequence)

@@ -1,10 +1,14 @@
-"""Rate limits: failed sign-ins per account and per address, registrations per address, and
-the counts shared through Redis (or kept in memory, or refused, when Redis is down)."""
+"""Rate limits: failed sign-ins per (account, client), per account and per address, reserved
+before the password is checked so parallel guesses count too; successful sign-ins per
+(account, client); registrations per address; and the counts shared through Redis (or kept
+in memory, or refused, when Redis is down)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 from uuid import uuid4
 
@@ -25,11 +29,12 @@ from tests.helpers import (
     event_kinds,
     gql,
     make_settings,
+    only_error,
     register,
     register_input,
     running_app,
-    running_app_with_peer,
 )
+from tests.peers import one_app_with_peers
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 CLOSED_REDIS_URL = "redis://127.0.0.1:1/0"
@@ -55,6 +60,30 @@ def assert_rate_limited(body: dict[str, Any], *, window_seconds: int = 15 * 60) 
     assert body["data"] is None
 
 
+def outcomes(bodies: Sequence[dict[str, Any]]) -> Counter[str]:
+    """How many answers were sign-ins and how many carried each error code.
+
+    Every RATE_LIMITED answer must also say how long to wait.
+    """
+    counts: Counter[str] = Counter()
+    for body in bodies:
+        if not body.get("errors"):
+            assert data_of(body, next(iter(body["data"])))["accessToken"]
+            counts["SIGNED_IN"] += 1
+            continue
+        code = only_error(body)["extensions"]["code"]
+        if code == "RATE_LIMITED":
+            assert_rate_limited(body, window_seconds=3600)
+        counts[code] += 1
+    return counts
+
+
+async def parallel_sign_ins(
+    client: httpx.AsyncClient, username: str, password: str, times: int
+) -> list[dict[str, Any]]:
+    return list(await asyncio.gather(*(sign_in(client, username, password) for _ in range(times))))
+
+
 @pytest.fixture
 async def limited(database: SqlDatabase) -> AsyncIterator[httpx.AsyncClient]:
     """An app allowing 3 failed sign-ins per account, and plenty per address."""
@@ -67,7 +96,7 @@ class TestAccountLimit:
     async def test_the_eleventh_failed_login_is_refused_even_with_the_right_password(
         self, client: httpx.AsyncClient, database: SqlDatabase
     ) -> None:
-        """The default, RATE_LIMIT_LOGIN_ACCOUNT=10/15minutes."""
+        """The default, RATE_LIMIT_LOGIN_ACCOUNT_CLIENT=10/15minutes, from one client."""
         registered = await register(client, "tenth")
         await fail_sign_ins(client, "tenth", 10)
 
@@ -192,10 +221,7 @@ class TestAddressLimits:
 
     async def test_the_ip_limit_does_not_touch_other_addresses(self, database: SqlDatabase) -> None:
         settings = make_settings(database.url, rate_limit_login_ip="4/15minutes")
-        async with (
-            running_app_with_peer(settings, ("192.0.2.1", 1000)) as attacker,
-            running_app_with_peer(settings, ("192.0.2.2", 1000)) as honest,
-        ):
+        async with one_app_with_peers(settings, "192.0.2.1", "192.0.2.2") as (attacker, honest):
             await register(honest, "elsewhere")
             for index in range(4):
                 await fail_sign_ins(attacker, f"spray-target-{index}", 1)
@@ -217,6 +243,207 @@ class TestAddressLimits:
 
         assert_rate_limited(body, window_seconds=3600)
         assert database.count("users") == 2
+
+
+class TestParallelGuesses:
+    """Each attempt is reserved before its password is checked: a burst gets the limit, no more."""
+
+    @pytest.mark.parametrize(
+        "setting", ["rate_limit_login_account_client", "rate_limit_login_account"]
+    )
+    async def test_parallel_wrong_logins_check_at_most_the_limit_of_passwords(
+        self, database: SqlDatabase, setting: str
+    ) -> None:
+        settings = make_settings(database.url, **{setting: "5/15minutes"})
+        async with running_app(settings) as client:
+            registered = await register(client, "burst")
+
+            bodies = await parallel_sign_ins(client, "burst", WRONG, 20)
+            after = await sign_in(client, "burst", STRONG_PASSWORD)
+
+        assert outcomes(bodies) == {"UNAUTHENTICATED": 5, "RATE_LIMITED": 15}
+        assert event_kinds(database, registered["user"]["id"]).count("LOGIN_FAILED") == 5
+        assert_rate_limited(after)
+
+    async def test_a_correct_password_in_a_later_burst_is_refused_like_the_guesses(
+        self, database: SqlDatabase
+    ) -> None:
+        settings = make_settings(database.url, rate_limit_login_account="5/15minutes")
+        async with running_app(settings) as client:
+            registered = await register(client, "second_burst")
+            await parallel_sign_ins(client, "second_burst", WRONG, 20)
+
+            passwords = [WRONG] * 5 + [STRONG_PASSWORD] + [WRONG] * 5
+            bodies = await asyncio.gather(
+                *(sign_in(client, "second_burst", password) for password in passwords)
+            )
+
+        assert outcomes(bodies) == {"RATE_LIMITED": 11}
+        kinds = event_kinds(database, registered["user"]["id"])
+        assert kinds.count("LOGIN_FAILED") == 5
+        assert "LOGIN_SUCCEEDED" not in kinds
+
+    async def test_parallel_wrong_current_passwords_check_at_most_the_limit(
+        self, database: SqlDatabase
+    ) -> None:
+        settings = make_settings(database.url, rate_limit_login_account="5/15minutes")
+        async with running_app(settings) as client:
+            registered = await register(client, "burst_changer")
+            attempt = {
+                "input": {"currentPassword": WRONG, "newPassword": "Marmot-Glacier-Velvet-77"}
+            }
+
+            bodies = await asyncio.gather(
+                *(
+                    gql(client, CHANGE_PASSWORD, attempt, token=registered["accessToken"])
+                    for _ in range(12)
+                )
+            )
+
+        assert outcomes(bodies) == {"UNAUTHENTICATED": 5, "RATE_LIMITED": 7}
+        assert event_kinds(database, registered["user"]["id"]).count("LOGIN_FAILED") == 5
+
+    async def test_parallel_guesses_at_many_accounts_stop_at_the_ip_limit(
+        self, database: SqlDatabase
+    ) -> None:
+        settings = make_settings(database.url, rate_limit_login_ip="4/15minutes")
+        async with running_app(settings) as client:
+            bodies = await asyncio.gather(
+                *(sign_in(client, f"sprayed-{index}", WRONG) for index in range(20))
+            )
+
+        assert outcomes(bodies) == {"UNAUTHENTICATED": 4, "RATE_LIMITED": 16}
+        assert event_kinds(database).count("LOGIN_FAILED") == 4
+
+
+ATTACKER, OWNER, ELSEWHERE = "198.51.100.66", "203.0.113.10", "192.0.2.77"
+
+
+class TestNoLockOutFromAnotherAddress:
+    async def test_an_attacker_who_used_up_their_budget_cannot_lock_the_owner_out(
+        self, settings: Settings
+    ) -> None:
+        """The defaults: 10 failures per (account, client), 100 per account."""
+        async with one_app_with_peers(settings, ATTACKER, OWNER) as (attacker, owner):
+            await register(owner, "admin_like")
+
+            burst = await parallel_sign_ins(attacker, "admin_like", WRONG, 15)
+            attackers_right_guess = await sign_in(attacker, "admin_like", STRONG_PASSWORD)
+            owners = await sign_in(owner, "admin_like", STRONG_PASSWORD)
+
+        assert outcomes(burst) == {"UNAUTHENTICATED": 10, "RATE_LIMITED": 5}
+        assert_rate_limited(attackers_right_guess)
+        assert data_of(owners, "login")["user"]["username"] == "admin_like"
+
+    async def test_refused_attempts_do_not_eat_the_accounts_shared_budget(
+        self, database: SqlDatabase
+    ) -> None:
+        settings = make_settings(database.url, rate_limit_login_account="15/hour")
+        async with one_app_with_peers(settings, ATTACKER, OWNER) as (attacker, owner):
+            registered = await register(owner, "shared_budget")
+
+            burst = await parallel_sign_ins(attacker, "shared_budget", WRONG, 40)
+            owners = await sign_in(owner, "shared_budget", STRONG_PASSWORD)
+
+        assert outcomes(burst) == {"UNAUTHENTICATED": 10, "RATE_LIMITED": 30}
+        assert data_of(owners, "login")
+        assert event_kinds(database, registered["user"]["id"]).count("LOGIN_FAILED") == 10
+
+    async def test_failures_from_many_addresses_together_hit_the_account_limit(
+        self, database: SqlDatabase
+    ) -> None:
+        """The accepted trade-off: enough addresses together can still lock an account."""
+        settings = make_settings(database.url, rate_limit_login_account="6/hour")
+        async with one_app_with_peers(settings, ATTACKER, ELSEWHERE, "192.0.2.78", OWNER) as (
+            *attackers,
+            owner,
+        ):
+            await register(owner, "distributed")
+            for attacker in attackers:
+                await fail_sign_ins(attacker, "distributed", 2)
+
+            body = await sign_in(owner, "distributed", STRONG_PASSWORD)
+
+        assert_rate_limited(body, window_seconds=3600)
+
+    async def test_the_strict_limit_is_per_account_and_client_not_per_client(
+        self, settings: Settings
+    ) -> None:
+        async with one_app_with_peers(settings, ATTACKER) as (attacker,):
+            await register(attacker, "attackers_own")
+            await fail_sign_ins(attacker, "someone_else", 10)
+
+            body = await sign_in(attacker, "attackers_own", STRONG_PASSWORD)
+
+        assert data_of(body, "login")
+
+
+class TestSuccessfulSignIns:
+    """RATE_LIMIT_SIGNIN_ACCOUNT_CLIENT: sign-ins (right passwords) per (account, client)."""
+
+    async def test_sign_ins_over_the_limit_are_refused_for_that_account_and_client_only(
+        self, database: SqlDatabase
+    ) -> None:
+        settings = make_settings(database.url, rate_limit_signin_account_client="3/15minutes")
+        async with one_app_with_peers(settings, OWNER, ELSEWHERE) as (owner, elsewhere):
+            await register(owner, "frequent")
+            await register(owner, "neighbour")
+            for _ in range(3):
+                assert data_of(await sign_in(owner, "frequent", STRONG_PASSWORD), "login")
+
+            refused = await sign_in(owner, "frequent", STRONG_PASSWORD)
+            other_client = await sign_in(elsewhere, "frequent", STRONG_PASSWORD)
+            other_account = await sign_in(owner, "neighbour", STRONG_PASSWORD)
+
+        assert_rate_limited(refused)
+        assert data_of(other_client, "login")
+        assert data_of(other_account, "login")
+
+    async def test_parallel_sign_ins_open_at_most_the_limit_of_sessions(
+        self, database: SqlDatabase
+    ) -> None:
+        # A limit of one: parallel sign-ins of one user can deadlock in
+        # sessions.prune_expired on MariaDB (issue 11 item 6, fixed elsewhere).
+        settings = make_settings(database.url, rate_limit_signin_account_client="1/15minutes")
+        async with running_app(settings) as client:
+            registered = await register(client, "many_sessions")
+
+            bodies = await parallel_sign_ins(client, "many_sessions", STRONG_PASSWORD, 10)
+
+        assert outcomes(bodies) == {"SIGNED_IN": 1, "RATE_LIMITED": 9}
+        assert event_kinds(database, registered["user"]["id"]).count("LOGIN_SUCCEEDED") == 1
+        assert database.count("sessions") == 1 + 1  # registration's, then the sign-in's
+
+    async def test_the_owners_sign_ins_give_back_the_failure_budget(
+        self, database: SqlDatabase
+    ) -> None:
+        settings = make_settings(
+            database.url,
+            rate_limit_login_account_client="2/15minutes",
+            rate_limit_login_account="2/hour",
+            rate_limit_login_ip="2/15minutes",
+        )
+        async with running_app(settings) as client:
+            await register(client, "regular")
+            for _ in range(8):
+                assert data_of(await sign_in(client, "regular", STRONG_PASSWORD), "login")
+            await fail_sign_ins(client, "regular", 2)
+
+            body = await sign_in(client, "regular", STRONG_PASSWORD)
+
+        assert_rate_limited(body, window_seconds=3600)  # until every full window has room
+
+    async def test_failures_do_not_use_up_the_sign_in_budget(self, database: SqlDatabase) -> None:
+        settings = make_settings(database.url, rate_limit_signin_account_client="2/15minutes")
+        async with running_app(settings) as client:
+            await register(client, "typo_prone")
+            await fail_sign_ins(client, "typo_prone", 5)
+
+            first = await sign_in(client, "typo_prone", STRONG_PASSWORD)
+            second = await sign_in(client, "typo_prone", STRONG_PASSWORD)
+
+        assert data_of(first, "login")
+        assert data_of(second, "login")
 
 
 # --- Redis ---------------------------------------------------------------------------------
@@ -270,6 +497,46 @@ class TestSharedThroughRedis:
 
         assert_rate_limited(body)
         assert redis_keys(redis_prefix)
+
+    async def test_parallel_guesses_through_two_instances_check_at_most_the_limit(
+        self, database: SqlDatabase, redis_prefix: str
+    ) -> None:
+        settings = make_settings(
+            database.url,
+            redis_url=REDIS_URL,
+            rate_limit_key_prefix=redis_prefix,
+            rate_limit_login_account="5/15minutes",
+        )
+        async with running_app(settings) as first, running_app(settings) as second:
+            registered = await register(first, "shared_burst")
+
+            bodies = await asyncio.gather(
+                *(sign_in(client, "shared_burst", WRONG) for client in [first, second] * 10)
+            )
+            after = await sign_in(second, "shared_burst", STRONG_PASSWORD)
+
+        assert outcomes(bodies) == {"UNAUTHENTICATED": 5, "RATE_LIMITED": 15}
+        assert event_kinds(database, registered["user"]["id"]).count("LOGIN_FAILED") == 5
+        assert_rate_limited(after)
+
+    async def test_a_sign_in_gives_its_reservation_back_in_redis_too(
+        self, database: SqlDatabase, redis_prefix: str
+    ) -> None:
+        settings = make_settings(
+            database.url,
+            redis_url=REDIS_URL,
+            rate_limit_key_prefix=redis_prefix,
+            rate_limit_login_account_client="2/15minutes",
+        )
+        async with running_app(settings) as first, running_app(settings) as second:
+            await register(first, "redis_regular")
+            for client in [first, second] * 3:
+                assert data_of(await sign_in(client, "redis_regular", STRONG_PASSWORD), "login")
+            await fail_sign_ins(first, "redis_regular", 2)
+
+            body = await sign_in(second, "redis_regular", STRONG_PASSWORD)
+
+        assert_rate_limited(body)
 
     async def test_another_key_prefix_keeps_its_own_counts(
         self, database: SqlDatabase, redis_prefix: str

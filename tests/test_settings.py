@@ -33,6 +33,16 @@ BAD_VALUES = [
         id="rate_limit_login_account=lots",
     ),
     pytest.param(
+        {"rate_limit_login_account_client": "10 per quarter hour"},
+        "RATE_LIMIT_LOGIN_ACCOUNT_CLIENT",
+        id="rate_limit_login_account_client=10 per quarter hour",
+    ),
+    pytest.param(
+        {"rate_limit_signin_account_client": "often"},
+        "RATE_LIMIT_SIGNIN_ACCOUNT_CLIENT",
+        id="rate_limit_signin_account_client=often",
+    ),
+    pytest.param(
         {"access_token_expire_minutes": "abc"},
         "ACCESS_TOKEN_EXPIRE_MINUTES",
         id="access_token_expire_minutes=abc",
@@ -98,8 +108,10 @@ class TestRefusals:
         assert settings.access_token_expire_minutes == 15
         assert settings.refresh_token_expire_days == 14
         assert settings.password_min_length == 8
-        assert settings.rate_limit_login_account == "10/15minutes"
+        assert settings.rate_limit_login_account_client == "10/15minutes"
+        assert settings.rate_limit_login_account == "100/hour"
         assert settings.rate_limit_login_ip == "100/15minutes"
+        assert settings.rate_limit_signin_account_client == "60/15minutes"
         assert settings.rate_limit_register_ip == "100/hour"
         assert settings.rate_limit_reset_email == "3/hour"
         assert settings.cors_origins == []

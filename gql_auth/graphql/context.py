@@ -41,7 +41,7 @@ class Context(BaseContext):
         self.client = ClientInfo(
             ip_address=client_address(
                 request.client.host if request.client else None,
-                request.headers.get("x-forwarded-for"),
+                request.headers.getlist("x-forwarded-for"),  # every line, not just the first
                 services.trusted_proxies,
             ),
             user_agent=request.headers.get("user-agent"),
