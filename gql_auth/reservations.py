@@ -91,15 +91,17 @@ def _live(entries: deque[tuple[float, str]], now: float) -> bool:
     return bool(entries) and entries[-1][0] > now
 
 
-# KEYS: the windows. ARGV: now, token, then limit and seconds for each window.
-# Entries are a sorted set per window, scored by the time they were taken.
+# KEYS: the windows. ARGV: token, then limit and seconds for each window.
+# Entries are a sorted set per window, scored by the time they were taken on
+# Redis's own clock, so hosts whose clocks disagree still share one window.
 _RESERVE = """
-local now = tonumber(ARGV[1])
-local token = ARGV[2]
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local token = ARGV[1]
 local wait = 0
 for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[1 + 2 * i])
-  local seconds = tonumber(ARGV[2 + 2 * i])
+  local limit = tonumber(ARGV[2 * i])
+  local seconds = tonumber(ARGV[1 + 2 * i])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - seconds)
   local count = redis.call('ZCARD', key)
   if count >= limit then
@@ -111,7 +113,7 @@ for i, key in ipairs(KEYS) do
 end
 if wait > 0 then return tostring(wait) end
 for i, key in ipairs(KEYS) do
-  local seconds = tonumber(ARGV[2 + 2 * i])
+  local seconds = tonumber(ARGV[1 + 2 * i])
   redis.call('ZADD', key, now, token)
   redis.call('PEXPIRE', key, math.ceil(seconds * 1000))
 end
@@ -131,7 +133,7 @@ class RedisWindows:
         limits = [value for window in windows for value in (window.limit, window.seconds)]
         wait = await self._reserve(
             keys=[self._prefix + window.key for window in windows],
-            args=[time.time(), token, *limits],
+            args=[token, *limits],
         )
         return None if wait is None else float(wait)
 
