@@ -6,7 +6,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import audit
+from gql_auth import account_tokens, audit
 from gql_auth.audit import ClientInfo, EventKind
 from gql_auth.errors import InvalidCredentials, InvalidInput
 from gql_auth.models import Role, User, utcnow
@@ -196,7 +196,8 @@ async def change_password(
     """Checks the current password like a sign-in, then sets the new one.
 
     The caller revokes sessions; a wrong current password is recorded as a
-    failed sign-in, since it is one more guess at the password.
+    failed sign-in, since it is one more guess at the password. Mailed links
+    die, and a pending address change with them.
     """
     await verify_current_password(
         db, hasher, limits, user=user, password=current_password, client=client
@@ -208,6 +209,8 @@ async def change_password(
         user_inputs=[user.username, user.email],
         field="newPassword",
     )
+    # Reset links and a pending address change were vouched for by the old password.
+    await account_tokens.discard_all(db, user=user)
     audit.record(db, EventKind.PASSWORD_CHANGED, user_id=user.id, client=client)
 
 

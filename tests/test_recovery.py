@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,12 @@ mutation V($token: String!) {
   verifyEmail(token: $token) { id username email emailVerified }
 }"""
 REFRESH = "mutation R($t: String!) { refreshToken(refreshToken: $t) { accessToken } }"
+CHANGE_PASSWORD = """
+mutation C($input: ChangePasswordInput!) { changePassword(input: $input) { accessToken } }"""
+UPDATE_EMAIL = """
+mutation U($email: String!, $password: String!) {
+  updateProfile(input: {email: $email, currentPassword: $password}) { pendingEmail }
+}"""
 
 
 @pytest.fixture
@@ -62,6 +69,18 @@ def event_kinds(database: SqlDatabase, user_id: str) -> list[str]:
     return [
         row["kind"] for row in database.rows("security_events") if row["user_id"] == int(user_id)
     ]
+
+
+@contextmanager
+def tokens_table_missing(database: SqlDatabase) -> Iterator[None]:
+    """account_tokens renamed away for a moment: every insert into it fails, for real."""
+    with database.engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE account_tokens RENAME TO account_tokens_away"))
+    try:
+        yield
+    finally:
+        with database.engine.begin() as connection:
+            connection.execute(sa.text("ALTER TABLE account_tokens_away RENAME TO account_tokens"))
 
 
 def expire_tokens(database: SqlDatabase) -> None:
@@ -158,6 +177,53 @@ class TestRequestPasswordReset:
                 users[0]["email"],
                 users[1]["email"],
             ]
+
+
+class TestLinksDieWithThePassword:
+    async def test_a_password_change_voids_reset_links_and_a_pending_address(
+        self, app: MailApp, database: SqlDatabase
+    ) -> None:
+        payload = await register(app.client, "Changer")
+        address = payload["user"]["email"]
+        reset_link = await reset_token(app, address)
+        await gql(
+            app.client,
+            UPDATE_EMAIL,
+            {"email": "pending@example.com", "password": STRONG_PASSWORD},
+            token=payload["accessToken"],
+        )
+        verify_link = await app.mailbox.token("pending@example.com", VERIFY_SUBJECT)
+
+        changed = await gql(
+            app.client,
+            CHANGE_PASSWORD,
+            {"input": {"currentPassword": STRONG_PASSWORD, "newPassword": NEW_PASSWORD}},
+            token=payload["accessToken"],
+        )
+
+        assert data_of(changed, "changePassword")["accessToken"]
+        assert_error(
+            await reset(app, reset_link), "BAD_USER_INPUT", field="token", reason="INVALID"
+        )
+        verified = await gql(app.client, VERIFY, {"token": verify_link})
+        assert_error(verified, "BAD_USER_INPUT", field="token", reason="INVALID")
+        assert database.count("account_tokens") == 0
+        assert database.user_row("Changer")["pending_email"] is None
+        await login(app.client, "Changer", NEW_PASSWORD)
+
+    async def test_a_reset_voids_every_other_link(
+        self, app: MailApp, database: SqlDatabase
+    ) -> None:
+        payload = await register(app.client, "Resetter")
+        await gql(app.client, REQUEST_VERIFICATION, token=payload["accessToken"])
+        verify_link = await app.mailbox.token(payload["user"]["email"], VERIFY_SUBJECT)
+        reset_link = await reset_token(app, payload["user"]["email"])
+
+        assert data_of(await reset(app, reset_link), "resetPassword") is True
+
+        verified = await gql(app.client, VERIFY, {"token": verify_link})
+        assert_error(verified, "BAD_USER_INPUT", field="token", reason="INVALID")
+        assert database.count("account_tokens") == 0
 
 
 class TestResetPassword:

@@ -59,8 +59,9 @@ class Mutation:
 
     @strawberry.mutation(
         description="Mails the caller a single-use link (valid 24 hours) that confirms their "
-        "address; a new request replaces the previous link. Always true: nothing is sent "
-        "when the address is already verified or when throttled (per address and per client).",
+        "pendingEmail if a change is pending, else their unverified address; a new request "
+        "replaces the previous link. Always true: nothing is sent when there is nothing to "
+        "confirm or when throttled (per address and per client).",
         extensions=guarded_by(IsAuthenticated()),
     )
     async def request_email_verification(self, info: Info) -> bool:
@@ -75,9 +76,12 @@ class Mutation:
 
     @strawberry.mutation(
         description="Confirms the address with the token from the mail; no sign-in needed. "
-        "Returns the user, e-mail included. An unknown, used, superseded or expired token, "
-        "or one mailed to an address the account no longer has, is BAD_USER_INPUT with "
-        "field token, reason INVALID."
+        "A link mailed to the pendingEmail makes it the account's email (emailVerified "
+        "true, pendingEmail null). Returns the user, e-mail included. An unknown, used, "
+        "superseded or expired token, or one mailed to an address the account no longer "
+        "has or wants, is BAD_USER_INPUT with field token, reason INVALID; a pending address "
+        "another account registered meanwhile is BAD_USER_INPUT with field email, reason "
+        "TAKEN, and changes nothing."
     )
     async def verify_email(self, info: Info, token: str) -> User:
         async with info.context.db() as db:
