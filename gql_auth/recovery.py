@@ -26,7 +26,7 @@ from gql_auth.models import AccountToken, TokenPurpose, User, utcnow
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule
 from gql_auth.tokens import hash_token, is_plausible_token
-from gql_auth.validation import EMAIL_MAX, clean_email, email_key
+from gql_auth.validation import address_key, clean_email, email_key
 
 LIFETIMES = {
     TokenPurpose.PASSWORD_RESET: timedelta(minutes=30),
@@ -140,10 +140,13 @@ async def _take_pending_address(db: AsyncSession, user: User) -> None:
 
 
 async def may_send(limits: RateLimits, *, address: str, client: ClientInfo) -> bool:
-    """Counts one mail per client and per address; False (silently) when over either."""
-    key = address.strip().lower()[:EMAIL_MAX]
+    """Counts one mail per client and per address; False (silently) when over either.
+
+    The address counts by its email_key, so no spelling of it (case, fullwidth
+    letters, punycode or Unicode domain) gets a budget of its own.
+    """
     return await limits.hit(Rule.RESET_IP, client.address_key) and await limits.hit(
-        Rule.RESET_EMAIL, key
+        Rule.RESET_EMAIL, address_key(address)
     )
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -69,18 +68,6 @@ def event_kinds(database: SqlDatabase, user_id: str) -> list[str]:
     return [
         row["kind"] for row in database.rows("security_events") if row["user_id"] == int(user_id)
     ]
-
-
-@contextmanager
-def tokens_table_missing(database: SqlDatabase) -> Iterator[None]:
-    """account_tokens renamed away for a moment: every insert into it fails, for real."""
-    with database.engine.begin() as connection:
-        connection.execute(sa.text("ALTER TABLE account_tokens RENAME TO account_tokens_away"))
-    try:
-        yield
-    finally:
-        with database.engine.begin() as connection:
-            connection.execute(sa.text("ALTER TABLE account_tokens_away RENAME TO account_tokens"))
 
 
 def expire_tokens(database: SqlDatabase) -> None:
@@ -177,6 +164,50 @@ class TestRequestPasswordReset:
                 users[0]["email"],
                 users[1]["email"],
             ]
+
+
+class TestMailLimitOnTheNormalizedAddress:
+    async def test_fullwidth_and_case_spellings_share_one_budget(self, app: MailApp) -> None:
+        user = (await register(app.client, "Wide", "wide@example.com"))["user"]
+        spellings = [
+            "wide@example.com",
+            "WIDE@EXAMPLE.COM",
+            "wide@\uff45xample.com",  # fullwidth e in the domain
+            "\uff57\uff49\uff44\uff45@example.com",  # fullwidth local part
+            "Wide@Ｅxample.com",
+            "wide@example.com",
+        ]
+
+        bodies = [await request_reset(app, spelling) for spelling in spellings]
+
+        assert all(body == {"data": {"requestPasswordReset": True}} for body in bodies)
+        assert len(await app.mailbox.mails(user["email"])) == 3
+
+    async def test_punycode_and_unicode_domains_share_one_budget(self, app: MailApp) -> None:
+        user = (await register(app.client, "Idn", "idn@bücher.example"))["user"]
+        spellings = [
+            "idn@xn--bcher-kva.example",
+            "idn@bücher.example",
+            "IDN@BÜCHER.EXAMPLE",
+            "idn@XN--BCHER-KVA.EXAMPLE",
+            "idn@ｂüｃｈｅｒ.example",
+        ]
+
+        bodies = [await request_reset(app, spelling) for spelling in spellings]
+
+        assert all(body == {"data": {"requestPasswordReset": True}} for body in bodies)
+        mails = await app.mailbox.mails()
+        assert [mail.to for mail in mails] == [user["email"]] * 3
+
+    async def test_verification_mails_count_on_the_same_key(self, app: MailApp) -> None:
+        payload = await register(app.client, "Both", "both@example.com")
+        await request_reset(app, "BOTH@\uff45xample.com")
+        await request_reset(app, "both@example.com")
+
+        await gql(app.client, REQUEST_VERIFICATION, token=payload["accessToken"])
+        await gql(app.client, REQUEST_VERIFICATION, token=payload["accessToken"])
+
+        assert len(await app.mailbox.mails("both@example.com")) == 3
 
 
 class TestLinksDieWithThePassword:
