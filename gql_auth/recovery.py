@@ -44,22 +44,31 @@ class IssuedToken:
     lifetime: timedelta
 
 
-async def request_password_reset(
-    db: AsyncSession, limits: RateLimits, *, email: str, client: ClientInfo
-) -> IssuedToken | None:
-    """A reset token for a known active account, else None; the caller always says true.
+async def password_reset_wanted(
+    limits: RateLimits, *, email: str, client: ClientInfo
+) -> str | None:
+    """The address to look up after answering, or None; touches no database.
 
-    Throttling, unknown addresses and malformed ones all end the same way, so
-    neither the answer nor its timing tells whether an account exists. Pending
-    addresses are not looked at: reset links go only to the address in force.
+    Throttled and malformed requests end here, and the lookup of a well-formed
+    address runs after the response (issue_password_reset), so neither the
+    answer nor its timing tells whether an account exists.
     """
     if not await may_send(limits, address=email, client=client):
         return None
     try:
-        address = clean_email(email)
+        return clean_email(email)
     except InvalidInput:
         return None
-    user = await db.scalar(select(User).where(User.email_key == email_key(address)))
+
+
+async def issue_password_reset(db: AsyncSession, *, address: str) -> IssuedToken | None:
+    """A reset token for the active account whose current address this is, else None.
+
+    Pending addresses are not looked at: reset links go only to the address in force.
+    """
+    user = await db.scalar(
+        select(User).where(User.email_key == email_key(address)).with_for_update()
+    )
     if user is None or not user.is_active:
         return None
     return await issue(db, user=user, purpose=TokenPurpose.PASSWORD_RESET)

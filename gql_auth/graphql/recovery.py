@@ -9,6 +9,7 @@ from gql_auth.graphql.context import Context, Info
 from gql_auth.graphql.inputs import ResetPasswordInput
 from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
 from gql_auth.graphql.types import User
+from gql_auth.mail import Mail
 from gql_auth.mail_templates import token_mail
 from gql_auth.recovery import IssuedToken
 
@@ -21,21 +22,39 @@ def mail_after_commit(context: Context, issued: IssuedToken | None) -> None:
     context.after_commit(lambda: context.services.mailer.send_later(mail))
 
 
+def reset_after_response(context: Context, address: str) -> None:
+    """Looks the address up and mails a link in the background, in a transaction of its own.
+
+    The response is the same and takes the same time whether the address is known:
+    the work that would tell runs after it, and its failures only reach the log.
+    """
+    services = context.services
+
+    async def compose() -> Mail | None:
+        async with services.session_factory.begin() as db:
+            issued = await recovery.issue_password_reset(db, address=address)
+        return token_mail(issued, public_url=services.settings.public_url) if issued else None
+
+    context.after_commit(lambda: services.mailer.compose_later(compose))
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
-        description="Mails a single-use reset link (valid 30 minutes) when the address "
-        "belongs to an active account; a new request replaces the previous link. Always "
-        "true, also for unknown or malformed addresses and when throttled (per address "
-        "and per client), so the answer never tells whether an account exists."
+        description="Mails a single-use reset link (valid 30 minutes) when the address is "
+        "the current address of an active account (never a pendingEmail); a new request "
+        "replaces the previous link. Always true, also for unknown or malformed addresses "
+        "and when throttled (per client, and per address counted on its normalized form), "
+        "and the lookup runs after the answer, so neither the answer nor its timing tells "
+        "whether an account exists."
     )
     async def request_password_reset(self, info: Info, email: str) -> bool:
         context = info.context
-        async with context.db() as db:
-            issued = await recovery.request_password_reset(
-                db, context.services.rate_limits, email=email, client=context.client
-            )
-        mail_after_commit(context, issued)
+        address = await recovery.password_reset_wanted(
+            context.services.rate_limits, email=email, client=context.client
+        )
+        if address is not None:
+            reset_after_response(context, address)
         return True
 
     @strawberry.mutation(
