@@ -85,7 +85,6 @@ async def reset_password(
 ) -> User:
     """Sets a new password with a reset token and signs the account out everywhere."""
     row, user = await _redeemable(db, token, TokenPurpose.PASSWORD_RESET)
-    await account_tokens.lock_account(db, user=user)
     # Checked before the token is spent, so a refused password can be retried with it.
     password_hash = await hash_new_password(
         hasher,
@@ -123,7 +122,6 @@ async def verify_email(db: AsyncSession, *, token: str, client: ClientInfo) -> U
     other account took it meanwhile (BAD_USER_INPUT email TAKEN, nothing changes).
     """
     row, user = await _redeemable(db, token, TokenPurpose.EMAIL_VERIFICATION)
-    await account_tokens.lock_account(db, user=user)
     if row.email == user.pending_email:
         await _take_pending_address(db, user)
     await _spend(db, row)
@@ -187,16 +185,23 @@ async def _redeemable(
     """The unused, unexpired token row and its active user, else INVALID (one answer for all)."""
     if not is_plausible_token(token):
         raise _invalid_token()
-    found = (
-        await db.execute(
-            select(AccountToken, User)
-            .join(User, User.id == AccountToken.user_id)
-            .where(AccountToken.token_hash == hash_token(token), AccountToken.purpose == purpose)
+    row = await db.scalar(
+        select(AccountToken).where(
+            AccountToken.token_hash == hash_token(token), AccountToken.purpose == purpose
         )
-    ).first()
-    if found is None:
+    )
+    if row is None:
         raise _invalid_token()
-    row, user = found
+    # The account's row is locked before its tokens are written (the one lock order), and
+    # read under that lock, so what is checked below cannot change before the commit.
+    user = await db.scalar(
+        select(User)
+        .where(User.id == row.user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if user is None:
+        raise _invalid_token()
     # A token mailed to an address the account no longer has (or no longer wants) proves
     # nothing; only a verification link may speak for the pending address.
     addresses = {user.email}
