@@ -90,12 +90,23 @@ class TestEmailKeyMigration:
             try:
                 command.upgrade(config, "0003")
                 _users_at_0003(engine, emails)
+                with engine.begin() as connection:
+                    connection.execute(
+                        sa.text(
+                            "INSERT INTO security_events (user_id, kind, at) "
+                            "VALUES (1, 'REGISTERED', '2026-01-01 00:00:00')"
+                        )
+                    )
 
                 command.upgrade(config, "head")
 
                 with engine.connect() as connection:
                     rows = connection.execute(
                         sa.text("SELECT id, email, email_key, pending_email FROM users ORDER BY id")
+                    ).all()
+                    # SQLite rebuilds users in batch mode: rows that point at it must survive.
+                    events = connection.execute(
+                        sa.text("SELECT user_id, kind FROM security_events")
                     ).all()
             finally:
                 engine.dispose()
@@ -105,6 +116,7 @@ class TestEmailKeyMigration:
             (2, emails[1], "duplicate:2", None),
             (3, "Not An Address", "not an address", None),
         ]
+        assert [tuple(event) for event in events] == [(1, "REGISTERED")]
         assert "user 2: address collides" in caplog.text
 
     def test_the_keys_compare_byte_for_byte_on_mysql(self, backend: Backend) -> None:
