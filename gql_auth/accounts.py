@@ -6,7 +6,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import audit
+from gql_auth import account_tokens, audit
 from gql_auth.audit import ClientInfo, EventKind
 from gql_auth.errors import InvalidCredentials, InvalidInput
 from gql_auth.models import Role, User, utcnow
@@ -15,10 +15,12 @@ from gql_auth.ratelimit import RateLimits, Reservation, Rule
 from gql_auth.validation import (
     EMAIL_MAX,
     PASSWORD_MAX,
+    address_key,
     check_password_shape,
     check_password_strength,
     clean_email,
     clean_username,
+    email_key,
     username_key,
 )
 
@@ -42,6 +44,7 @@ async def register(
         username=username,
         username_key=username_key(username),
         email=email,
+        email_key=email_key(email),
         password_hash=await hash_new_password(
             hasher,
             password,
@@ -80,15 +83,19 @@ def _check_strength(password: str, user_inputs: list[str], field: str) -> None:
 async def ensure_available(
     db: AsyncSession, *, username: str | None = None, email: str | None = None
 ) -> None:
-    """TAKEN when another account holds the username (ignoring case) or e-mail; None skips."""
+    """TAKEN when another account holds the username (ignoring case) or e-mail; None skips.
+
+    The e-mail is a clean_email() result, compared by its email_key: pending
+    addresses of other accounts do not count (confirming one checks again).
+    """
     key = username_key(username) if username is not None else None
     conditions = [
         *([User.username_key == key] if key is not None else []),
-        *([User.email == email] if email is not None else []),
+        *([User.email_key == email_key(email)] if email is not None else []),
     ]
     if not conditions:
         return
-    taken = (await db.execute(select(User.username_key, User.email).where(or_(*conditions)))).all()
+    taken = (await db.execute(select(User.username_key).where(or_(*conditions)))).all()
     if key is not None and any(row.username_key == key for row in taken):
         raise InvalidInput("username", "TAKEN", "This username is already taken.")
     if taken:
@@ -96,10 +103,10 @@ async def ensure_available(
 
 
 async def find_by_login(db: AsyncSession, login: str) -> User | None:
-    """Username or e-mail, case-insensitively; usernames cannot contain '@'."""
-    key = login.strip().lower()
-    column = User.email if "@" in key else User.username_key
-    return await db.scalar(select(User).where(column == key))
+    """Username (ignoring case) or e-mail (by its email_key); usernames cannot contain '@'."""
+    if "@" in login:
+        return await db.scalar(select(User).where(User.email_key == address_key(login)))
+    return await db.scalar(select(User).where(User.username_key == username_key(login)))
 
 
 # Longer than any id we will hand out: longer input cannot name a user.
@@ -208,7 +215,8 @@ async def change_password(
     """Checks the current password like a sign-in, then sets the new one.
 
     The caller revokes sessions; a wrong current password is recorded as a
-    failed sign-in, since it is one more guess at the password.
+    failed sign-in, since it is one more guess at the password. Mailed links
+    die, and a pending address change with them.
     """
     await verify_current_password(
         db, hasher, limits, user=user, password=current_password, client=client
@@ -220,6 +228,8 @@ async def change_password(
         user_inputs=[user.username, user.email],
         field="newPassword",
     )
+    # Reset links and a pending address change were vouched for by the old password.
+    await account_tokens.discard_all(db, user=user)
     audit.record(db, EventKind.PASSWORD_CHANGED, user_id=user.id, client=client)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import audit, sessions
+from gql_auth import account_tokens, audit, sessions
 from gql_auth.accounts import parse_user_id
 from gql_auth.audit import ClientInfo, EventKind
 from gql_auth.errors import InvalidInput
@@ -103,13 +103,15 @@ async def set_role(db: AsyncSession, *, user_id: str, role: Role, client: Client
 
 
 async def set_active(db: AsyncSession, *, user_id: str, active: bool, client: ClientInfo) -> User:
-    """(De)activates an account; deactivation revokes all its sessions at once."""
+    """(De)activates an account; deactivation revokes all its sessions and mailed links at once."""
     user = await _target(db, user_id)
     if user.is_active is active:
         return user
     if not active:
         if user.role is Role.ADMIN:
             await _keep_an_admin(db, user)
+        # A reset link must not outlive the account's deactivation (nor wake it up later).
+        await account_tokens.discard_all(db, user=user)
         await sessions.revoke_all(db, user_id=user.id)
     user.is_active = active
     kind = EventKind.ACCOUNT_ACTIVATED if active else EventKind.ACCOUNT_DEACTIVATED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -48,10 +49,29 @@ class Mailer:
 
     def send_later(self, mail: Mail) -> None:
         """Schedules delivery on the running loop; returns at once."""
-        task = asyncio.get_running_loop().create_task(self.send(mail))
+        self._keep(asyncio.get_running_loop().create_task(self.send(mail)))
+
+    def compose_later(self, compose: Callable[[], Awaitable[Mail | None]]) -> None:
+        """Like send_later, for a mail whose making (a lookup) must not delay the response.
+
+        `compose` returns the mail, or None for nothing to send; if it fails, that is
+        logged and swallowed like a failed delivery.
+        """
+        self._keep(asyncio.get_running_loop().create_task(self._compose_and_send(compose)))
+
+    def _keep(self, task: asyncio.Task[None]) -> None:
         # The loop holds tasks only weakly: keep each one until it is done.
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    async def _compose_and_send(self, compose: Callable[[], Awaitable[Mail | None]]) -> None:
+        try:
+            mail = await compose()
+        except Exception:  # a mail failure must never reach the request
+            logger.exception("could not prepare a mail")
+            return
+        if mail is not None:
+            await self.send(mail)
 
     async def send(self, mail: Mail) -> None:
         """Delivers one mail now; never raises (failures are logged)."""

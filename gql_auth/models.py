@@ -57,6 +57,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 IdType = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def binary_string(length: int) -> String:
+    """A string compared byte for byte: SQLite's default, utf8mb4_bin on MySQL/MariaDB.
+
+    For keys we normalize in Python: the database must not fold anything further
+    (utf8mb4_unicode_ci would make "josé" equal "jose"), so every backend agrees.
+    """
+    return String(length).with_variant(
+        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    )
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -67,9 +78,14 @@ class User(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(32))
     # Lower-cased copy with the unique index: case-insensitive on every backend.
-    username_key: Mapped[str] = mapped_column(String(32), unique=True)
-    # Stored lower-cased, so the unique index is case-insensitive too.
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    username_key: Mapped[str] = mapped_column(binary_string(32), unique=True)
+    # As typed, normalized by email_validator and lower-cased: where mail goes.
+    email: Mapped[str] = mapped_column(String(254))
+    # validation.email_key(email): the one spelling uniqueness and lookups compare.
+    email_key: Mapped[str] = mapped_column(binary_string(254), unique=True)
+    # A new address waiting for its verification link; only then does it replace `email`.
+    # Not unique: a pending claim must not block anyone (it is checked again on confirming).
+    pending_email: Mapped[str | None] = mapped_column(String(254), default=None)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(
         Enum(Role, native_enum=False, length=16, create_constraint=False), default=Role.USER

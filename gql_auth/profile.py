@@ -1,4 +1,9 @@
-"""Profile edits: a new username or e-mail address, under the registration rules."""
+"""Profile edits: a new username at once, a new e-mail address only once its link is used.
+
+Both need the current password: an access token alone (15 minutes, perhaps
+stolen) must not be enough to move the account to another mailbox and then
+reset its password there.
+"""
 
 from __future__ import annotations
 
@@ -7,54 +12,121 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import recovery
-from gql_auth.accounts import ensure_available
+from gql_auth import account_tokens, accounts, recovery
 from gql_auth.audit import ClientInfo
+from gql_auth.errors import InvalidInput
 from gql_auth.models import TokenPurpose, User
+from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits
 from gql_auth.recovery import IssuedToken
-from gql_auth.validation import clean_email, clean_username, username_key
+from gql_auth.validation import clean_email, clean_username, email_key, username_key
+
+
+@dataclass(frozen=True, slots=True)
+class AddressChangeNotice:
+    """Told to the address in force when someone asks to move the account elsewhere."""
+
+    to: str
+    username: str
+    new_address: str
 
 
 @dataclass(frozen=True, slots=True)
 class ProfileUpdate:
     user: User
-    # Set when the address changed: the mail that asks to confirm the new one.
+    # Set when a new address became pending: the link that confirms it...
     verification: IssuedToken | None = None
+    # ...and the word to the current address, which holds no link.
+    notice: AddressChangeNotice | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    """What the input asks to change, after the registration rules passed."""
+
+    username: str | None
+    email: str | None
+    cancels_pending: bool
+
+    @property
+    def needs_password(self) -> bool:
+        return self.username is not None or self.email is not None
+
+
+def _wanted(user: User, *, username: str | None, email: str | None) -> _Wanted:
+    new_username = clean_username(username) if username is not None else None
+    new_email = clean_email(email) if email is not None else None
+    # The address in force again: no new claim, and any pending change is withdrawn.
+    is_current = new_email is not None and email_key(new_email) == user.email_key
+    return _Wanted(
+        username=new_username if new_username != user.username else None,
+        email=new_email if not is_current and new_email != user.pending_email else None,
+        cancels_pending=is_current and user.pending_email is not None,
+    )
 
 
 async def update_profile(
     db: AsyncSession,
+    hasher: PasswordHasher,
     limits: RateLimits,
     *,
     user: User,
     username: str | None,
     email: str | None,
+    current_password: str | None,
     client: ClientInfo,
 ) -> ProfileUpdate:
-    """Changes what was given and leaves the rest; every field is checked before any changes."""
-    new_username = clean_username(username) if username is not None else None
-    new_email = clean_email(email) if email is not None else None
+    """Changes what was given and leaves the rest; every check runs before anything changes.
+
+    A username or address that differs from the one in force needs the current
+    password (missing: BAD_USER_INPUT currentPassword REQUIRED; wrong:
+    InvalidCredentials, counted as a failed sign-in).
+    """
+    wanted = _wanted(user, username=username, email=email)
+    if wanted.needs_password:
+        if not current_password:
+            raise InvalidInput(
+                "currentPassword",
+                "REQUIRED",
+                "Enter your current password to change your username or e-mail address.",
+            )
+        await accounts.verify_current_password(
+            db, hasher, limits, user=user, password=current_password, client=client
+        )
     # A change of case keeps the key, which is this user's own: nothing to check then.
-    new_key = username_key(new_username) if new_username is not None else user.username_key
-    claimed_username = new_username if new_key != user.username_key else None
-    claimed_email = new_email if new_email != user.email else None
-    await ensure_available(db, username=claimed_username, email=claimed_email)
-    if new_username is not None:
-        user.username, user.username_key = new_username, new_key
-    if claimed_email is not None:
-        user.email = claimed_email
-        user.email_verified = False  # the old proof was for another mailbox
+    new_key = username_key(wanted.username) if wanted.username else user.username_key
+    claimed_username = wanted.username if new_key != user.username_key else None
+    await accounts.ensure_available(db, username=claimed_username, email=wanted.email)
+    if wanted.username is not None:
+        user.username, user.username_key = wanted.username, new_key
+    if wanted.email is not None or wanted.cancels_pending:
+        user.pending_email = wanted.email
     try:
-        await db.flush()
+        await db.flush()  # the user's row first, then its tokens: the one lock order
     except IntegrityError:
         # Lost a race with another account taking the name: say which field.
         await db.rollback()
-        await ensure_available(db, username=claimed_username, email=claimed_email)
+        await accounts.ensure_available(db, username=claimed_username, email=wanted.email)
         raise
-    if claimed_email is None or not await recovery.may_send(
-        limits, address=claimed_email, client=client
-    ):
+    if wanted.email is not None or wanted.cancels_pending:
+        # A link for an address no longer wanted must not confirm it (even when throttled).
+        await account_tokens.discard(db, user=user, purpose=TokenPurpose.EMAIL_VERIFICATION)
+    if wanted.email is None:
         return ProfileUpdate(user=user)
-    verification = await recovery.issue(db, user=user, purpose=TokenPurpose.EMAIL_VERIFICATION)
-    return ProfileUpdate(user=user, verification=verification)
+    return ProfileUpdate(
+        user=user,
+        verification=await _verification(db, limits, user=user, client=client),
+        notice=AddressChangeNotice(to=user.email, username=user.username, new_address=wanted.email),
+    )
+
+
+async def _verification(
+    db: AsyncSession, limits: RateLimits, *, user: User, client: ClientInfo
+) -> IssuedToken | None:
+    """The link for the pending address; none when throttled (requestEmailVerification resends)."""
+    address = user.pending_email
+    if address is None or not await recovery.may_send(limits, address=address, client=client):
+        return None
+    return await recovery.issue(
+        db, user=user, purpose=TokenPurpose.EMAIL_VERIFICATION, address=address
+    )

@@ -2,7 +2,9 @@
 
 A token is 256 random bits, stored only as its SHA-256, bound to one user,
 one purpose and the address it was mailed to. A new request deletes the
-older tokens of the same user and purpose; using one marks it used.
+older tokens of the same user and purpose; using one marks it used. A
+verification token mailed to the account's pending address is what moves
+the account to that address.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import audit, sessions
-from gql_auth.accounts import hash_new_password
+from gql_auth import account_tokens, audit, sessions
+from gql_auth.accounts import ensure_available, hash_new_password
 from gql_auth.audit import ClientInfo, EventKind
 from gql_auth.db import rowcount
 from gql_auth.errors import InvalidInput
@@ -23,7 +26,7 @@ from gql_auth.models import AccountToken, TokenPurpose, User, utcnow
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule
 from gql_auth.tokens import hash_token, is_plausible_token
-from gql_auth.validation import EMAIL_MAX, clean_email
+from gql_auth.validation import address_key, clean_email, email_key
 
 LIFETIMES = {
     TokenPurpose.PASSWORD_RESET: timedelta(minutes=30),
@@ -41,21 +44,31 @@ class IssuedToken:
     lifetime: timedelta
 
 
-async def request_password_reset(
-    db: AsyncSession, limits: RateLimits, *, email: str, client: ClientInfo
-) -> IssuedToken | None:
-    """A reset token for a known active account, else None; the caller always says true.
+async def password_reset_wanted(
+    limits: RateLimits, *, email: str, client: ClientInfo
+) -> str | None:
+    """The address to look up after answering, or None; touches no database.
 
-    Throttling, unknown addresses and malformed ones all end the same way, so
-    neither the answer nor its timing tells whether an account exists.
+    Throttled and malformed requests end here, and the lookup of a well-formed
+    address runs after the response (issue_password_reset), so neither the
+    answer nor its timing tells whether an account exists.
     """
     if not await may_send(limits, address=email, client=client):
         return None
     try:
-        address = clean_email(email)
+        return clean_email(email)
     except InvalidInput:
         return None
-    user = await db.scalar(select(User).where(User.email == address))
+
+
+async def issue_password_reset(db: AsyncSession, *, address: str) -> IssuedToken | None:
+    """A reset token for the active account whose current address this is, else None.
+
+    Pending addresses are not looked at: reset links go only to the address in force.
+    """
+    user = await db.scalar(
+        select(User).where(User.email_key == email_key(address)).with_for_update()
+    )
     if user is None or not user.is_active:
         return None
     return await issue(db, user=user, purpose=TokenPurpose.PASSWORD_RESET)
@@ -82,6 +95,8 @@ async def reset_password(
     )
     await _spend(db, row)
     user.password_hash = password_hash
+    # Other links, and a pending address change an intruder may have started, die too.
+    await account_tokens.discard_all(db, user=user)
     await sessions.revoke_all(db, user_id=user.id)
     audit.record(db, EventKind.PASSWORD_RESET, user_id=user.id, client=client)
     return user
@@ -90,36 +105,64 @@ async def reset_password(
 async def request_email_verification(
     db: AsyncSession, limits: RateLimits, *, user: User, client: ClientInfo
 ) -> IssuedToken | None:
-    """A verification token for the user's address; None when verified or throttled."""
-    if user.email_verified or not await may_send(limits, address=user.email, client=client):
+    """A link for the pending address if there is one, else for an unverified current one.
+
+    None when there is nothing to confirm or when throttled.
+    """
+    address = user.pending_email or (None if user.email_verified else user.email)
+    if address is None or not await may_send(limits, address=address, client=client):
         return None
-    return await issue(db, user=user, purpose=TokenPurpose.EMAIL_VERIFICATION)
+    return await issue(db, user=user, purpose=TokenPurpose.EMAIL_VERIFICATION, address=address)
 
 
 async def verify_email(db: AsyncSession, *, token: str, client: ClientInfo) -> User:
-    """Marks the address verified: the token proves its holder reads that mailbox."""
+    """Confirms the address the token was mailed to: the holder reads that mailbox.
+
+    For the pending address that also makes it the account's address, if no
+    other account took it meanwhile (BAD_USER_INPUT email TAKEN, nothing changes).
+    """
     row, user = await _redeemable(db, token, TokenPurpose.EMAIL_VERIFICATION)
+    if row.email == user.pending_email:
+        await _take_pending_address(db, user)
     await _spend(db, row)
     user.email_verified = True
     audit.record(db, EventKind.EMAIL_VERIFIED, user_id=user.id, client=client)
     return user
 
 
+async def _take_pending_address(db: AsyncSession, user: User) -> None:
+    address = user.pending_email
+    assert address is not None  # noqa: S101 - the caller compared it with the token's
+    await ensure_available(db, email=address)
+    user.email, user.email_key, user.pending_email = address, email_key(address), None
+    try:
+        await db.flush()
+    except IntegrityError:
+        # Lost a race with a registration of the same address: say so, keep nothing.
+        await db.rollback()
+        await ensure_available(db, email=address)
+        raise
+    # Reset links went to the former address; it no longer speaks for the account.
+    await account_tokens.discard(db, user=user, purpose=TokenPurpose.PASSWORD_RESET)
+
+
 async def may_send(limits: RateLimits, *, address: str, client: ClientInfo) -> bool:
-    """Counts one mail per client and per address; False (silently) when over either."""
-    key = address.strip().lower()[:EMAIL_MAX]
+    """Counts one mail per client and per address; False (silently) when over either.
+
+    The address counts by its email_key, so no spelling of it (case, fullwidth
+    letters, punycode or Unicode domain) gets a budget of its own.
+    """
     return await limits.hit(Rule.RESET_IP, client.address_key) and await limits.hit(
-        Rule.RESET_EMAIL, key
+        Rule.RESET_EMAIL, address_key(address)
     )
 
 
-async def issue(db: AsyncSession, *, user: User, purpose: TokenPurpose) -> IssuedToken:
-    """A new token for the user's current address; older ones of this purpose die."""
-    await db.execute(
-        delete(AccountToken)
-        .where(AccountToken.user_id == user.id, AccountToken.purpose == purpose)
-        .execution_options(synchronize_session=False)
-    )
+async def issue(
+    db: AsyncSession, *, user: User, purpose: TokenPurpose, address: str | None = None
+) -> IssuedToken:
+    """A new token mailed to `address` (default: the current one); older ones of its purpose die."""
+    address = address or user.email
+    await account_tokens.discard(db, user=user, purpose=purpose)
     token = secrets.token_urlsafe(32)  # 256 bits
     now = utcnow()
     db.add(
@@ -127,13 +170,13 @@ async def issue(db: AsyncSession, *, user: User, purpose: TokenPurpose) -> Issue
             user_id=user.id,
             purpose=purpose,
             token_hash=hash_token(token),
-            email=user.email,
+            email=address,
             created_at=now,
             expires_at=now + LIFETIMES[purpose],
         )
     )
     await db.flush()
-    return IssuedToken(purpose=purpose, email=user.email, token=token, lifetime=LIFETIMES[purpose])
+    return IssuedToken(purpose=purpose, email=address, token=token, lifetime=LIFETIMES[purpose])
 
 
 async def _redeemable(
@@ -142,22 +185,33 @@ async def _redeemable(
     """The unused, unexpired token row and its active user, else INVALID (one answer for all)."""
     if not is_plausible_token(token):
         raise _invalid_token()
-    found = (
-        await db.execute(
-            select(AccountToken, User)
-            .join(User, User.id == AccountToken.user_id)
-            .where(AccountToken.token_hash == hash_token(token), AccountToken.purpose == purpose)
+    row = await db.scalar(
+        select(AccountToken).where(
+            AccountToken.token_hash == hash_token(token), AccountToken.purpose == purpose
         )
-    ).first()
-    if found is None:
+    )
+    if row is None:
         raise _invalid_token()
-    row, user = found
-    # A token mailed to an address the account no longer has proves nothing.
+    # The account's row is locked before its tokens are written (the one lock order), and
+    # read under that lock, so what is checked below cannot change before the commit.
+    user = await db.scalar(
+        select(User)
+        .where(User.id == row.user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if user is None:
+        raise _invalid_token()
+    # A token mailed to an address the account no longer has (or no longer wants) proves
+    # nothing; only a verification link may speak for the pending address.
+    addresses = {user.email}
+    if purpose is TokenPurpose.EMAIL_VERIFICATION and user.pending_email is not None:
+        addresses.add(user.pending_email)
     if (
         row.used_at is not None
         or row.expires_at <= utcnow()
         or not user.is_active
-        or row.email != user.email
+        or row.email not in addresses
     ):
         raise _invalid_token()
     return row, user

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 from zxcvbn import zxcvbn
@@ -43,6 +44,10 @@ def username_key(username: str) -> str:
 
 
 def clean_email(email: str, field: str = "email") -> str:
+    """The address as stored and mailed: email_validator's normalized form, lower-cased.
+
+    Its email_key must fit the column too (NFKC can lengthen a string).
+    """
     email = email.strip()
     if len(email) > EMAIL_MAX:
         raise InvalidInput(field, "TOO_LONG", f"E-mail must be at most {EMAIL_MAX} characters.")
@@ -50,7 +55,30 @@ def clean_email(email: str, field: str = "email") -> str:
         checked = validate_email(email, check_deliverability=False)
     except EmailNotValidError:
         raise InvalidInput(field, "INVALID", "This is not a valid e-mail address.") from None
-    return checked.normalized.lower()
+    cleaned = checked.normalized.lower()
+    if len(email_key(cleaned)) > EMAIL_MAX:
+        raise InvalidInput(field, "TOO_LONG", f"E-mail must be at most {EMAIL_MAX} characters.")
+    return cleaned
+
+
+def email_key(address: str) -> str:
+    """What uniqueness and every lookup compare, byte for byte on every backend.
+
+    NFKC folds look-alikes (fullwidth "ｊｏｓｅ" is "jose"), casefold folds case;
+    accents stay, so "josé" and "jose" are two addresses, whatever a collation says.
+    Pass a clean_email() result; NFKC runs again since casefolding can un-normalize.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", address).casefold())
+
+
+def address_key(typed: str) -> str:
+    """The email_key of whatever a client typed, valid address or not (lookups, mail limits)."""
+    try:
+        return email_key(clean_email(typed))
+    except InvalidInput:
+        # New accounts never have such an address; rows from older rules were keyed
+        # this way by migration 0004, so they are still found. Either way, it counts.
+        return email_key(typed.strip())[:EMAIL_MAX]
 
 
 def check_password_shape(password: str, *, min_length: int, field: str = "password") -> None:

@@ -15,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.helpers import (
     ADMIN_DASHBOARD,
     ME,
+    STRONG_PASSWORD,
     SqlDatabase,
     assert_error,
     data_of,
     gql,
     login,
+    make_settings,
     register,
     register_admin,
 )
@@ -40,6 +42,13 @@ mutation A($userId: ID!, $active: Boolean!) {
   setUserActive(userId: $userId, active: $active) { id isActive }
 }"""
 REFRESH = "mutation R($t: String!) { refreshToken(refreshToken: $t) { accessToken } }"
+REQUEST_RESET = "mutation R($email: String!) { requestPasswordReset(email: $email) }"
+RESET = "mutation R($input: ResetPasswordInput!) { resetPassword(input: $input) }"
+VERIFY = "mutation V($token: String!) { verifyEmail(token: $token) { email } }"
+UPDATE_EMAIL = """
+mutation U($email: String!, $password: String!) {
+  updateProfile(input: {email: $email, currentPassword: $password}) { pendingEmail }
+}"""
 
 
 async def users(client: httpx.AsyncClient, token: str, **variables: Any) -> dict[str, Any]:
@@ -389,6 +398,44 @@ class TestSetUserActive:
 
         kinds = event_kinds(database, user["user"]["id"])
         assert kinds[-3:] == ["ACCOUNT_DEACTIVATED", "ACCOUNT_ACTIVATED", "LOGIN_SUCCEEDED"]
+
+    async def test_deactivation_deletes_mailed_links_so_reactivation_revives_none(
+        self, database: SqlDatabase, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async with running_mail_app(make_settings(database.url), caplog) as app:
+            admin = await register_admin(app.client, database)
+            leaving = await register(app.client, "Leaving")
+            address = leaving["user"]["email"]
+            await gql(app.client, REQUEST_RESET, {"email": address})
+            reset_link = await app.mailbox.token(address, "Reset your password")
+            await gql(
+                app.client,
+                UPDATE_EMAIL,
+                {"email": "later@example.com", "password": STRONG_PASSWORD},
+                token=leaving["accessToken"],
+            )
+            verify_link = await app.mailbox.token(
+                "later@example.com", "Confirm your e-mail address"
+            )
+
+            for active in (False, True):
+                await gql(
+                    app.client,
+                    SET_ACTIVE,
+                    {"userId": leaving["user"]["id"], "active": active},
+                    token=admin["accessToken"],
+                )
+
+            reset = await gql(
+                app.client, RESET, {"input": {"token": reset_link, "newPassword": "Hijack-It-2026"}}
+            )
+            verified = await gql(app.client, VERIFY, {"token": verify_link})
+
+        assert_error(reset, "BAD_USER_INPUT", field="token", reason="INVALID")
+        assert_error(verified, "BAD_USER_INPUT", field="token", reason="INVALID")
+        assert database.count("account_tokens") == 0
+        row = database.user_row("Leaving")
+        assert (row["email"], row["pending_email"]) == (address, None)
 
     async def test_the_last_active_admin_cannot_deactivate_themself(
         self, client: httpx.AsyncClient, database: SqlDatabase

@@ -1,4 +1,8 @@
-"""updateProfile: username and e-mail under the registration rules, and re-verification."""
+"""updateProfile: re-authentication, the registration rules, and e-mail changes kept pending.
+
+A changed address stays in pendingEmail until the link mailed to it is used;
+the address in force gets a notice and keeps receiving reset links.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,34 @@ from typing import Any
 import pytest
 
 from tests.helpers import (
+    LOGIN,
     ME,
+    STRONG_PASSWORD,
     SqlDatabase,
     assert_error,
     data_of,
+    event_kinds,
     gql,
     login,
     register,
+    register_admin,
 )
-from tests.mailbox import MailApp, running_mail_app
+from tests.mailbox import MailApp, SentMail, running_mail_app
 
 UPDATE = """
 mutation U($input: UpdateProfileInput!) {
-  updateProfile(input: $input) { id username email emailVerified }
+  updateProfile(input: $input) { id username email emailVerified pendingEmail }
 }"""
-VERIFY = "mutation V($token: String!) { verifyEmail(token: $token) { emailVerified } }"
+VERIFY = """
+mutation V($token: String!) { verifyEmail(token: $token) { email emailVerified pendingEmail } }"""
+REQUEST_VERIFICATION = "mutation { requestEmailVerification }"
+REQUEST_RESET = "mutation R($email: String!) { requestPasswordReset(email: $email) }"
+RESET = "mutation R($input: ResetPasswordInput!) { resetPassword(input: $input) }"
+PRIVATE_USER = "query U($id: ID!) { user(id: $id) { id pendingEmail } }"
 VERIFY_SUBJECT = "Confirm your e-mail address"
+RESET_SUBJECT = "Reset your password"
+NOTICE_SUBJECT = "Your e-mail address is being changed"
+ATTACKER_PASSWORD = "Intruder-Chose-This-91"
 
 
 @pytest.fixture
@@ -32,8 +48,21 @@ async def app(settings: Any, caplog: pytest.LogCaptureFixture) -> AsyncIterator[
         yield app
 
 
-async def update(app: MailApp, token: str, **fields: Any) -> dict[str, Any]:
+async def update(
+    app: MailApp, token: str, *, current_password: str | None = STRONG_PASSWORD, **fields: Any
+) -> dict[str, Any]:
+    """updateProfile with the account's password, unless told otherwise (None: omitted)."""
+    if current_password is not None:
+        fields["currentPassword"] = current_password
     return await gql(app.client, UPDATE, {"input": fields}, token=token)
+
+
+async def login_body(app: MailApp, name: str, password: str = STRONG_PASSWORD) -> dict[str, Any]:
+    return await gql(app.client, LOGIN, {"input": {"username": name, "password": password}})
+
+
+def subjects(mails: list[SentMail]) -> list[tuple[str, str]]:
+    return [(mail.to, mail.subject) for mail in mails]
 
 
 class TestUsername:
@@ -47,11 +76,7 @@ class TestUsername:
         assert data_of(body, "updateProfile")["username"] == "NewName"
         assert database.user_row("newname")["username_key"] == "newname"
         await login(app.client, "newname")
-        refused = await gql(
-            app.client,
-            "mutation L($i: LoginInput!) { login(input: $i) { accessToken } }",
-            {"i": {"username": "OldName", "password": "Quokka-Harbour-Lantern-42"}},
-        )
+        refused = await login_body(app, "OldName")
         assert_error(refused, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
 
     async def test_changing_only_the_case_of_ones_own_username_is_allowed(
@@ -75,7 +100,12 @@ class TestUsername:
 
         assert_error(body, "BAD_USER_INPUT", field="username", reason="TAKEN")
         row = database.user_row("Taker")
-        assert (row["username"], row["email"]) == ("Taker", payload["user"]["email"])
+        assert (row["username"], row["email"], row["pending_email"]) == (
+            "Taker",
+            payload["user"]["email"],
+            None,
+        )
+        assert await app.mailbox.mails() == []
 
     @pytest.mark.parametrize(
         ("username", "reason"),
@@ -91,11 +121,76 @@ class TestUsername:
         assert_error(body, "BAD_USER_INPUT", field="username", reason=reason)
 
 
-class TestEmail:
-    async def test_a_new_address_is_unverified_and_mailed_a_confirmation(
+class TestCurrentPassword:
+    @pytest.mark.parametrize(
+        "fields", [{"username": "Renamed"}, {"email": "moved@example.com"}], ids=["name", "email"]
+    )
+    @pytest.mark.parametrize("given", [None, ""], ids=["omitted", "empty"])
+    async def test_a_change_without_it_is_required_and_changes_nothing(
+        self, app: MailApp, database: SqlDatabase, fields: dict[str, str], given: str | None
+    ) -> None:
+        payload = await register(app.client, "Guarded")
+        if given is not None:
+            fields = {**fields, "currentPassword": given}
+
+        body = await update(app, payload["accessToken"], current_password=None, **fields)
+
+        assert_error(body, "BAD_USER_INPUT", field="currentPassword", reason="REQUIRED")
+        row = database.user_row("Guarded")
+        assert (row["username"], row["email"], row["pending_email"]) == (
+            "Guarded",
+            payload["user"]["email"],
+            None,
+        )
+        assert "LOGIN_FAILED" not in event_kinds(database, payload["user"]["id"])
+        assert await app.mailbox.mails() == []
+
+    @pytest.mark.parametrize(
+        "fields", [{"username": "Renamed"}, {"email": "moved@example.com"}], ids=["name", "email"]
+    )
+    async def test_a_wrong_one_is_invalid_credentials_and_a_failed_sign_in(
+        self, app: MailApp, database: SqlDatabase, fields: dict[str, str]
+    ) -> None:
+        payload = await register(app.client, "Guarded")
+
+        body = await update(
+            app, payload["accessToken"], current_password="Not-The-Password-55", **fields
+        )
+
+        assert_error(body, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+        row = database.user_row("Guarded")
+        assert (row["username"], row["pending_email"]) == ("Guarded", None)
+        assert event_kinds(database, payload["user"]["id"]).count("LOGIN_FAILED") == 1
+        assert await app.mailbox.mails() == []
+
+    async def test_a_case_change_of_the_username_needs_it_too(self, app: MailApp) -> None:
+        payload = await register(app.client, "casey")
+
+        body = await update(app, payload["accessToken"], current_password=None, username="Casey")
+
+        assert_error(body, "BAD_USER_INPUT", field="currentPassword", reason="REQUIRED")
+
+    async def test_giving_the_values_in_force_needs_none(self, app: MailApp) -> None:
+        payload = await register(app.client, "Stayer")
+
+        body = await update(
+            app,
+            payload["accessToken"],
+            current_password=None,
+            username="Stayer",
+            email=payload["user"]["email"].upper(),
+        )
+
+        assert data_of(body, "updateProfile")["username"] == "Stayer"
+        assert await app.mailbox.mails() == []
+
+
+class TestPendingEmail:
+    async def test_a_new_address_waits_for_its_link_and_the_old_one_is_told(
         self, app: MailApp, database: SqlDatabase
     ) -> None:
         payload = await register(app.client, "Mover")
+        old = payload["user"]["email"]
         database.update_user(payload["user"]["id"], email_verified=True)
 
         body = await update(app, payload["accessToken"], email="Moved@Example.com")
@@ -103,25 +198,91 @@ class TestEmail:
         assert data_of(body, "updateProfile") == {
             "id": payload["user"]["id"],
             "username": "Mover",
-            "email": "moved@example.com",
-            "emailVerified": False,
+            "email": old,
+            "emailVerified": True,
+            "pendingEmail": "moved@example.com",
         }
-        mail = await app.mailbox.only()
-        assert (mail.to, mail.subject) == ("moved@example.com", VERIFY_SUBJECT)
-        verified = await gql(app.client, VERIFY, {"token": mail.token})
-        assert data_of(verified, "verifyEmail") == {"emailVerified": True}
+        assert sorted(subjects(await app.mailbox.mails())) == sorted(
+            [("moved@example.com", VERIFY_SUBJECT), (old, NOTICE_SUBJECT)]
+        )
+        notice = await app.mailbox.only(old)
+        assert "moved@example.com" in notice.body
+        assert "http" not in notice.body and "token" not in notice.body
+        await login(app.client, old)  # the old address still signs in...
+        refused = await login_body(app, "moved@example.com")  # ...the pending one does not
+        assert_error(refused, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
 
-    async def test_a_confirmation_for_the_former_address_stops_working(self, app: MailApp) -> None:
-        payload = await register(app.client)
-        await gql(app.client, "mutation { requestEmailVerification }", token=payload["accessToken"])
-        old_token = await app.mailbox.token(payload["user"]["email"], VERIFY_SUBJECT)
+    async def test_the_link_makes_it_the_address_and_the_old_one_stops_working(
+        self, app: MailApp, database: SqlDatabase
+    ) -> None:
+        payload = await register(app.client, "Mover")
+        old = payload["user"]["email"]
+        await update(app, payload["accessToken"], email="moved@example.com")
+        link = await app.mailbox.token("moved@example.com", VERIFY_SUBJECT)
 
-        await update(app, payload["accessToken"], email="elsewhere@example.com")
+        verified = await gql(app.client, VERIFY, {"token": link})
 
-        body = await gql(app.client, VERIFY, {"token": old_token})
+        assert data_of(verified, "verifyEmail") == {
+            "email": "moved@example.com",
+            "emailVerified": True,
+            "pendingEmail": None,
+        }
+        me = await gql(app.client, "{ me { email pendingEmail } }", token=payload["accessToken"])
+        assert data_of(me, "me") == {"email": "moved@example.com", "pendingEmail": None}
+        assert database.user_row("Mover")["email_key"] == "moved@example.com"
+        await login(app.client, "moved@example.com")
+        assert_error(await login_body(app, old), "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+        again = await gql(app.client, VERIFY, {"token": link})
+        assert_error(again, "BAD_USER_INPUT", field="token", reason="INVALID")
+
+    async def test_a_reset_link_mailed_before_the_move_dies_with_it(self, app: MailApp) -> None:
+        payload = await register(app.client, "Mover")
+        old = payload["user"]["email"]
+        await gql(app.client, REQUEST_RESET, {"email": old})
+        reset_link = await app.mailbox.token(old, RESET_SUBJECT)
+        await update(app, payload["accessToken"], email="moved@example.com")
+        link = await app.mailbox.token("moved@example.com", VERIFY_SUBJECT)
+        data_of(await gql(app.client, VERIFY, {"token": link}), "verifyEmail")
+
+        body = await gql(
+            app.client, RESET, {"input": {"token": reset_link, "newPassword": ATTACKER_PASSWORD}}
+        )
+
         assert_error(body, "BAD_USER_INPUT", field="token", reason="INVALID")
 
-    async def test_an_address_taken_in_another_case_is_refused(
+    async def test_reset_mails_go_to_the_current_address_never_the_pending_one(
+        self, app: MailApp
+    ) -> None:
+        payload = await register(app.client, "Mover")
+        old = payload["user"]["email"]
+        await update(app, payload["accessToken"], email="moved@example.com")
+        before = len(await app.mailbox.mails())
+
+        pending = await gql(app.client, REQUEST_RESET, {"email": "moved@example.com"})
+        current = await gql(app.client, REQUEST_RESET, {"email": old})
+
+        assert pending == current == {"data": {"requestPasswordReset": True}}
+        mails = (await app.mailbox.mails())[before:]
+        assert subjects(mails) == [(old, RESET_SUBJECT)]
+
+    async def test_a_pending_address_does_not_block_its_registration_by_someone_else(
+        self, app: MailApp
+    ) -> None:
+        payload = await register(app.client, "Slow")
+        await update(app, payload["accessToken"], email="wanted@example.com")
+        link = await app.mailbox.token("wanted@example.com", VERIFY_SUBJECT)
+
+        await register(app.client, "Quick", "Wanted@example.com")
+        confirmed = await gql(app.client, VERIFY, {"token": link})
+
+        assert_error(confirmed, "BAD_USER_INPUT", field="email", reason="TAKEN")
+        me = await gql(app.client, "{ me { email pendingEmail } }", token=payload["accessToken"])
+        assert data_of(me, "me") == {
+            "email": payload["user"]["email"],
+            "pendingEmail": "wanted@example.com",
+        }
+
+    async def test_an_address_registered_by_another_account_is_refused_at_once(
         self, app: MailApp, database: SqlDatabase
     ) -> None:
         await register(app.client, email="owner@example.com")
@@ -130,8 +291,66 @@ class TestEmail:
         body = await update(app, payload["accessToken"], email="OWNER@example.com")
 
         assert_error(body, "BAD_USER_INPUT", field="email", reason="TAKEN")
-        assert database.user_row("Squatter")["email"] == payload["user"]["email"]
+        assert database.user_row("Squatter")["pending_email"] is None
         assert await app.mailbox.mails() == []
+
+    async def test_a_new_pending_address_voids_the_link_of_the_previous_one(
+        self, app: MailApp
+    ) -> None:
+        payload = await register(app.client)
+        await update(app, payload["accessToken"], email="first@example.com")
+        first = await app.mailbox.token("first@example.com", VERIFY_SUBJECT)
+
+        await update(app, payload["accessToken"], email="second@example.com")
+
+        body = await gql(app.client, VERIFY, {"token": first})
+        assert_error(body, "BAD_USER_INPUT", field="token", reason="INVALID")
+        second = await app.mailbox.token("second@example.com", VERIFY_SUBJECT)
+        verified = await gql(app.client, VERIFY, {"token": second})
+        assert data_of(verified, "verifyEmail")["email"] == "second@example.com"
+
+    async def test_giving_the_current_address_withdraws_the_pending_change(
+        self, app: MailApp
+    ) -> None:
+        payload = await register(app.client)
+        await update(app, payload["accessToken"], email="elsewhere@example.com")
+        link = await app.mailbox.token("elsewhere@example.com", VERIFY_SUBJECT)
+
+        body = await update(
+            app, payload["accessToken"], current_password=None, email=payload["user"]["email"]
+        )
+
+        assert data_of(body, "updateProfile")["pendingEmail"] is None
+        refused = await gql(app.client, VERIFY, {"token": link})
+        assert_error(refused, "BAD_USER_INPUT", field="token", reason="INVALID")
+
+    async def test_a_confirmation_for_the_current_address_is_superseded_by_the_change(
+        self, app: MailApp
+    ) -> None:
+        payload = await register(app.client)
+        await gql(app.client, REQUEST_VERIFICATION, token=payload["accessToken"])
+        old_link = await app.mailbox.token(payload["user"]["email"], VERIFY_SUBJECT)
+
+        await update(app, payload["accessToken"], email="elsewhere@example.com")
+
+        body = await gql(app.client, VERIFY, {"token": old_link})
+        assert_error(body, "BAD_USER_INPUT", field="token", reason="INVALID")
+
+    async def test_request_email_verification_resends_the_link_for_the_pending_address(
+        self, app: MailApp, database: SqlDatabase
+    ) -> None:
+        payload = await register(app.client)
+        database.update_user(payload["user"]["id"], email_verified=True)
+        await update(app, payload["accessToken"], email="pending@example.com")
+        first = await app.mailbox.token("pending@example.com", VERIFY_SUBJECT)
+
+        resent = await gql(app.client, REQUEST_VERIFICATION, token=payload["accessToken"])
+
+        assert data_of(resent, "requestEmailVerification") is True
+        second = await app.mailbox.token("pending@example.com", VERIFY_SUBJECT)
+        assert second != first
+        verified = await gql(app.client, VERIFY, {"token": second})
+        assert data_of(verified, "verifyEmail")["email"] == "pending@example.com"
 
     async def test_the_same_address_again_changes_nothing(
         self, app: MailApp, database: SqlDatabase
@@ -142,6 +361,17 @@ class TestEmail:
         body = await update(app, payload["accessToken"], email=payload["user"]["email"].upper())
 
         assert data_of(body, "updateProfile")["emailVerified"] is True
+        assert data_of(body, "updateProfile")["pendingEmail"] is None
+        assert await app.mailbox.mails() == []
+
+    async def test_a_fullwidth_spelling_of_the_current_address_is_the_same_address(
+        self, app: MailApp
+    ) -> None:
+        payload = await register(app.client, "Wide", "wide@example.com")
+
+        body = await update(app, payload["accessToken"], email="\uff57ide@\uff45xample.com")
+
+        assert data_of(body, "updateProfile")["pendingEmail"] is None
         assert await app.mailbox.mails() == []
 
     async def test_an_invalid_address_is_refused(self, app: MailApp) -> None:
@@ -152,6 +382,117 @@ class TestEmail:
         assert_error(body, "BAD_USER_INPUT", field="email", reason="INVALID")
 
 
+class TestPendingEmailPrivacy:
+    async def test_others_cannot_read_it_and_admins_can(
+        self, app: MailApp, database: SqlDatabase
+    ) -> None:
+        owner = await register(app.client)
+        await update(app, owner["accessToken"], email="secret-move@example.com")
+        other = await register(app.client)
+        admin = await register_admin(app.client, database)
+        variables = {"id": owner["user"]["id"]}
+
+        as_other = await gql(app.client, PRIVATE_USER, variables, token=other["accessToken"])
+        as_anonymous = await gql(app.client, PRIVATE_USER, variables)
+        as_admin = await gql(app.client, PRIVATE_USER, variables, token=admin["accessToken"])
+        as_owner = await gql(app.client, PRIVATE_USER, variables, token=owner["accessToken"])
+
+        assert_error(as_other, "FORBIDDEN", path=["user", "pendingEmail"])
+        assert_error(as_anonymous, "UNAUTHENTICATED", path=["user", "pendingEmail"])
+        assert "secret-move" not in str(as_other) + str(as_anonymous)
+        assert data_of(as_admin, "user")["pendingEmail"] == "secret-move@example.com"
+        assert data_of(as_owner, "user")["pendingEmail"] == "secret-move@example.com"
+
+
+class TestStolenAccessToken:
+    """The reviewer's attack: a victim's access token, no password, and a mailbox of one's own."""
+
+    async def test_the_token_alone_cannot_move_the_account_nor_reset_it(
+        self, app: MailApp, database: SqlDatabase
+    ) -> None:
+        victim = await register(app.client, "Victim")
+        stolen = victim["accessToken"]
+
+        moved = await update(app, stolen, current_password=None, email="attacker@evil.example")
+        guessed = await update(
+            app, stolen, current_password="Guess-Number-One-11", email="attacker@evil.example"
+        )
+        requested = await gql(app.client, REQUEST_RESET, {"email": "attacker@evil.example"})
+
+        assert_error(moved, "BAD_USER_INPUT", field="currentPassword", reason="REQUIRED")
+        assert_error(guessed, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+        assert data_of(requested, "requestPasswordReset") is True
+        assert await app.mailbox.mails("attacker@evil.example") == []
+        assert await app.mailbox.mails() == []
+        row = database.user_row("Victim")
+        assert (row["email"], row["pending_email"]) == (victim["user"]["email"], None)
+        assert_error(
+            await login_body(app, "Victim", ATTACKER_PASSWORD),
+            "UNAUTHENTICATED",
+            reason="INVALID_CREDENTIALS",
+        )
+        await login(app.client, "Victim")  # the owner is not locked out
+
+    async def test_with_the_password_too_the_owner_is_warned_and_a_reset_undoes_it(
+        self, app: MailApp, database: SqlDatabase
+    ) -> None:
+        victim = await register(app.client, "Victim")
+        address = victim["user"]["email"]
+        # The intruder knows the password as well: the change becomes pending, nothing more.
+        await update(app, victim["accessToken"], email="attacker@evil.example")
+        attacker_link = await app.mailbox.token("attacker@evil.example", VERIFY_SUBJECT)
+        assert (await app.mailbox.only(address)).subject == NOTICE_SUBJECT
+        refused = await gql(app.client, REQUEST_RESET, {"email": "attacker@evil.example"})
+        assert data_of(refused, "requestPasswordReset") is True
+        assert [m.subject for m in await app.mailbox.mails("attacker@evil.example")] == [
+            VERIFY_SUBJECT
+        ]
+
+        # The owner reads the notice and resets the password through the address in force.
+        await gql(app.client, REQUEST_RESET, {"email": address})
+        reset_link = await app.mailbox.token(address, RESET_SUBJECT)
+        reset = await gql(
+            app.client, RESET, {"input": {"token": reset_link, "newPassword": "Owner-Is-Back-2026"}}
+        )
+        assert data_of(reset, "resetPassword") is True
+
+        confirmed = await gql(app.client, VERIFY, {"token": attacker_link})
+        assert_error(confirmed, "BAD_USER_INPUT", field="token", reason="INVALID")
+        row = database.user_row("Victim")
+        assert (row["email"], row["pending_email"]) == (address, None)
+        me = await gql(app.client, ME, token=victim["accessToken"])
+        assert_error(me, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
+
+
+class TestLegitimateChange:
+    async def test_change_confirm_and_reset_end_to_end_through_the_mailbox(
+        self, app: MailApp
+    ) -> None:
+        payload = await register(app.client, "Honest", "honest@old.example")
+
+        changed = await update(app, payload["accessToken"], email="honest@new.example")
+        assert data_of(changed, "updateProfile")["pendingEmail"] == "honest@new.example"
+        notice = await app.mailbox.only("honest@old.example")
+        link = await app.mailbox.token("honest@new.example", VERIFY_SUBJECT)
+        assert notice.subject == NOTICE_SUBJECT
+
+        verified = await gql(app.client, VERIFY, {"token": link})
+        assert data_of(verified, "verifyEmail")["email"] == "honest@new.example"
+
+        await gql(app.client, REQUEST_RESET, {"email": "honest@old.example"})
+        await gql(app.client, REQUEST_RESET, {"email": "honest@new.example"})
+        assert [m.subject for m in await app.mailbox.mails("honest@old.example")] == [
+            NOTICE_SUBJECT
+        ]
+        reset_link = await app.mailbox.token("honest@new.example", RESET_SUBJECT)
+        reset = await gql(
+            app.client, RESET, {"input": {"token": reset_link, "newPassword": "Fresh-Start-3031"}}
+        )
+        assert data_of(reset, "resetPassword") is True
+        signed_in = await login(app.client, "honest@new.example", "Fresh-Start-3031")
+        assert signed_in["user"]["username"] == "Honest"
+
+
 class TestUpdateProfile:
     @pytest.mark.parametrize("fields", [{}, {"username": None, "email": None}])
     async def test_omitted_or_null_fields_are_left_alone(
@@ -159,13 +500,14 @@ class TestUpdateProfile:
     ) -> None:
         payload = await register(app.client, "Keeper")
 
-        body = await update(app, payload["accessToken"], **fields)
+        body = await update(app, payload["accessToken"], current_password=None, **fields)
 
         assert data_of(body, "updateProfile") == {
             "id": payload["user"]["id"],
             "username": "Keeper",
             "email": payload["user"]["email"],
             "emailVerified": False,
+            "pendingEmail": None,
         }
 
     async def test_changing_the_username_leaves_the_email_alone(self, app: MailApp) -> None:
@@ -181,9 +523,9 @@ class TestUpdateProfile:
 
         body = await update(app, payload["accessToken"], username="Both", email="both@example.com")
 
-        me = await gql(app.client, ME, token=payload["accessToken"])
+        me = await gql(app.client, "{ me { username pendingEmail } }", token=payload["accessToken"])
         assert data_of(body, "updateProfile")["username"] == "Both"
-        assert data_of(me, "me")["email"] == "both@example.com"
+        assert data_of(me, "me") == {"username": "Both", "pendingEmail": "both@example.com"}
 
     async def test_one_bad_field_changes_nothing(self, app: MailApp, database: SqlDatabase) -> None:
         payload = await register(app.client, "Atomic")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +39,12 @@ mutation V($token: String!) {
   verifyEmail(token: $token) { id username email emailVerified }
 }"""
 REFRESH = "mutation R($t: String!) { refreshToken(refreshToken: $t) { accessToken } }"
+CHANGE_PASSWORD = """
+mutation C($input: ChangePasswordInput!) { changePassword(input: $input) { accessToken } }"""
+UPDATE_EMAIL = """
+mutation U($email: String!, $password: String!) {
+  updateProfile(input: {email: $email, currentPassword: $password}) { pendingEmail }
+}"""
 
 
 @pytest.fixture
@@ -62,6 +70,18 @@ def event_kinds(database: SqlDatabase, user_id: str) -> list[str]:
     return [
         row["kind"] for row in database.rows("security_events") if row["user_id"] == int(user_id)
     ]
+
+
+@contextmanager
+def tokens_table_missing(database: SqlDatabase) -> Iterator[None]:
+    """account_tokens renamed away for a moment: every insert into it fails, for real."""
+    with database.engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE account_tokens RENAME TO account_tokens_away"))
+    try:
+        yield
+    finally:
+        with database.engine.begin() as connection:
+            connection.execute(sa.text("ALTER TABLE account_tokens_away RENAME TO account_tokens"))
 
 
 def expire_tokens(database: SqlDatabase) -> None:
@@ -158,6 +178,163 @@ class TestRequestPasswordReset:
                 users[0]["email"],
                 users[1]["email"],
             ]
+
+
+class TestResetAnswersBeforeLookingUp:
+    """The lookup, the token and the mail happen after the answer, in their own transaction."""
+
+    async def test_known_and_unknown_addresses_get_the_same_answer_and_only_one_mail(
+        self, app: MailApp, database: SqlDatabase
+    ) -> None:
+        user = (await register(app.client, "Known"))["user"]
+
+        known = await app.client.post(
+            "/graphql", json={"query": REQUEST_RESET, "variables": {"email": user["email"]}}
+        )
+        unknown = await app.client.post(
+            "/graphql", json={"query": REQUEST_RESET, "variables": {"email": "ghost@example.com"}}
+        )
+
+        assert known.status_code == unknown.status_code == 200
+        assert known.content == unknown.content == b'{"data":{"requestPasswordReset":true}}'
+        assert sorted(known.headers) == sorted(unknown.headers)
+        assert [mail.to for mail in await app.mailbox.mails()] == [user["email"]]
+        assert database.count("account_tokens") == 1
+
+    async def test_a_failure_after_the_answer_is_logged_and_never_reaches_the_client(
+        self, app: MailApp, database: SqlDatabase, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        user = (await register(app.client))["user"]
+        with tokens_table_missing(database):
+            body = await request_reset(app, user["email"])
+            mails = await app.mailbox.mails()
+
+        assert body == {"data": {"requestPasswordReset": True}}
+        assert mails == []
+        failures = [r for r in caplog.records if r.name == "gql_auth.mail" and r.exc_info]
+        assert [r.getMessage() for r in failures] == ["could not prepare a mail"]
+        assert "token=" not in caplog.text
+        assert data_of(await request_reset(app, user["email"]), "requestPasswordReset") is True
+        assert (await app.mailbox.only(user["email"])).subject == RESET_SUBJECT
+
+    async def test_parallel_requests_for_one_account_all_get_their_mail_and_none_fails(
+        self, database: SqlDatabase, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        settings = make_settings(
+            database.url, rate_limit_reset_email="100/hour", rate_limit_reset_ip="100/hour"
+        )
+        async with running_mail_app(settings, caplog) as app:
+            user = (await register(app.client))["user"]
+
+            bodies = await asyncio.gather(*(request_reset(app, user["email"]) for _ in range(12)))
+            mails = await app.mailbox.mails(user["email"])
+
+        assert all(body == {"data": {"requestPasswordReset": True}} for body in bodies)
+        assert len(mails) == 12
+        assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        # The background jobs queue on the account's row: one token survives, a mailed one.
+        [row] = database.rows("account_tokens")
+        assert row["token_hash"] in {hashlib.sha256(m.token.encode()).hexdigest() for m in mails}
+
+    async def test_at_most_the_limit_is_mailed_to_parallel_requests(self, app: MailApp) -> None:
+        user = (await register(app.client))["user"]
+        spellings = [user["email"], user["email"].upper()] * 4
+
+        bodies = await asyncio.gather(*(request_reset(app, email) for email in spellings))
+
+        assert all(body == {"data": {"requestPasswordReset": True}} for body in bodies)
+        assert len(await app.mailbox.mails(user["email"])) == 3
+
+
+class TestMailLimitOnTheNormalizedAddress:
+    async def test_fullwidth_and_case_spellings_share_one_budget(self, app: MailApp) -> None:
+        user = (await register(app.client, "Wide", "wide@example.com"))["user"]
+        spellings = [
+            "wide@example.com",
+            "WIDE@EXAMPLE.COM",
+            "wide@\uff45xample.com",  # fullwidth e in the domain
+            "\uff57\uff49\uff44\uff45@example.com",  # fullwidth local part
+            "Wide@Ｅxample.com",
+            "wide@example.com",
+        ]
+
+        bodies = [await request_reset(app, spelling) for spelling in spellings]
+
+        assert all(body == {"data": {"requestPasswordReset": True}} for body in bodies)
+        assert len(await app.mailbox.mails(user["email"])) == 3
+
+    async def test_punycode_and_unicode_domains_share_one_budget(self, app: MailApp) -> None:
+        user = (await register(app.client, "Idn", "idn@bücher.example"))["user"]
+        spellings = [
+            "idn@xn--bcher-kva.example",
+            "idn@bücher.example",
+            "IDN@BÜCHER.EXAMPLE",
+            "idn@XN--BCHER-KVA.EXAMPLE",
+            "idn@ｂüｃｈｅｒ.example",
+        ]
+
+        bodies = [await request_reset(app, spelling) for spelling in spellings]
+
+        assert all(body == {"data": {"requestPasswordReset": True}} for body in bodies)
+        mails = await app.mailbox.mails()
+        assert [mail.to for mail in mails] == [user["email"]] * 3
+
+    async def test_verification_mails_count_on_the_same_key(self, app: MailApp) -> None:
+        payload = await register(app.client, "Both", "both@example.com")
+        await request_reset(app, "BOTH@\uff45xample.com")
+        await request_reset(app, "both@example.com")
+
+        await gql(app.client, REQUEST_VERIFICATION, token=payload["accessToken"])
+        await gql(app.client, REQUEST_VERIFICATION, token=payload["accessToken"])
+
+        assert len(await app.mailbox.mails("both@example.com")) == 3
+
+
+class TestLinksDieWithThePassword:
+    async def test_a_password_change_voids_reset_links_and_a_pending_address(
+        self, app: MailApp, database: SqlDatabase
+    ) -> None:
+        payload = await register(app.client, "Changer")
+        address = payload["user"]["email"]
+        reset_link = await reset_token(app, address)
+        await gql(
+            app.client,
+            UPDATE_EMAIL,
+            {"email": "pending@example.com", "password": STRONG_PASSWORD},
+            token=payload["accessToken"],
+        )
+        verify_link = await app.mailbox.token("pending@example.com", VERIFY_SUBJECT)
+
+        changed = await gql(
+            app.client,
+            CHANGE_PASSWORD,
+            {"input": {"currentPassword": STRONG_PASSWORD, "newPassword": NEW_PASSWORD}},
+            token=payload["accessToken"],
+        )
+
+        assert data_of(changed, "changePassword")["accessToken"]
+        assert_error(
+            await reset(app, reset_link), "BAD_USER_INPUT", field="token", reason="INVALID"
+        )
+        verified = await gql(app.client, VERIFY, {"token": verify_link})
+        assert_error(verified, "BAD_USER_INPUT", field="token", reason="INVALID")
+        assert database.count("account_tokens") == 0
+        assert database.user_row("Changer")["pending_email"] is None
+        await login(app.client, "Changer", NEW_PASSWORD)
+
+    async def test_a_reset_voids_every_other_link(
+        self, app: MailApp, database: SqlDatabase
+    ) -> None:
+        payload = await register(app.client, "Resetter")
+        await gql(app.client, REQUEST_VERIFICATION, token=payload["accessToken"])
+        verify_link = await app.mailbox.token(payload["user"]["email"], VERIFY_SUBJECT)
+        reset_link = await reset_token(app, payload["user"]["email"])
+
+        assert data_of(await reset(app, reset_link), "resetPassword") is True
+
+        verified = await gql(app.client, VERIFY, {"token": verify_link})
+        assert_error(verified, "BAD_USER_INPUT", field="token", reason="INVALID")
+        assert database.count("account_tokens") == 0
 
 
 class TestResetPassword:

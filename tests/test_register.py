@@ -13,6 +13,7 @@ from tests.helpers import (
     SqlDatabase,
     assert_error,
     gql,
+    login,
     register,
     register_input,
 )
@@ -125,6 +126,74 @@ class TestDuplicates:
         assert_error(body, "BAD_USER_INPUT", field="email", reason="TAKEN")
         assert database.count("users") == 1
         assert database.count("sessions") == 1
+
+
+class TestOneEmailKeyOnEveryBackend:
+    """Uniqueness and sign-in compare NFKC + casefold byte for byte, whatever the collation."""
+
+    async def test_an_accent_makes_a_different_address(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        plain = await register(client, "plain", "jose@example.com")
+        accented = await register(client, "accented", "jos\u00e9@example.com")
+
+        as_plain = await login(client, "jose@example.com")
+        as_accented = await login(client, "JOS\u00c9@example.com")
+
+        assert database.count("users") == 2
+        assert as_plain["user"]["id"] == plain["user"]["id"]
+        assert as_accented["user"]["id"] == accented["user"]["id"]
+
+    async def test_a_decomposed_accent_is_the_same_address_as_the_composed_one(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        await register(client, "composed", "jos\u00e9@example.com")
+
+        body = await register_body(client, username="decomposed", email="jose\u0301@example.com")
+
+        assert_error(body, "BAD_USER_INPUT", field="email", reason="TAKEN")
+
+    @pytest.mark.parametrize(
+        "spelling",
+        [
+            "\uff4a\uff4f\uff53\uff45@example.com",  # fullwidth local part
+            "jose@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com",  # fullwidth domain
+            "JOSE@EXAMPLE.COM",
+        ],
+        ids=["fullwidth-local", "fullwidth-domain", "upper-case"],
+    )
+    async def test_look_alike_spellings_are_the_same_address(
+        self, client: httpx.AsyncClient, database: SqlDatabase, spelling: str
+    ) -> None:
+        owner = await register(client, "jose", "jose@example.com")
+
+        body = await register_body(client, username="copycat", email=spelling)
+        signed_in = await login(client, spelling)
+
+        assert_error(body, "BAD_USER_INPUT", field="email", reason="TAKEN")
+        assert database.count("users") == 1
+        assert signed_in["user"]["id"] == owner["user"]["id"]
+
+    async def test_punycode_and_unicode_domains_are_the_same_address(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        owner = await register(client, "reader", "reader@b\u00fccher.example")
+
+        body = await register_body(client, username="reader2", email="reader@xn--bcher-kva.example")
+        signed_in = await login(client, "READER@XN--BCHER-KVA.EXAMPLE")
+
+        assert owner["user"]["email"] == "reader@b\u00fccher.example"
+        assert_error(body, "BAD_USER_INPUT", field="email", reason="TAKEN")
+        assert signed_in["user"]["id"] == owner["user"]["id"]
+
+    async def test_the_key_is_stored_beside_the_address_as_typed(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        await register(client, "wide", "\uff37ide@Example.com")
+
+        row = database.user_row("wide")
+
+        assert (row["email"], row["email_key"]) == ("\uff57ide@example.com", "wide@example.com")
 
 
 # (field, value, reason): each rule refuses with BAD_USER_INPUT and creates nothing.

@@ -72,7 +72,9 @@ class Mutation:
 
     @strawberry.mutation(
         description="Activates or deactivates an account. Deactivation revokes all its "
-        "sessions at once and its tokens stop working on their next request. Role ADMIN. "
+        "sessions at once and its tokens stop working on their next request; its unused "
+        "reset and verification links are deleted and a pending e-mail change is dropped. "
+        "Role ADMIN. "
         "BAD_USER_INPUT with field userId: reason NOT_FOUND for an unknown id, LAST_ADMIN "
         "when this would deactivate the last active ADMIN.",
         extensions=guarded_by(*_ADMIN_ONLY),

@@ -10,7 +10,10 @@ class RegisterInput:
     username: str = strawberry.field(
         description="3-32 characters: letters, digits, '_', '.', '-'. Unique, ignoring case."
     )
-    email: str = strawberry.field(description="Stored lower-cased. Unique.")
+    email: str = strawberry.field(
+        description="Stored lower-cased. Unique, ignoring case and look-alike spellings "
+        "(fullwidth letters, punycode); accents count (josé@ and jose@ are two addresses)."
+    )
     password: str = strawberry.field(
         description="At least PASSWORD_MIN_LENGTH (default 8) and at most 256 characters; "
         "common or easily guessed passwords are refused (TOO_COMMON)."
@@ -47,5 +50,13 @@ class UpdateProfileInput:
     )
     email: str | None = strawberry.field(
         default=strawberry.UNSET,
-        description="A new address is unverified until confirmed through the mail sent to it.",
+        description="Becomes pendingEmail; replaces email only once its verification link "
+        "(mailed to the new address) is used. The current address is told, with no link. "
+        "Giving the current address withdraws a pending change.",
+    )
+    current_password: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Required to change username or email; missing is BAD_USER_INPUT with "
+        "field currentPassword, reason REQUIRED; a wrong one is UNAUTHENTICATED / "
+        "INVALID_CREDENTIALS and counts as a failed sign-in.",
     )

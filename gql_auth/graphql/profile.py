@@ -10,15 +10,20 @@ from gql_auth.graphql.inputs import UpdateProfileInput
 from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
 from gql_auth.graphql.recovery import mail_after_commit
 from gql_auth.graphql.types import User
+from gql_auth.mail_templates import address_change_mail
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
         description="Changes the caller's username and/or e-mail; omitted fields stay as "
-        "they are. Refusals are BAD_USER_INPUT with field username or email and reason "
-        "TOO_SHORT, TOO_LONG, INVALID or TAKEN (compared ignoring case); nothing changes "
-        "then. A new e-mail address makes emailVerified false and is sent a confirmation link.",
+        "they are. Either change needs currentPassword. A new username applies at once; a "
+        "new e-mail becomes pendingEmail, is mailed a confirmation link, and replaces email "
+        "only when verifyEmail uses that link (the current address gets a notice meanwhile; "
+        "reset links keep going to it). Refusals are BAD_USER_INPUT with field username or "
+        "email and reason TOO_SHORT, TOO_LONG, INVALID or TAKEN (compared ignoring case), or "
+        "field currentPassword reason REQUIRED; a wrong currentPassword is UNAUTHENTICATED / "
+        "INVALID_CREDENTIALS. Nothing changes on a refusal.",
         extensions=guarded_by(IsAuthenticated()),
     )
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> User:
@@ -27,13 +32,18 @@ class Mutation:
         async with context.db() as db:
             update = await profile.update_profile(
                 db,
+                context.services.hasher,
                 context.services.rate_limits,
                 user=viewer.user,
                 username=_given(input.username),
                 email=_given(input.email),
+                current_password=_given(input.current_password),
                 client=context.client,
             )
         mail_after_commit(context, update.verification)
+        if update.notice is not None:
+            notice = address_change_mail(update.notice)
+            context.after_commit(lambda: context.services.mailer.send_later(notice))
         return User.from_row(update.user)
 
 

@@ -9,6 +9,7 @@ from gql_auth.graphql.context import Context, Info
 from gql_auth.graphql.inputs import ResetPasswordInput
 from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
 from gql_auth.graphql.types import User
+from gql_auth.mail import Mail
 from gql_auth.mail_templates import token_mail
 from gql_auth.recovery import IssuedToken
 
@@ -21,21 +22,39 @@ def mail_after_commit(context: Context, issued: IssuedToken | None) -> None:
     context.after_commit(lambda: context.services.mailer.send_later(mail))
 
 
+def reset_after_response(context: Context, address: str) -> None:
+    """Looks the address up and mails a link in the background, in a transaction of its own.
+
+    The response is the same and takes the same time whether the address is known:
+    the work that would tell runs after it, and its failures only reach the log.
+    """
+    services = context.services
+
+    async def compose() -> Mail | None:
+        async with services.session_factory.begin() as db:
+            issued = await recovery.issue_password_reset(db, address=address)
+        return token_mail(issued, public_url=services.settings.public_url) if issued else None
+
+    context.after_commit(lambda: services.mailer.compose_later(compose))
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
-        description="Mails a single-use reset link (valid 30 minutes) when the address "
-        "belongs to an active account; a new request replaces the previous link. Always "
-        "true, also for unknown or malformed addresses and when throttled (per address "
-        "and per client), so the answer never tells whether an account exists."
+        description="Mails a single-use reset link (valid 30 minutes) when the address is "
+        "the current address of an active account (never a pendingEmail); a new request "
+        "replaces the previous link. Always true, also for unknown or malformed addresses "
+        "and when throttled (per client, and per address counted on its normalized form), "
+        "and the lookup runs after the answer, so neither the answer nor its timing tells "
+        "whether an account exists."
     )
     async def request_password_reset(self, info: Info, email: str) -> bool:
         context = info.context
-        async with context.db() as db:
-            issued = await recovery.request_password_reset(
-                db, context.services.rate_limits, email=email, client=context.client
-            )
-        mail_after_commit(context, issued)
+        address = await recovery.password_reset_wanted(
+            context.services.rate_limits, email=email, client=context.client
+        )
+        if address is not None:
+            reset_after_response(context, address)
         return True
 
     @strawberry.mutation(
@@ -59,8 +78,9 @@ class Mutation:
 
     @strawberry.mutation(
         description="Mails the caller a single-use link (valid 24 hours) that confirms their "
-        "address; a new request replaces the previous link. Always true: nothing is sent "
-        "when the address is already verified or when throttled (per address and per client).",
+        "pendingEmail if a change is pending, else their unverified address; a new request "
+        "replaces the previous link. Always true: nothing is sent when there is nothing to "
+        "confirm or when throttled (per address and per client).",
         extensions=guarded_by(IsAuthenticated()),
     )
     async def request_email_verification(self, info: Info) -> bool:
@@ -75,9 +95,12 @@ class Mutation:
 
     @strawberry.mutation(
         description="Confirms the address with the token from the mail; no sign-in needed. "
-        "Returns the user, e-mail included. An unknown, used, superseded or expired token, "
-        "or one mailed to an address the account no longer has, is BAD_USER_INPUT with "
-        "field token, reason INVALID."
+        "A link mailed to the pendingEmail makes it the account's email (emailVerified "
+        "true, pendingEmail null). Returns the user, e-mail included. An unknown, used, "
+        "superseded or expired token, or one mailed to an address the account no longer "
+        "has or wants, is BAD_USER_INPUT with field token, reason INVALID; a pending address "
+        "another account registered meanwhile is BAD_USER_INPUT with field email, reason "
+        "TAKEN, and changes nothing."
     )
     async def verify_email(self, info: Info, token: str) -> User:
         async with info.context.db() as db:

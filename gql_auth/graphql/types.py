@@ -31,6 +31,7 @@ class User:
     issued_to_viewer: strawberry.Private[bool]
     _email: strawberry.Private[str]
     _email_verified: strawberry.Private[bool]
+    _pending_email: strawberry.Private[str | None]
     _last_login_at: strawberry.Private[datetime | None]
 
     @strawberry.field(
@@ -45,6 +46,14 @@ class User:
     )
     def email_verified(self) -> bool | None:
         return self._email_verified
+
+    @strawberry.field(
+        description="A new address waiting for its verification link; it replaces email "
+        "only once that link is used. Null when no change is pending.",
+        extensions=guarded_by(IsSelfOrAdmin()),
+    )
+    def pending_email(self) -> str | None:
+        return self._pending_email
 
     @strawberry.field(
         description="When the user last signed in; null if never.",
@@ -64,6 +73,7 @@ class User:
             issued_to_viewer=issued_to_viewer,
             _email=row.email,
             _email_verified=row.email_verified,
+            _pending_email=row.pending_email,
             _last_login_at=row.last_login_at,
         )
 
