@@ -43,7 +43,7 @@ PUBLIC_TYPE_FIELDS = {
     "AuthPayload": {"accessToken", "tokenType", "expiresIn", "refreshToken", "user"},
 }
 # Private data: only the user themselves or an admin, wherever the User is reached from.
-PRIVATE_FIELDS = {"User": {"email", "emailVerified", "lastLoginAt"}}
+PRIVATE_FIELDS = {"User": {"email", "emailVerified", "lastLoginAt", "pendingEmail"}}
 # The contract's rules for the guarded root fields.
 ADMIN_ONLY = {"adminDashboard", "users", "setUserRole", "setUserActive"}
 AUTHENTICATED = {
