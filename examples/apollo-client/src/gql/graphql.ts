@@ -14,7 +14,7 @@ export type LoginInput = {
 
 /** A new account. Everybody registers as USER; there is no role here. */
 export type RegisterInput = {
-  /** Stored lower-cased. Unique. */
+  /** Stored lower-cased. Unique, ignoring case and look-alike spellings (fullwidth letters, punycode); accents count (josé@ and jose@ are two addresses). */
   email: string;
   /** At least PASSWORD_MIN_LENGTH (default 8) and at most 256 characters; common or easily guessed passwords are refused (TOO_COMMON). */
   password: string;
