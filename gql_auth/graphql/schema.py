@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import lru_cache
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
+from graphql.validation import OverlappingFieldsCanBeMergedRule
+from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import validate_document
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 from strawberry.types.base import get_object_definition
 
 from gql_auth.config import Settings
 from gql_auth.graphql import admin, mutations, profile, queries, recovery
-from gql_auth.graphql.document_rules import DocumentLimits, document_limits_rule
+from gql_auth.graphql.document_rules import (
+    BoundedOverlappingFieldsRule,
+    DocumentLimits,
+    check_document,
+    refusal,
+)
 from gql_auth.graphql.errors import TranslateErrors, translate_outside_operation
 from gql_auth.graphql.observe import RecordOutcome
 from gql_auth.graphql.transaction import RequestTransaction
@@ -56,13 +63,67 @@ class Schema(strawberry.Schema):
             translate_outside_operation(errors, execution_context)
 
 
+Rules = tuple[type[ASTValidationRule], ...]
+Validator = Callable[[GraphQLSchema, DocumentNode, Rules], tuple[GraphQLError, ...]]
+
+
+def document_validator(limits: DocumentLimits) -> Validator:
+    """Validation in order of cost, cached per document like Strawberry's ValidationCache.
+
+    Our linear size and shape checks run first; a document they refuse never
+    reaches graphql-core's rules, and the one rule of those that can be
+    quadratic runs with a budget.
+    """
+
+    @lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+    def validate(
+        schema: GraphQLSchema, document: DocumentNode, rules: Rules
+    ) -> tuple[GraphQLError, ...]:
+        refused = check_document(document, limits)
+        if refused:
+            return tuple(refused)
+        bounded = tuple(
+            BoundedOverlappingFieldsRule if rule is OverlappingFieldsCanBeMergedRule else rule
+            for rule in rules
+        )
+        return tuple(
+            _aborted_as_too_complex(e) for e in validate_document(schema, document, bounded)
+        )
+
+    return validate
+
+
+def _aborted_as_too_complex(error: GraphQLError) -> GraphQLError:
+    if isinstance(error, ValidationAbortedError) and error.message == "Validation aborted.":
+        return refusal("TOO_COMPLEX", "The query is too complex to validate.")
+    return error
+
+
+class ValidateDocument(SchemaExtension):
+    """Replaces Strawberry's validation step (and its ValidationCache) with `validate`."""
+
+    def __init__(self, validate: Validator) -> None:
+        self._validate = validate
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        if execution.graphql_document is None:  # nothing parsed: nothing to validate
+            yield
+            return
+        errors = self._validate(
+            execution.schema._schema, execution.graphql_document, execution.validation_rules
+        )
+        execution.pre_execution_errors = list(errors)  # a copy: later hooks edit it in place
+        yield
+
+
 def build_schema(settings: Settings | None = None) -> Schema:
     """The schema; production adds lock-downs that never change the SDL."""
     production = settings is not None and settings.is_production
     # Extensions are factories: Strawberry builds a fresh instance per request.
     settings = settings or Settings(_env_file=None, secret_key="x" * 32)  # limits only
-    # One rule class for the schema's lifetime: rules are part of the validation cache key.
-    limits_rule = document_limits_rule(
+    # One validator (and its cache) for the schema's lifetime.
+    validate = document_validator(
         DocumentLimits(
             max_depth=settings.max_query_depth,
             max_introspection_depth=settings.max_introspection_depth,
@@ -75,8 +136,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         RequestTransaction,
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: AddValidationRules([limits_rule]),
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: ValidateDocument(validate),
     ]
     if production:
         extensions.append(DisableIntrospection)

@@ -1,0 +1,142 @@
+"""Fast specs of the document analysis itself (no app): what it counts through fragments, and
+that unknown and cyclic spreads stop it. The HTTP behaviour is in test_query_limits.py."""
+
+from __future__ import annotations
+
+import pytest
+from graphql import parse
+
+from gql_auth.graphql.document_rules import (
+    MAX_EXPANDED_FIELDS,
+    DocumentLimits,
+    check_document,
+)
+
+LIMITS = DocumentLimits(max_depth=4, max_introspection_depth=6, max_aliases=3)
+
+
+def refusals(document: str, limits: DocumentLimits = LIMITS) -> list[tuple[str, str]]:
+    """(reason, message) of each refusal."""
+    return [
+        ((error.extensions or {})["reason"], error.message)
+        for error in check_document(parse(document), limits)
+    ]
+
+
+def reasons(document: str, limits: DocumentLimits = LIMITS) -> list[str]:
+    return [reason for reason, _ in refusals(document, limits)]
+
+
+def doubling_chain(levels: int, end: str) -> str:
+    fragments = " ".join(
+        f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)
+    )
+    return f"{{ ...F0 }} {fragments} fragment F{levels} on Query {{ {end} }}"
+
+
+class TestFragmentsAreResolvedOnce:
+    def test_an_unknown_spread_at_the_end_of_a_doubling_chain_is_refused(self) -> None:
+        found = refusals(doubling_chain(200, "...Nope"))
+
+        assert found == [("UNKNOWN_FRAGMENT", "Unknown fragment 'Nope'.")]
+
+    def test_a_spread_back_into_the_chain_is_a_cycle(self) -> None:
+        found = refusals(doubling_chain(200, "...F3"))
+
+        assert found == [("FRAGMENT_CYCLE", "Fragment 'F3' is spread within itself.")]
+
+    def test_a_fragment_spreading_itself_is_a_cycle(self) -> None:
+        assert reasons("{ ...A } fragment A on Query { __typename ...A }") == ["FRAGMENT_CYCLE"]
+
+    def test_a_cycle_in_an_unused_fragment_is_refused_too(self) -> None:
+        document = "{ __typename } fragment A on Query { ...B } fragment B on Query { ...A }"
+
+        assert reasons(document) == ["FRAGMENT_CYCLE"]
+
+    def test_an_unknown_spread_in_the_operation_is_refused(self) -> None:
+        assert reasons("{ __typename ...Nope }") == ["UNKNOWN_FRAGMENT"]
+
+    def test_a_doubling_chain_of_fields_counts_every_expanded_field(self) -> None:
+        assert 2**12 <= MAX_EXPANDED_FIELDS < 2**13
+        wide = DocumentLimits(max_depth=4, max_introspection_depth=6, max_aliases=10**6)
+
+        assert reasons(doubling_chain(12, "__typename"), wide) == []
+        assert reasons(doubling_chain(13, "__typename"), wide) == ["TOO_COMPLEX"]
+        assert reasons(doubling_chain(300, "__typename"), wide) == ["TOO_COMPLEX"]
+
+    def test_the_same_fragment_spread_in_two_places_is_not_a_cycle(self) -> None:
+        document = "{ ...A ... on Query { ...A } } fragment A on Query { __typename }"
+
+        assert reasons(document) == []
+
+
+class TestCountedThroughFragments:
+    def test_aliases_count_once_per_spread(self) -> None:
+        document = "{ ...A ...A } fragment A on Query { a: __typename b: __typename }"
+
+        assert refusals(document) == [
+            ("TOO_MANY_ALIASES", "The query uses 4 aliases; at most 3 are allowed.")
+        ]
+
+    def test_depth_of_a_fragment_counts_from_where_it_is_spread(self) -> None:
+        fragment = "fragment U on User { a { b } }"  # two levels of its own
+
+        assert reasons("{ x { y { ...U } } } " + fragment) == []  # 2 + 2
+        assert refusals("{ x { y { z { ...U } } } } " + fragment) == [
+            ("TOO_DEEP", "The query is nested 5 levels deep; at most 4 are allowed.")
+        ]
+
+    def test_one_fragment_spread_at_two_depths_counts_the_deeper(self) -> None:
+        document = "{ ...U x { y { z { ...U } } } } fragment U on Query { a { b } }"
+
+        assert reasons(document) == ["TOO_DEEP"]
+
+    def test_a_fragment_inside_introspection_counts_against_the_introspection_limit(
+        self,
+    ) -> None:
+        fragment = "fragment T on __Type { ofType { ofType { ofType { name } } } }"
+
+        assert reasons('{ __type(name: "User") { ...T } } ' + fragment) == []  # 1 + 4 <= 6
+        assert refusals('{ __type(name: "User") { ofType { ofType { ...T } } } } ' + fragment) == [
+            ("TOO_DEEP", "The introspection query is nested 7 levels deep; at most 6 are allowed.")
+        ]
+
+    def test_introspection_inside_a_fragment_keeps_its_own_limit(self) -> None:
+        fragment = 'fragment I on Query { __type(name: "User") { ofType { ofType { name } } } }'
+
+        # Five levels: over the ordinary limit of 4, within the introspection limit of 6.
+        assert reasons("{ x { ...I } } " + fragment) == []
+
+
+LOGIN = 'login(input: {username: "u", password: "p"}) { accessToken }'
+
+
+class TestCredentialChecks:
+    @pytest.mark.parametrize(
+        "document",
+        [
+            f"mutation {{ ...A ...A }} fragment A on Mutation {{ {LOGIN} }}",
+            f"mutation {{ ...A }} fragment A on Mutation {{ ...B b: {LOGIN} }} "
+            f"fragment B on Mutation {{ ... on Mutation {{ {LOGIN} }} }}",
+            f"mutation {{ {LOGIN} ... on Mutation {{ ...A }} }} "
+            f"fragment A on Mutation {{ {LOGIN} }}",
+        ],
+        ids=["spread-twice", "through-a-chain", "inline-then-spread"],
+    )
+    def test_credential_fields_at_the_mutation_top_level_count_through_fragments(
+        self, document: str
+    ) -> None:
+        assert "ONE_CREDENTIAL_CHECK" in reasons(document)
+
+    def test_one_credential_field_in_a_fragment_is_allowed(self) -> None:
+        assert reasons(f"mutation {{ ...A }} fragment A on Mutation {{ {LOGIN} }}") == []
+
+    def test_fields_named_like_credentials_below_the_top_level_do_not_count(self) -> None:
+        document = "mutation { x { ...A } } fragment A on X { login { a } changePassword }"
+
+        assert reasons(document) == []
+
+    def test_credential_names_in_a_query_do_not_count(self) -> None:
+        document = "{ ...A } fragment A on Query { login changePassword resetPassword }"
+
+        assert reasons(document) == []
