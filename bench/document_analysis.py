@@ -9,7 +9,9 @@ overlapping-fields rule must compare pairwise (plain, with arguments, aliased,
 across fragments), deep nesting, many directives, variables and operations.
 Each is sent `--repeat` times, each time made unique (so the parser and
 validation caches cannot help), while a second client polls /healthz; it
-prints the slowest answer per document and the slowest /healthz seen meanwhile.
+prints per document the median and slowest answer, the server process's CPU
+seconds per request (its own work, whatever else loads the machine) and the
+slowest /healthz seen meanwhile.
 Not part of `make test`: speed is measured here, never asserted in tests.
 """
 
@@ -21,6 +23,7 @@ import os
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -167,9 +170,20 @@ class Outcome:
     name: str
     tokens: int
     size: int
-    seconds: float
+    median: float
+    slowest: float
+    cpu: float | None
     health_seconds: float
     answer: str
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of the server process (Linux): its own work, whatever the load."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class HealthWatch:
@@ -218,8 +232,9 @@ def answer_of(response: httpx.Response) -> str:
 
 
 async def measure(
-    base_url: str, name: str, document: str, *, repeat: int, timeout: float
+    server: Server, name: str, document: str, *, repeat: int, timeout: float
 ) -> Outcome:
+    base_url = server.url
     async with (
         httpx.AsyncClient(base_url=base_url, timeout=timeout) as client,
         httpx.AsyncClient(base_url=base_url) as health_client,
@@ -228,22 +243,36 @@ async def measure(
         stop = asyncio.Event()
         watcher = asyncio.create_task(watch.run(stop))
         await asyncio.sleep(HEALTH_INTERVAL * 2)
-        slowest, answer = 0.0, ""
+        times, answer = [], ""
+        cpu_before = cpu_seconds(server.process.pid)
         for index in range(repeat):
             sent = made_unique(document, index)
             started = time.perf_counter()
             try:
                 response = await client.post("/graphql", json={"query": sent})
             except httpx.TimeoutException:
-                slowest, answer = time.perf_counter() - started, "client timeout"
+                times, answer = [time.perf_counter() - started], "client timeout"
                 break
-            slowest = max(slowest, time.perf_counter() - started)
+            times.append(time.perf_counter() - started)
             answer = answer_of(response)
+        cpu_after = cpu_seconds(server.process.pid)
         stop.set()
         await watcher
         if watch.failures:
             answer += f" [healthz failed {watch.failures}x]"
-    return Outcome(name, token_count(document), len(document), slowest, watch.slowest, answer)
+    cpu = None
+    if cpu_before is not None and cpu_after is not None:
+        cpu = (cpu_after - cpu_before) / len(times)
+    return Outcome(
+        name,
+        token_count(document),
+        len(document),
+        statistics.median(times),
+        max(times),
+        cpu,
+        watch.slowest,
+        answer,
+    )
 
 
 def free_port() -> int:
@@ -312,15 +341,16 @@ async def run(arguments: argparse.Namespace) -> None:
         server.wait_until_healthy()
         mode = "production" if arguments.production else "development"
         print(f"gql-auth serve ({mode}), MAX_QUERY_TOKENS={arguments.max_tokens}")
-        header = f"{'document':38} {'tokens':>6} {'bytes':>6} {'answer s':>9} {'healthz s':>9}"
-        print(f"{header}  answer")
+        header = f"{'document':38} {'tokens':>6} {'bytes':>6} {'median s':>8} {'max s':>6}"
+        print(f"{header} {'cpu s':>6} {'healthz max s':>13}  answer")
         for name, document in documents(arguments.max_tokens, arguments.only):
             outcome = await measure(
-                server.url, name, document, repeat=arguments.repeat, timeout=arguments.timeout
+                server, name, document, repeat=arguments.repeat, timeout=arguments.timeout
             )
+            cpu = "-" if outcome.cpu is None else f"{outcome.cpu:.3f}"
             print(
-                f"{outcome.name:38} {outcome.tokens:6} {outcome.size:6} "
-                f"{outcome.seconds:9.3f} {outcome.health_seconds:9.3f}  {outcome.answer}",
+                f"{outcome.name:38} {outcome.tokens:6} {outcome.size:6} {outcome.median:8.3f} "
+                f"{outcome.slowest:6.3f} {cpu:>6} {outcome.health_seconds:13.3f}  {outcome.answer}",
                 flush=True,
             )
     finally:

@@ -1,9 +1,11 @@
-"""Fast specs of the document analysis itself (no app): what it counts through fragments, and
-that unknown and cyclic spreads stop it. The HTTP behaviour is in test_query_limits.py."""
+"""Fast specs of the document analysis itself (no app): what it counts through fragments, that
+unknown and cyclic spreads stop it, and which documents stay cached. The HTTP behaviour is in
+test_query_limits.py."""
 
 from __future__ import annotations
 
 import pytest
+import strawberry
 from graphql import parse
 
 from gql_auth.graphql.document_rules import (
@@ -11,7 +13,9 @@ from gql_auth.graphql.document_rules import (
     DocumentLimits,
     check_document,
 )
+from gql_auth.graphql.schema import Query, ValidateDocument, ValidDocuments
 
+UNKNOWN_FRAGMENT = {"code": "GRAPHQL_VALIDATION_FAILED", "reason": "UNKNOWN_FRAGMENT"}
 LIMITS = DocumentLimits(max_depth=4, max_introspection_depth=6, max_aliases=3)
 
 
@@ -140,3 +144,36 @@ class TestCredentialChecks:
         document = "{ ...A } fragment A on Query { login changePassword resetPassword }"
 
         assert reasons(document) == []
+
+
+class TestValidDocuments:
+    def test_the_least_recently_used_document_leaves_first(self) -> None:
+        documents = ValidDocuments(maxsize=2)
+        first, second, third = (parse(f"{{ a{i}: __typename }}") for i in range(3))
+        documents.keep("first", first)
+        documents.keep("second", second)
+        assert documents.get("first") is first  # now the most recently used
+
+        documents.keep("third", third)
+
+        assert documents.get("second") is None
+        assert documents.get("first") is first
+        assert documents.get("third") is third
+
+    async def test_only_documents_that_pass_validation_are_kept(self) -> None:
+        """Junk must not stay in memory: refused documents are parsed again each time."""
+        documents = ValidDocuments(maxsize=8)
+        schema = strawberry.Schema(
+            query=Query, extensions=[lambda: ValidateDocument(LIMITS, documents)]
+        )
+        valid, refused = "{ __typename }", doubling_chain(30, "...Nope")
+
+        answers = [await schema.execute(query) for query in [valid, refused, valid, refused]]
+
+        assert [answer.data for answer in answers] == [{"__typename": "Query"}, None] * 2
+        assert [
+            [(error.message, error.extensions) for error in answer.errors or []]
+            for answer in answers[1::2]
+        ] == [[("Unknown fragment 'Nope'.", UNKNOWN_FRAGMENT)]] * 2
+        assert documents.get(valid) is not None
+        assert documents.get(refused) is None
