@@ -177,3 +177,18 @@ class TestValidDocuments:
         ] == [[("Unknown fragment 'Nope'.", UNKNOWN_FRAGMENT)]] * 2
         assert documents.get(valid) is not None
         assert documents.get(refused) is None
+
+
+class TestManyOperations:
+    def test_only_the_first_operation_over_a_limit_is_reported(self) -> None:
+        deep = "{ a { b { c { d { e } } } } }"
+        document = " ".join(f"query Q{i} {deep}" for i in range(300))
+
+        assert refusals(document) == [
+            ("TOO_DEEP", "The query is nested 5 levels deep; at most 4 are allowed.")
+        ]
+
+    def test_a_later_operation_over_a_limit_is_found(self) -> None:
+        document = "query Fine { __typename } query Deep { a { b { c { d { e } } } } }"
+
+        assert reasons(document) == ["TOO_DEEP"]

@@ -186,7 +186,11 @@ def _expanded(own: Shape, resolved: dict[str, Shape]) -> Shape:
 
 
 def check_document(document: DocumentNode, limits: DocumentLimits) -> list[GraphQLError]:
-    """The document's refusals for size and shape, in time linear in its length."""
+    """The document's refusals for size and shape, in time linear in its length.
+
+    The first operation that breaks a limit is reported, so a document of many
+    operations cannot make a long list of errors either.
+    """
     fragments = {
         definition.name.value: definition
         for definition in document.definitions
@@ -194,21 +198,25 @@ def check_document(document: DocumentNode, limits: DocumentLimits) -> list[Graph
     }
     try:
         shapes = _fragment_shapes(fragments)
+        for operation in document.definitions:
+            if isinstance(operation, OperationDefinitionNode):
+                errors = _operation_refusals(operation, shapes, limits)
+                if errors:
+                    return errors
     except _Refused as refused:
         return [refused.error]
-    errors: list[GraphQLError] = []
-    for operation in document.definitions:
-        if isinstance(operation, OperationDefinitionNode):
-            mutation = operation.operation is OperationType.MUTATION
-            own = _own_shape(operation.selection_set, credentials=mutation)
-            try:
-                for spread in own.spreads:
-                    _spread_target(spread, shapes, set())
-            except _Refused as refused:
-                return [refused.error]
-            found = _expanded(own, shapes)
-            errors += [refusal(r, m, operation) for r, m in violations(found, limits)]
-    return errors
+    return []
+
+
+def _operation_refusals(
+    operation: OperationDefinitionNode, shapes: dict[str, Shape], limits: DocumentLimits
+) -> list[GraphQLError]:
+    mutation = operation.operation is OperationType.MUTATION
+    own = _own_shape(operation.selection_set, credentials=mutation)
+    for spread in own.spreads:
+        _spread_target(spread, shapes, set())
+    found = _expanded(own, shapes)
+    return [refusal(reason, message, operation) for reason, message in violations(found, limits)]
 
 
 def violations(found: Shape, limits: DocumentLimits) -> Iterable[tuple[str, str]]:
