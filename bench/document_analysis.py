@@ -143,7 +143,7 @@ def shapes() -> dict[str, Callable[[int], str]]:
         "deep nesting, past the parser's limit": lambda n: deep(n),
         "deep nesting, just within the parser's": lambda n: deep(min(n, 197)),
         "full introspection, 30 aliases": lambda n: introspection_aliases(min(n, 30)),
-        # 22 x 220 fields is the most the expanded-field cap lets through (development only).
+        # 22 x 220 fields is the most the expanded-field cap alone would let through.
         "full introspection, 22 aliases": lambda n: introspection_aliases(min(n, 22)),
         "depth hidden in fragment chain": nested_chain,
         "unused variables": lambda n: (

@@ -192,3 +192,16 @@ class TestManyOperations:
         document = "query Fine { __typename } query Deep { a { b { c { d { e } } } } }"
 
         assert reasons(document) == ["TOO_DEEP"]
+
+
+class TestIntrospectionFields:
+    def test_more_than_four_introspection_fields_are_refused_even_through_fragments(
+        self,
+    ) -> None:
+        fragment = "fragment S on Query { __schema { queryType { name } } }"
+        four = '{ ...S ...S a: __type(name: "User") { name } b: __schema { __typename } } '
+
+        assert reasons(four + fragment) == []
+        assert refusals("{ ...S ...S ...S ...S ...S } " + fragment) == [
+            ("TOO_COMPLEX", "The query asks for __schema or __type 5 times; at most 4 are allowed.")
+        ]

@@ -212,6 +212,16 @@ class TestDepth:
         names = {item["name"] for item in body["data"]["__schema"]["types"]}
         assert {"Query", "Mutation", "User", "AuthPayload"} <= names
 
+    async def test_five_full_introspections_in_one_document_are_refused(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        """Each can answer with the whole schema: one document must not ask for it many times."""
+        document = (
+            "{ " + " ".join(f"s{i}: __schema {{ types {{ name }} }}" for i in range(5)) + " }"
+        )
+
+        assert_refused_before_running(await gql(client, document), "TOO_COMPLEX")
+
 
 class TestAliases:
     async def test_thirty_one_aliases_are_refused(self, client: httpx.AsyncClient) -> None:

@@ -33,6 +33,9 @@ from graphql.validation import OverlappingFieldsCanBeMergedRule
 CREDENTIAL_FIELDS = frozenset({"login", "changePassword", "resetPassword"})
 # Fragment spreads can multiply a small text into a huge selection.
 MAX_EXPANDED_FIELDS = 5000
+# Each __schema can return the whole schema: 22 aliased full introspections took 0.4 s of
+# CPU for a 1 MB answer. Introspection tools ask for one.
+MAX_INTROSPECTION_FIELDS = 4
 _INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 # Counts stop growing here: a doubling chain would otherwise make 2**200-sized integers.
 _SATURATED = 10**9
@@ -65,12 +68,14 @@ class Shape:
     depth: int = 0  # deepest field outside introspection
     introspection_depth: int = 0  # deepest field at or under __schema/__type
     any_depth: int = 0  # deepest field of either kind (counts as introspection inside it)
+    introspection_fields: int = 0  # __schema and __type fields
     spreads: list[_Spread] = field(default_factory=list)
 
     def add_field(self, node: FieldNode, *, depth: int, introspection: bool, top: bool) -> None:
         self.fields += 1
         self.aliases += node.alias is not None
         self.credential_fields += top and node.name.value in CREDENTIAL_FIELDS
+        self.introspection_fields += node.name.value in _INTROSPECTION_FIELDS
         self.any_depth = max(self.any_depth, depth)
         if introspection:
             self.introspection_depth = max(self.introspection_depth, depth)
@@ -81,6 +86,9 @@ class Shape:
         """Adds a resolved fragment's shape at the place it is spread."""
         self.fields = min(self.fields + fragment.fields, _SATURATED)
         self.aliases = min(self.aliases + fragment.aliases, _SATURATED)
+        self.introspection_fields = min(
+            self.introspection_fields + fragment.introspection_fields, _SATURATED
+        )
         if spread.top_level:
             self.credential_fields = min(
                 self.credential_fields + fragment.credential_fields, _SATURATED
@@ -179,6 +187,7 @@ def _expanded(own: Shape, resolved: dict[str, Shape]) -> Shape:
         depth=own.depth,
         introspection_depth=own.introspection_depth,
         any_depth=own.any_depth,
+        introspection_fields=own.introspection_fields,
     )
     for spread in own.spreads:
         shape.add_spread(spread, resolved[spread.node.name.value])
@@ -225,6 +234,12 @@ def violations(found: Shape, limits: DocumentLimits) -> Iterable[tuple[str, str]
             "TOO_COMPLEX",
             f"The query selects more than {MAX_EXPANDED_FIELDS} fields "
             "once fragments are expanded.",
+        )
+    if found.introspection_fields > MAX_INTROSPECTION_FIELDS:
+        yield (
+            "TOO_COMPLEX",
+            f"The query asks for __schema or __type {found.introspection_fields} times; "
+            f"at most {MAX_INTROSPECTION_FIELDS} are allowed.",
         )
     if found.depth > limits.max_depth:
         yield (
