@@ -71,8 +71,8 @@ class AccessTokenCodec:
         return IssuedAccessToken(token=token, expires_in=int(self._lifetime.total_seconds()))
 
     def decode(self, token: str) -> AccessClaims:
-        """Checks signature, algorithm allow-list, exp, iss, aud and type, or raises."""
-        if not token or len(token) > _MAX_TOKEN_LENGTH:
+        """Checks crit, signature, algorithm allow-list, exp, iss, aud and type, or raises."""
+        if not token or len(token) > _MAX_TOKEN_LENGTH or _has_critical_extensions(token):
             raise TokenInvalid
         claims = self._verified_claims(token)
         subject, session_id = claims.get("sub"), claims.get("sid")
@@ -108,6 +108,19 @@ class AccessTokenCodec:
             except JWTError:
                 continue
         raise TokenInvalid
+
+
+def _has_critical_extensions(token: str) -> bool:
+    """RFC 7515 4.1.11: a `crit` header names extensions the verifier must understand.
+
+    We understand none, so any `crit` (well-formed or not) refuses the token;
+    python-jose would ignore it. A header that does not parse refuses it too.
+    """
+    try:
+        header = jwt.get_unverified_header(token)
+    except JWTError:
+        return True
+    return "crit" in header
 
 
 def new_refresh_token() -> str:

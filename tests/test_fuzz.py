@@ -1,6 +1,7 @@
 """Property-based fuzzing of the live app: operations generated from the schema itself, with
-hostile arguments and variables. Whatever arrives: never a 500, never an unexpected error,
-never an internal detail in the response."""
+hostile arguments and variables, fragments (defined, unknown and cyclic spreads) and
+directives. Whatever arrives: never a 500, never an unexpected error, never an internal
+detail in the response, every error in the contract's shape."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gql_auth.graphql.errors import CLIENT_CODES
 from gql_auth.graphql.schema import build_schema
 from tests.helpers import SqlDatabase, assert_no_leak, register, register_admin
 
@@ -214,3 +216,130 @@ async def test_generated_operations_never_break_or_leak(
     assert response.status_code < 500, response.text
     if response.headers.get("content-type", "").startswith("application/json"):
         assert "INTERNAL_SERVER_ERROR" not in response.text, (operation, response.text[:2000])
+
+
+# --- fragments, unknown and cyclic spreads, directives (issue 11, item 1) ------------------
+
+FRAGMENT_NAMES = [f"F{i}" for i in range(4)]
+UNKNOWN_FRAGMENTS = ["Nope", "F9"]
+TYPE_CONDITIONS = ["Query", "Mutation", "User", "AuthPayload", "__Type", "Nope", "String"]
+DIRECTIVES = [
+    "@include(if: true)",
+    "@skip(if: false)",
+    "@skip(if: true)",
+    "@include(if: $flag)",
+    "@skip(if: $flag) @include(if: $flag)",
+    "@skip(if: false) @skip(if: false)",  # not repeatable
+    "@include",  # required argument missing
+    '@include(if: "yes")',
+    "@deprecated",  # wrong location
+    "@nope",
+    "@oneOf",
+]
+# What a client may see in extensions.code: the contract's codes and the GraphQL-level ones.
+CONTRACT_CODES = CLIENT_CODES | {"PERSISTED_QUERY_NOT_IN_LIST", "PERSISTED_QUERY_ID_REQUIRED"}
+
+
+class FragmentBuilder(Builder):
+    """Operations whose selections also spread fragments (defined, unknown, cyclic), use inline
+    fragments and carry directives."""
+
+    def __init__(self, draw: Any) -> None:
+        super().__init__(draw)
+        self.uses_flag = False
+
+    def selection(self, type_: GraphQLOutputType, depth: int) -> str:
+        plain = super().selection(type_, depth)
+        if not plain or depth >= 3:
+            return plain
+        count = self.draw(st.integers(0, 3))
+        additions = [self.addition(type_, depth) for _ in range(count)]
+        return plain[:-1] + " ".join(additions) + " }"
+
+    def addition(self, type_: GraphQLOutputType, depth: int) -> str:
+        """A spread, an inline fragment or a field with directives, beside the fields."""
+        kind = self.draw(st.sampled_from(["spread", "field", "inline", "typed-inline"]))
+        if kind == "spread":
+            name = self.draw(st.sampled_from(FRAGMENT_NAMES + UNKNOWN_FRAGMENTS))
+            return f"...{name} {self.directives()}"
+        if kind == "field":
+            return f"__typename {self.directives()}"
+        if kind == "inline":
+            return f"... {self.directives()} {{ __typename }}"
+        return f"... on {get_named_type(type_).name} {self.selection(type_, depth + 1)}"
+
+    def directives(self) -> str:
+        directives = " ".join(self.draw(st.lists(st.sampled_from(DIRECTIVES), max_size=2)))
+        self.uses_flag = self.uses_flag or "$flag" in directives
+        return directives
+
+    def fragment(self, name: str) -> str:
+        condition = self.draw(st.sampled_from(TYPE_CONDITIONS))
+        type_ = SCHEMA.get_type(condition)
+        if not isinstance(type_, GraphQLObjectType):
+            type_ = SCHEMA.query_type
+        assert type_ is not None
+        return f"fragment {name} on {condition} {self.selection(type_, 1)}"
+
+    def operation(self, kind: str, fields: list[str]) -> Operation:
+        root = ROOTS[kind]
+        assert root is not None
+        body = " ".join(self.field(name, root.fields[name], 0) for name in fields)
+        defined = self.draw(st.lists(st.sampled_from(FRAGMENT_NAMES), unique=True, max_size=4))
+        # Built before the declarations: fragments declare variables for their arguments too.
+        fragments = " ".join(self.fragment(name) for name in defined)
+        if self.uses_flag:
+            self.declarations.append("$flag: Boolean!")
+            self.variables["flag"] = self.draw(st.one_of(st.booleans(), WILD))
+        declared = f"({', '.join(self.declarations)})" if self.declarations else ""
+        return Operation(f"{kind} Fuzz{declared} {{ {body} }} {fragments}", self.variables)
+
+
+@st.composite
+def fragment_operations(draw: Any) -> Operation:
+    kind = draw(st.sampled_from(sorted(ROOTS)))
+    root = ROOTS[kind]
+    assert root is not None
+    fields = draw(
+        st.lists(st.sampled_from(sorted(root.fields)), min_size=1, max_size=2, unique=True)
+    )
+    return FragmentBuilder(draw).operation(kind, fields)
+
+
+def assert_contract_error_shape(body: dict[str, Any]) -> None:
+    """Each error: a message, extensions.code from the contract, a machine word as reason."""
+    assert isinstance(body, dict), body
+    for error in body.get("errors") or []:
+        assert isinstance(error.get("message"), str) and error["message"], error
+        extensions = error.get("extensions") or {}
+        assert extensions.get("code") in CONTRACT_CODES, error
+        reason = extensions.get("reason")
+        assert reason is None or (isinstance(reason, str) and reason.isupper()), error
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(operation=fragment_operations(), caller=st.sampled_from(["anonymous", "user", "admin"]))
+async def test_generated_fragments_spreads_and_directives_answer_in_the_contracts_shape(
+    client: httpx.AsyncClient, tokens: Tokens, operation: Operation, caller: str
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    bearer = {"user": tokens.user, "admin": tokens.admin}.get(caller)
+    if bearer:
+        headers["Authorization"] = f"Bearer {bearer}"
+    sent = json.dumps({"query": operation.document, "variables": operation.variables})
+
+    response = await client.post("/graphql", content=sent, headers=headers)
+
+    assert_no_leak(response, sent=sent)
+    assert response.status_code < 500, response.text
+    assert response.headers["content-type"].startswith("application/json"), response.text
+    body = response.json()
+    assert "INTERNAL_SERVER_ERROR" not in response.text, (operation, response.text[:2000])
+    assert_contract_error_shape(body)
+    assert body.get("errors") or body.get("data") is not None, body

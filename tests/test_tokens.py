@@ -31,11 +31,17 @@ from tests.helpers import (
 )
 
 
-def resign(token: str, key: str = SECRET_KEY, algorithm: str = "HS256", **changes: Any) -> str:
+def resign(
+    token: str,
+    key: str = SECRET_KEY,
+    algorithm: str = "HS256",
+    headers: dict[str, Any] | None = None,
+    **changes: Any,
+) -> str:
     """The token's own claims with some changed (None removes one), signed again."""
     claims = {**claims_of(token), **changes}
     claims = {name: value for name, value in claims.items() if value is not None}
-    return str(jwt.encode(claims, key, algorithm=algorithm))
+    return str(jwt.encode(claims, key, algorithm=algorithm, headers=headers))
 
 
 def _b64(part: dict[str, Any]) -> str:
@@ -70,6 +76,11 @@ FORGERIES: dict[str, Callable[[str], str]] = {
         [t.split(".")[0], _b64({**claims_of(t), "role": "ADMIN"}), t.split(".")[2]]
     ),
     "truncated-signature": lambda t: t[:-5],
+    # RFC 7515 4.1.11: extensions named in `crit` must be understood; we understand none.
+    "crit-header": lambda t: resign(t, headers={"crit": ["exp"]}),
+    "crit-unknown-extension": lambda t: resign(t, headers={"crit": ["b64"], "b64": False}),
+    "crit-empty-list": lambda t: resign(t, headers={"crit": []}),
+    "crit-malformed": lambda t: resign(t, headers={"crit": "exp"}),
     "not-a-jwt": lambda _t: "not-a-jwt",
     "huge": lambda _t: "a" * 10_000,
 }
@@ -171,6 +182,25 @@ class TestTamperedTokens:
 
         assert_error(body, "UNAUTHENTICATED", reason="TOKEN_INVALID")
         assert body["data"] is None
+
+    async def test_a_resigned_token_with_an_ordinary_header_is_accepted(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        """The contrast for the crit forgeries: re-signing with headers alone is no forgery."""
+        payload = await register(client)
+
+        token = resign(payload["accessToken"], headers={"kid": "k1", "cty": "JWT"})
+
+        assert data_of(await gql(client, ME, token=token), "me")["id"] == payload["user"]["id"]
+
+    async def test_an_expired_token_with_a_crit_header_is_token_invalid(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        payload = await register(client)
+        now = int(time.time())
+        token = resign(payload["accessToken"], headers={"crit": ["exp"]}, exp=now - 60)
+
+        assert_error(await gql(client, ME, token=token), "UNAUTHENTICATED", reason="TOKEN_INVALID")
 
     async def test_an_expired_token_is_token_expired(self, client: httpx.AsyncClient) -> None:
         payload = await register(client)

@@ -2,32 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
+from graphql.validation import OverlappingFieldsCanBeMergedRule
+from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
     MaxTokensLimiter,
-    ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import validate_document
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 from strawberry.types.base import get_object_definition
 
 from gql_auth.config import Settings
 from gql_auth.graphql import admin, mutations, profile, queries, recovery
-from gql_auth.graphql.document_rules import DocumentLimits, document_limits_rule
+from gql_auth.graphql.document_rules import (
+    BoundedOverlappingFieldsRule,
+    DocumentLimits,
+    check_document,
+    refusal,
+)
 from gql_auth.graphql.errors import TranslateErrors, translate_outside_operation
 from gql_auth.graphql.observe import RecordOutcome
 from gql_auth.graphql.transaction import RequestTransaction
 
-# Distinct documents kept parsed and validated; real clients send a handful.
-DOCUMENT_CACHE_SIZE = 512
+# Distinct valid documents kept parsed and validated; real clients send a handful.
+DOCUMENT_CACHE_SIZE = 128
 
 
 # Each area owns its root fields; the SDL lists them in this order.
@@ -56,27 +62,108 @@ class Schema(strawberry.Schema):
             translate_outside_operation(errors, execution_context)
 
 
+Rules = tuple[type[ASTValidationRule], ...]
+
+
+def validate_within_limits(
+    schema: GraphQLSchema, document: DocumentNode, rules: Rules, limits: DocumentLimits
+) -> list[GraphQLError]:
+    """Validation in order of cost.
+
+    Our linear size and shape checks run first; a document they refuse never
+    reaches graphql-core's rules, and the one rule of those that can be
+    quadratic runs with a budget.
+    """
+    refused = check_document(document, limits)
+    if refused:
+        return refused
+    bounded = tuple(
+        BoundedOverlappingFieldsRule if rule is OverlappingFieldsCanBeMergedRule else rule
+        for rule in rules
+    )
+    return [_aborted_as_too_complex(e) for e in validate_document(schema, document, bounded)]
+
+
+def _aborted_as_too_complex(error: GraphQLError) -> GraphQLError:
+    if isinstance(error, ValidationAbortedError) and error.message == "Validation aborted.":
+        return refusal("TOO_COMPLEX", "The query is too complex to validate.")
+    return error
+
+
+class ValidDocuments:
+    """Parsed documents that passed validation, by query text, least recently used out first.
+
+    Only valid ones are kept: an attacker's unique junk documents would fill a
+    plain cache with large syntax trees, and the garbage collector's full passes
+    over them stall the worker (512 cached worst-case trees: ~2 s per pass).
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self._maxsize = maxsize
+        self._documents: OrderedDict[str, DocumentNode] = OrderedDict()
+
+    def get(self, query: str) -> DocumentNode | None:
+        document = self._documents.get(query)
+        if document is not None:
+            self._documents.move_to_end(query)
+        return document
+
+    def keep(self, query: str, document: DocumentNode) -> None:
+        self._documents[query] = document
+        self._documents.move_to_end(query)
+        while len(self._documents) > self._maxsize:
+            self._documents.popitem(last=False)
+
+
+class ValidateDocument(SchemaExtension):
+    """Strawberry's parse and validation steps with our limits first and a cache of valid
+    documents (in place of ParserCache, AddValidationRules and ValidationCache)."""
+
+    def __init__(self, limits: DocumentLimits, documents: ValidDocuments) -> None:
+        self._limits = limits
+        self._documents = documents
+        self._known_valid = False
+
+    def on_parse(self) -> Iterator[None]:
+        query = self.execution_context.query
+        cached = self._documents.get(query) if query else None
+        if cached is not None:  # Strawberry parses only when no document is set
+            self.execution_context.graphql_document = cached
+            self._known_valid = True
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        document = execution.graphql_document
+        if self._known_valid:
+            execution.pre_execution_errors = []  # validated when it was kept
+        elif document is not None:
+            errors = validate_within_limits(
+                execution.schema._schema, document, execution.validation_rules, self._limits
+            )
+            execution.pre_execution_errors = errors
+            if not errors and execution.query:
+                self._documents.keep(execution.query, document)
+        yield
+
+
 def build_schema(settings: Settings | None = None) -> Schema:
     """The schema; production adds lock-downs that never change the SDL."""
     production = settings is not None and settings.is_production
     # Extensions are factories: Strawberry builds a fresh instance per request.
     settings = settings or Settings(_env_file=None, secret_key="x" * 32)  # limits only
-    # One rule class for the schema's lifetime: rules are part of the validation cache key.
-    limits_rule = document_limits_rule(
-        DocumentLimits(
-            max_depth=settings.max_query_depth,
-            max_introspection_depth=settings.max_introspection_depth,
-            max_aliases=settings.max_aliases,
-        )
+    limits = DocumentLimits(
+        max_depth=settings.max_query_depth,
+        max_introspection_depth=settings.max_introspection_depth,
+        max_aliases=settings.max_aliases,
     )
+    documents = ValidDocuments(maxsize=DOCUMENT_CACHE_SIZE)  # one for the schema's lifetime
     extensions: list[Callable[[], SchemaExtension]] = [
         RecordOutcome,  # outermost: logs and counts the final outcome
         TranslateErrors,  # first in, last out: sees the final errors, commit failures too
         RequestTransaction,
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: AddValidationRules([limits_rule]),
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: ValidateDocument(limits, documents),
     ]
     if production:
         extensions.append(DisableIntrospection)
