@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     jwt_audience: str = "gql-auth"
     access_token_expire_minutes: int = Field(default=15, ge=1)
     refresh_token_expire_days: int = Field(default=14, ge=1)
+    # A sign-in beyond this many live sessions revokes the user's oldest.
+    max_sessions_per_user: int = Field(default=50, ge=1)
+    # `gql-auth prune` deletes security events older than this.
+    security_event_retention_days: int = Field(default=90, ge=1)
 
     password_min_length: int = Field(default=8, ge=1, le=256)
     # argon2-cffi's RFC 9106 low-memory defaults.

@@ -42,6 +42,14 @@ BAD_VALUES = [
         "ACCESS_TOKEN_EXPIRE_MINUTES",
         id="access_token_expire_minutes=0",
     ),
+    pytest.param(
+        {"max_sessions_per_user": 0}, "MAX_SESSIONS_PER_USER", id="max_sessions_per_user=0"
+    ),
+    pytest.param(
+        {"security_event_retention_days": "forever"},
+        "SECURITY_EVENT_RETENTION_DAYS",
+        id="security_event_retention_days=forever",
+    ),
     pytest.param({"jwt_algorithm": "none"}, "JWT_ALGORITHM", id="jwt_algorithm=none"),
     pytest.param({"jwt_algorithm": "RS256"}, "JWT_ALGORITHM", id="jwt_algorithm=RS256"),
     pytest.param({"environment": "staging"}, "ENVIRONMENT", id="environment=staging"),
@@ -97,6 +105,8 @@ class TestRefusals:
         assert settings.jwt_issuer == settings.jwt_audience == "gql-auth"
         assert settings.access_token_expire_minutes == 15
         assert settings.refresh_token_expire_days == 14
+        assert settings.max_sessions_per_user == 50
+        assert settings.security_event_retention_days == 90
         assert settings.password_min_length == 8
         assert settings.rate_limit_login_account == "10/15minutes"
         assert settings.rate_limit_login_ip == "100/15minutes"
