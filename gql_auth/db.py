@@ -77,3 +77,40 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE or DELETE matched (0 when the driver cannot tell)."""
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# MySQL/MariaDB: 1213 deadlock (the server rolled the transaction back), 1205 lock wait
+# timeout. SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), "database is locked".
+_MYSQL_CONFLICTS = frozenset({1205, 1213})
+_SQLITE_CONFLICTS = frozenset({5, 6})
+
+
+def is_transient_conflict(error: BaseException) -> bool:
+    """A deadlock or lock timeout: once rolled back, the same transaction may well succeed."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if _is_driver_conflict(current):
+            return True
+        # SQLAlchemy keeps the driver's exception in .orig; Python chains the rest.
+        orig = getattr(current, "orig", None)
+        pending += [orig if isinstance(orig, BaseException) else None]
+        pending += [current.__cause__, current.__context__]
+    return False
+
+
+def _is_driver_conflict(error: BaseException) -> bool:
+    module = type(error).__module__
+    code = error.args[0] if error.args else None
+    if module.startswith("pymysql"):  # aiomysql raises pymysql's exceptions too
+        return code in _MYSQL_CONFLICTS
+    if module == "sqlite3":
+        sqlite_code = getattr(error, "sqlite_errorcode", None)
+        if isinstance(sqlite_code, int):
+            return sqlite_code & 0xFF in _SQLITE_CONFLICTS  # extended codes keep it in the low byte
+        return "database is locked" in str(error) or "database table is locked" in str(error)
+    return False
