@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql_auth import cli_users, sessions
 from gql_auth.cli_support import CommandError, run_in_transaction
 from gql_auth.config import SettingsError, load_settings
+from gql_auth.db import create_private_sqlite_file
 from gql_auth.metrics import MULTIPROCESS_ENV
 from gql_auth.services import Services
 
@@ -111,6 +112,7 @@ def _migrate(_args: argparse.Namespace) -> int:
     from alembic import command
 
     settings = load_settings()
+    create_private_sqlite_file(settings.database_url)  # before SQLite creates it 0644
     config = Config()
     config.set_main_option("script_location", str(alembic_directory()))
     # Percent signs in passwords would be read as interpolation by configparser.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import Result, event
@@ -42,6 +43,7 @@ def _mysql_charset(url: URL) -> URL:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     url = _mysql_charset(async_url(settings.database_url))
+    create_private_sqlite_file(url)
     options: dict[str, Any] = {}
     if url.get_backend_name() == "sqlite":
         # SQLite waits on its own file lock; a generous timeout beats "database is locked".
@@ -114,3 +116,23 @@ def _is_driver_conflict(error: BaseException) -> bool:
             return sqlite_code & 0xFF in _SQLITE_CONFLICTS  # extended codes keep it in the low byte
         return "database is locked" in str(error) or "database table is locked" in str(error)
     return False
+
+
+def create_private_sqlite_file(url: str | URL) -> None:
+    """Creates a SQLite database file 0600 before SQLite would create it 0644.
+
+    SQLite gives its -wal and -shm files the database file's mode. A file that
+    exists is left alone, and any failure (say a missing directory) is left to
+    SQLite to report on first use, as before.
+    """
+    parsed = make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return
+    if path.startswith("file:") or parsed.query.get("uri"):
+        return  # URI filenames name their own options; leave them to SQLite
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        return
+    os.close(fd)
