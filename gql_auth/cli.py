@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql_auth import cli_users, retention
 from gql_auth.cli_support import CommandError, run_in_transaction
 from gql_auth.config import SettingsError, load_settings
-from gql_auth.db import create_private_sqlite_file
+from gql_auth.db import create_private_sqlite_file, shared_sqlite_file_mode
 from gql_auth.metrics import MULTIPROCESS_ENV
 from gql_auth.services import Services
 
@@ -80,6 +80,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()  # fail here, in one line, before any worker starts
     settings.signing_key()  # development: create the key file once, not once per worker
+    shared = shared_sqlite_file_mode(settings.database_url)
+    if shared is not None:
+        print(
+            f"gql-auth: warning: the SQLite database has mode {shared:04o}, so other users "
+            "may read it; chmod 600 it (and its -wal and -shm files)",
+            file=sys.stderr,
+        )
     if args.workers < 1:
         raise CommandError("--workers must be at least 1")
     if settings.metrics_enabled and args.workers > 1 and not os.environ.get(MULTIPROCESS_ENV):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from typing import Any
 
 from sqlalchemy import Result, event
@@ -125,14 +126,31 @@ def create_private_sqlite_file(url: str | URL) -> None:
     exists is left alone, and any failure (say a missing directory) is left to
     SQLite to report on first use, as before.
     """
-    parsed = make_url(url)
-    path = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
+    path = _sqlite_path(url)
+    if path is None:
         return
-    if path.startswith("file:") or parsed.query.get("uri"):
-        return  # URI filenames name their own options; leave them to SQLite
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except OSError:
         return
     os.close(fd)
+
+
+def shared_sqlite_file_mode(url: str | URL) -> int | None:
+    """The mode of an existing SQLite database file that other users may read, else None."""
+    path = _sqlite_path(url)
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode) if path is not None else 0
+    except OSError:
+        return None
+    return mode if mode & 0o077 else None
+
+
+def _sqlite_path(url: str | URL) -> str | None:
+    parsed = make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return None
+    if path.startswith("file:") or parsed.query.get("uri"):
+        return None  # URI filenames name their own options; leave them to SQLite
+    return path

@@ -95,6 +95,19 @@ class TestServeInDevelopment:
         for path in sqlite_files(database):
             assert mode(path) == 0o600, path
 
+    def test_serve_warns_about_a_database_others_may_read(self, tmp_path: Path) -> None:
+        database = tmp_path / "shared.db"
+        database.touch()
+        database.chmod(0o644)
+        server = ServerProcess(server_environment(f"sqlite:///{database}"), tmp_path)
+        try:
+            server.wait_until_healthy()
+        finally:
+            server.stop()
+
+        assert "the SQLite database has mode 0644" in server.log.read_text()
+        assert mode(database) == 0o644  # the operator's choice, not ours to change
+
     @pytest.mark.parametrize(
         ("plant", "expected"),
         [
