@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,8 @@ from gql_auth.tokens import (
     new_refresh_token,
     new_session_id,
 )
+
+logger = logging.getLogger("gql_auth.sessions")
 
 # lastUsedAt is a hint for people, not an audit log: one write a minute is plenty.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -60,7 +63,9 @@ async def start(
     """
     await lock_user(db, user.id)  # parallel sign-ins of one user take turns: the cap holds
     await prune_expired(db, user_id=user.id)  # keeps the table bounded per user
-    await _revoke_oldest(db, user_id=user.id, keep=max_sessions - 1)  # room for this one
+    revoked = await _revoke_oldest(db, user_id=user.id, keep=max_sessions - 1)  # room for this one
+    if revoked:
+        logger.info("user %s is over MAX_SESSIONS_PER_USER: revoking %d", user.id, revoked)
     refresh_token = new_refresh_token()
     now = utcnow()
     session = AuthSession(
