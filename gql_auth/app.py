@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from gql_auth import graphiql, sessions
 from gql_auth.config import Settings, get_settings
@@ -25,6 +30,11 @@ from gql_auth.request_log import RequestLogMiddleware
 from gql_auth.services import Services, build_services
 
 logger = logging.getLogger("gql_auth")
+
+Outcome = ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult
+# Before the second attempt, a pause up to this long, so two transactions
+# that deadlocked each other do not meet again in step.
+RETRY_JITTER_SECONDS = 0.05
 
 
 class _GraphQLApp(GraphQL[Context, None]):
@@ -44,6 +54,43 @@ class _GraphQLApp(GraphQL[Context, None]):
         if not isinstance(request, Request):
             raise TypeError("/graphql serves HTTP only")
         return Context(self._services, request, request.state.request_id)
+
+    async def execute_operation(  # Strawberry's signature (0.341)
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> Outcome:
+        """Runs the operation; once more, in a fresh transaction, after a deadlock.
+
+        RequestTransaction flags the context only when it rolled back, so
+        nothing of the first attempt was saved and its after-commit callbacks
+        (mails) were dropped with it; the second attempt answers either way.
+        """
+        run = super().execute_operation
+
+        async def attempt(context: Context) -> Outcome:
+            return await run(
+                request=request,
+                request_adapter=request_adapter,
+                request_data=request_data,
+                context=context,
+                root_value=root_value,
+                sub_response=sub_response,
+            )
+
+        result = await attempt(context)
+        if not context.transient_conflict:
+            return result
+        logger.warning(
+            "request %s: deadlock or lock timeout, nothing was saved; running it once more",
+            context.request_id,
+        )
+        await asyncio.sleep(random.uniform(0, RETRY_JITTER_SECONDS))  # noqa: S311 - not a secret
+        return await attempt(await self.get_context(request, sub_response))
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         # Our offline, auth-aware page instead of Strawberry's, which loads from a CDN.

@@ -7,14 +7,16 @@ import os
 import secrets
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import cli_users, sessions
+from gql_auth import cli_users, retention
 from gql_auth.cli_support import CommandError, run_in_transaction
 from gql_auth.config import SettingsError, load_settings
+from gql_auth.db import create_private_sqlite_file, shared_sqlite_file_mode
 from gql_auth.metrics import MULTIPROCESS_ENV
 from gql_auth.services import Services
 
@@ -63,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", type=Path, help="write to this file instead of stdout")
     export.set_defaults(handler=_export_schema)
 
-    prune = commands.add_parser("prune", help="delete expired sessions (run it daily)")
+    prune = commands.add_parser(
+        "prune", help="delete expired sessions and old security events (run it daily)"
+    )
     prune.set_defaults(handler=_prune)
 
     gen_secret = commands.add_parser("gen-secret", help="print a new 256-bit url-safe secret")
@@ -76,6 +80,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()  # fail here, in one line, before any worker starts
     settings.signing_key()  # development: create the key file once, not once per worker
+    shared = shared_sqlite_file_mode(settings.database_url)
+    if shared is not None:
+        print(
+            f"gql-auth: warning: the SQLite database has mode {shared:04o}, so other users "
+            "may read it; chmod 600 it (and its -wal and -shm files)",
+            file=sys.stderr,
+        )
     if args.workers < 1:
         raise CommandError("--workers must be at least 1")
     if settings.metrics_enabled and args.workers > 1 and not os.environ.get(MULTIPROCESS_ENV):
@@ -111,6 +122,7 @@ def _migrate(_args: argparse.Namespace) -> int:
     from alembic import command
 
     settings = load_settings()
+    create_private_sqlite_file(settings.database_url)  # before SQLite creates it 0644
     config = Config()
     config.set_main_option("script_location", str(alembic_directory()))
     # Percent signs in passwords would be read as interpolation by configparser.
@@ -121,10 +133,16 @@ def _migrate(_args: argparse.Namespace) -> int:
 
 
 def _prune(_args: argparse.Namespace) -> int:
-    async def prune(db: AsyncSession, _services: Services) -> int:
-        return await sessions.prune_expired(db)
+    settings = load_settings()
+    days = settings.security_event_retention_days
 
-    print(f"deleted {run_in_transaction(load_settings(), prune)} expired sessions")
+    async def prune(db: AsyncSession, _services: Services) -> retention.Pruned:
+        return await retention.prune(db, event_retention=timedelta(days=days))
+
+    pruned = run_in_transaction(settings, prune)
+    print(f"deleted {pruned.sessions} expired sessions")
+    print(f"deleted {pruned.retired_tokens} retired refresh tokens of expired or deleted sessions")
+    print(f"deleted {pruned.security_events} security events older than {days} days")
     return 0
 
 

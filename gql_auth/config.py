@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import secrets
+import stat
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +53,10 @@ class Settings(BaseSettings):
     jwt_audience: str = "gql-auth"
     access_token_expire_minutes: int = Field(default=15, ge=1)
     refresh_token_expire_days: int = Field(default=14, ge=1)
+    # A sign-in beyond this many live sessions revokes the user's oldest.
+    max_sessions_per_user: int = Field(default=50, ge=1)
+    # `gql-auth prune` deletes security events older than this.
+    security_event_retention_days: int = Field(default=90, ge=1)
 
     password_min_length: int = Field(default=8, ge=1, le=256)
     # argon2-cffi's RFC 9106 low-memory defaults.
@@ -174,18 +180,65 @@ class Settings(BaseSettings):
 
 
 def _development_secret(path: Path) -> str:
-    try:
-        key = path.read_text().strip()
-    except FileNotFoundError:
-        key = ""
-    if len(key.encode()) >= MIN_SECRET_BYTES:
+    """The key kept in `path`, created 0600 on first use; a file others could read is refused."""
+    key = _read_private_file(path)
+    if key is not None and len(key.encode()) >= MIN_SECRET_BYTES:
         return key
-    key = secrets.token_urlsafe(32)
-    # O_EXCL-free but 0600 from birth: the key is never world-readable.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    new_key = secrets.token_urlsafe(32)
+    # O_NOFOLLOW: a symlink planted here is never written through. O_EXCL: nor is a file
+    # that appeared since we looked; a short key of our own is replaced in place.
+    exists = key is not None
+    flags = os.O_WRONLY | os.O_NOFOLLOW | (os.O_TRUNC if exists else os.O_CREAT | os.O_EXCL)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:  # another process created it meanwhile: theirs wins
+        theirs = _read_private_file(path)
+        if theirs is None or len(theirs.encode()) < MIN_SECRET_BYTES:
+            raise SettingsError(f"SECRET_KEY_FILE {path} changed while being created") from None
+        return theirs
+    except OSError as error:
+        raise SettingsError(f"SECRET_KEY_FILE {path}: cannot write it ({error.strerror})") from None
     with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+        handle.write(new_key + "\n")
+    return new_key
+
+
+def _read_private_file(path: Path) -> str | None:
+    """The file's text, or None when there is none; SettingsError unless only we can read it."""
+    try:
+        # O_NONBLOCK: a FIFO planted here must not hang the start-up.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise SettingsError(
+                f"SECRET_KEY_FILE {path} is a symbolic link; refusing to follow it"
+            ) from None
+        raise SettingsError(f"SECRET_KEY_FILE {path}: cannot read it ({error.strerror})") from None
+    try:
+        _check_private(path, os.fstat(fd))
+    except SettingsError:
+        os.close(fd)
+        raise
+    with os.fdopen(fd) as handle:
+        return handle.read().strip()
+
+
+def _check_private(path: Path, info: os.stat_result) -> None:
+    # Checked on the open file, not the name: nothing can be swapped in between.
+    if not stat.S_ISREG(info.st_mode):
+        raise SettingsError(f"SECRET_KEY_FILE {path} is not a regular file")
+    if info.st_uid != os.geteuid():
+        raise SettingsError(
+            f"SECRET_KEY_FILE {path} is owned by another user (uid {info.st_uid}); "
+            "delete it or set SECRET_KEY"
+        )
+    if info.st_mode & 0o077:
+        raise SettingsError(
+            f"SECRET_KEY_FILE {path} has mode {stat.S_IMODE(info.st_mode):04o}, so other "
+            f"users may read the key; run chmod 600 {path}, or delete it for a new key"
+        )
 
 
 def describe_validation_error(error: ValidationError) -> str:

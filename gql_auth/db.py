@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from typing import Any
 
 from sqlalchemy import Result, event
@@ -42,6 +44,7 @@ def _mysql_charset(url: URL) -> URL:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     url = _mysql_charset(async_url(settings.database_url))
+    create_private_sqlite_file(url)
     options: dict[str, Any] = {}
     if url.get_backend_name() == "sqlite":
         # SQLite waits on its own file lock; a generous timeout beats "database is locked".
@@ -77,3 +80,77 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE or DELETE matched (0 when the driver cannot tell)."""
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# MySQL/MariaDB: 1213 deadlock (the server rolled the transaction back), 1205 lock wait
+# timeout. SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), "database is locked".
+_MYSQL_CONFLICTS = frozenset({1205, 1213})
+_SQLITE_CONFLICTS = frozenset({5, 6})
+
+
+def is_transient_conflict(error: BaseException) -> bool:
+    """A deadlock or lock timeout: once rolled back, the same transaction may well succeed."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if _is_driver_conflict(current):
+            return True
+        # SQLAlchemy keeps the driver's exception in .orig; Python chains the rest.
+        orig = getattr(current, "orig", None)
+        pending += [orig if isinstance(orig, BaseException) else None]
+        pending += [current.__cause__, current.__context__]
+    return False
+
+
+def _is_driver_conflict(error: BaseException) -> bool:
+    module = type(error).__module__
+    code = error.args[0] if error.args else None
+    if module.startswith("pymysql"):  # aiomysql raises pymysql's exceptions too
+        return code in _MYSQL_CONFLICTS
+    if module == "sqlite3":
+        sqlite_code = getattr(error, "sqlite_errorcode", None)
+        if isinstance(sqlite_code, int):
+            return sqlite_code & 0xFF in _SQLITE_CONFLICTS  # extended codes keep it in the low byte
+        return "database is locked" in str(error) or "database table is locked" in str(error)
+    return False
+
+
+def create_private_sqlite_file(url: str | URL) -> None:
+    """Creates a SQLite database file 0600 before SQLite would create it 0644.
+
+    SQLite gives its -wal and -shm files the database file's mode. A file that
+    exists is left alone, and any failure (say a missing directory) is left to
+    SQLite to report on first use, as before.
+    """
+    path = _sqlite_path(url)
+    if path is None:
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        return
+    os.close(fd)
+
+
+def shared_sqlite_file_mode(url: str | URL) -> int | None:
+    """The mode of an existing SQLite database file that other users may read, else None."""
+    path = _sqlite_path(url)
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode) if path is not None else 0
+    except OSError:
+        return None
+    return mode if mode & 0o077 else None
+
+
+def _sqlite_path(url: str | URL) -> str | None:
+    parsed = make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return None
+    if path.startswith("file:") or parsed.query.get("uri"):
+        return None  # URI filenames name their own options; leave them to SQLite
+    return path

@@ -44,8 +44,13 @@ class Mailer:
         self._password = settings.smtp_password
         self._sender = settings.mail_from
         self._pending: set[asyncio.Task[None]] = set()
+        # Development: the log is the mailbox. Production: a body holds a live token,
+        # and logs travel further than mailboxes, so only the envelope is logged.
+        self._log_bodies = not settings.is_production
         if self._host is None and settings.is_production:
-            logger.warning("SMTP_HOST is unset: mails, with their links, are written to the log")
+            logger.warning(
+                "SMTP_HOST is unset: no mail is sent; the log gets only subject and recipient"
+            )
 
     def send_later(self, mail: Mail) -> None:
         """Schedules delivery on the running loop; returns at once."""
@@ -76,13 +81,7 @@ class Mailer:
     async def send(self, mail: Mail) -> None:
         """Delivers one mail now; never raises (failures are logged)."""
         if self._host is None:
-            # Development: the log is the mailbox. The body holds a live token.
-            logger.info(
-                "SMTP_HOST is unset; not sending this mail:\nTo: %s\nSubject: %s\n\n%s",
-                mail.to,
-                mail.subject,
-                mail.body,
-            )
+            self._log_unsent(mail)
             return
         try:
             async with asyncio.timeout(DELIVERY_TIMEOUT):
@@ -108,6 +107,17 @@ class Mailer:
             )
         else:
             logger.info("sent %r to %s", mail.subject, mail.to)
+
+    def _log_unsent(self, mail: Mail) -> None:
+        if self._log_bodies:
+            logger.info(
+                "SMTP_HOST is unset; not sending this mail:\nTo: %s\nSubject: %s\n\n%s",
+                mail.to,
+                mail.subject,
+                mail.body,
+            )
+        else:
+            logger.warning("SMTP_HOST is unset: %r to %s was not sent", mail.subject, mail.to)
 
     async def drain(self) -> None:
         """Waits until every mail scheduled so far has been handled (tests, shutdown)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,8 @@ from gql_auth.tokens import (
     new_refresh_token,
     new_session_id,
 )
+
+logger = logging.getLogger("gql_auth.sessions")
 
 # lastUsedAt is a hint for people, not an audit log: one write a minute is plenty.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -51,8 +54,18 @@ async def start(
     user: User,
     client: ClientInfo,
     lifetime: timedelta,
+    max_sessions: int,
 ) -> SignedIn:
-    """Opens a session for a user who just proved who they are."""
+    """Opens a session for a user who just proved who they are.
+
+    Beyond `max_sessions` live sessions the oldest are revoked, so no account
+    (or whoever holds its password) can pile up sessions without end.
+    """
+    await lock_user(db, user.id)  # parallel sign-ins of one user take turns: the cap holds
+    await prune_expired(db, user_id=user.id)  # keeps the table bounded per user
+    revoked = await _revoke_oldest(db, user_id=user.id, keep=max_sessions - 1)  # room for this one
+    if revoked:
+        logger.info("user %s is over MAX_SESSIONS_PER_USER: revoking %d", user.id, revoked)
     refresh_token = new_refresh_token()
     now = utcnow()
     session = AuthSession(
@@ -68,6 +81,47 @@ async def start(
     db.add(session)
     await db.flush()
     return issue(codec, user=user, session=session, refresh_token=refresh_token)
+
+
+async def lock_user(db: AsyncSession, user_id: int) -> None:
+    """Takes the user's row lock; whatever changes a user's sessions takes it first.
+
+    One order everywhere (user, then session, then retired tokens) keeps
+    parallel sign-ins, refreshes, replays and logouts from deadlocking. A
+    write that changes nothing locks on both backends, where FOR UPDATE would
+    do nothing on SQLite. Take it before the transaction inserts any row that
+    refers to the user: that insert holds a shared lock, and two transactions
+    upgrading their shared locks deadlock.
+    """
+    await db.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(is_active=User.is_active)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _revoke_oldest(db: AsyncSession, *, user_id: int, keep: int) -> int:
+    """Revokes the user's live sessions beyond the newest `keep`; returns how many."""
+    now = utcnow()
+    # A locking read sees the latest commit (a parallel sign-in's too), not the snapshot.
+    live = (
+        await db.scalars(
+            select(AuthSession.id)
+            .where(AuthSession.user_id == user_id, *_live_at(now))
+            .order_by(AuthSession.created_at.desc(), AuthSession.id.desc())
+            .with_for_update()
+        )
+    ).all()
+    oldest = live[keep:]
+    if oldest:
+        await db.execute(
+            update(AuthSession)
+            .where(AuthSession.id.in_(oldest))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return len(oldest)
 
 
 def issue(
@@ -119,6 +173,7 @@ async def active_sessions(db: AsyncSession, *, user_id: int) -> Sequence[AuthSes
 
 async def revoke_all(db: AsyncSession, *, user_id: int) -> int:
     """Revokes every live session of a user at once; returns how many."""
+    await lock_user(db, user_id)
     now = utcnow()
     result = await db.execute(
         update(AuthSession)

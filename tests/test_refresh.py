@@ -246,3 +246,78 @@ class TestConcurrentRefresh:
             )
 
         assert sorted(outcomes(bodies)) == ["UNAUTHENTICATED", "UNAUTHENTICATED", "ok"]
+
+
+class TestParallelReuse:
+    """Item 6 of issue 11: parallel replays once deadlocked MariaDB (INTERNAL_SERVER_ERROR)."""
+
+    ALLOWED = {"ok", "TOKEN_REVOKED"}
+
+    @staticmethod
+    def answers(bodies: list[dict[str, Any]]) -> list[str]:
+        """ "ok", or every error's reason (or code) joined: a failed commit adds a second one."""
+        return [
+            "+".join(
+                error["extensions"].get("reason") or error["extensions"]["code"]
+                for error in body["errors"]
+            )
+            if body.get("errors")
+            else "ok"
+            for body in bodies
+        ]
+
+    async def test_parallel_reuses_of_a_rotated_token_are_all_token_revoked(
+        self, settings: Settings, database: SqlDatabase
+    ) -> None:
+        async with running_app(settings) as first, running_app(settings) as second:
+            registered = await register(first)
+            data_of(await refresh(first, registered["refreshToken"]), "refreshToken")
+            old = registered["refreshToken"]
+
+            bodies = await asyncio.gather(
+                *(refresh(first if n % 2 else second, old) for n in range(8))
+            )
+
+        assert self.answers(bodies) == ["TOKEN_REVOKED"] * 8
+        (row,) = database.rows("sessions")
+        assert row["revoked_at"] is not None
+        kinds = event_kinds(database, registered["user"]["id"])
+        assert kinds.count("REFRESH_TOKEN_REUSED") == 1, kinds
+
+    async def test_parallel_refreshes_of_one_current_token_give_one_success_and_revoke(
+        self, settings: Settings, database: SqlDatabase
+    ) -> None:
+        """The losers replay a token the winner just rotated away: that is reuse."""
+        async with running_app(settings) as first, running_app(settings) as second:
+            registered = await register(first)
+            token = registered["refreshToken"]
+
+            bodies = await asyncio.gather(
+                *(refresh(first if n % 2 else second, token) for n in range(8))
+            )
+
+        answers = self.answers(bodies)
+        assert set(answers) <= self.ALLOWED, answers
+        assert answers.count("ok") <= 1, answers
+        (row,) = database.rows("sessions")
+        assert row["revoked_at"] is not None
+
+    async def test_a_mix_of_current_and_replayed_tokens_never_fails_internally(
+        self, settings: Settings, database: SqlDatabase
+    ) -> None:
+        async with running_app(settings) as first, running_app(settings) as second:
+            registered = await register(first)
+            current = data_of(await refresh(first, registered["refreshToken"]), "refreshToken")
+            tokens = [registered["refreshToken"], current["refreshToken"]]
+
+            bodies = await asyncio.gather(
+                *(refresh(first if n % 2 else second, tokens[n % 2]) for n in range(10))
+            )
+            after = await refresh(first, current["refreshToken"])
+
+        answers = self.answers(bodies)
+        assert set(answers) <= self.ALLOWED, answers
+        assert answers.count("ok") <= 1, answers
+        assert self.answers([after]) == ["TOKEN_REVOKED"]
+        (row,) = database.rows("sessions")
+        assert row["revoked_at"] is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 
 from gql_auth.config import Settings, SettingsError, load_settings
 from tests.helpers import LOW_ARGON2, SECRET_KEY
+
+STOLEN_KEY = "a-perfectly-long-key-that-others-could-read-0123456789"
 
 
 def load(**values: object) -> Settings:
@@ -51,6 +54,14 @@ BAD_VALUES = [
         {"access_token_expire_minutes": 0},
         "ACCESS_TOKEN_EXPIRE_MINUTES",
         id="access_token_expire_minutes=0",
+    ),
+    pytest.param(
+        {"max_sessions_per_user": 0}, "MAX_SESSIONS_PER_USER", id="max_sessions_per_user=0"
+    ),
+    pytest.param(
+        {"security_event_retention_days": "forever"},
+        "SECURITY_EVENT_RETENTION_DAYS",
+        id="security_event_retention_days=forever",
     ),
     pytest.param({"jwt_algorithm": "none"}, "JWT_ALGORITHM", id="jwt_algorithm=none"),
     pytest.param({"jwt_algorithm": "RS256"}, "JWT_ALGORITHM", id="jwt_algorithm=RS256"),
@@ -107,6 +118,8 @@ class TestRefusals:
         assert settings.jwt_issuer == settings.jwt_audience == "gql-auth"
         assert settings.access_token_expire_minutes == 15
         assert settings.refresh_token_expire_days == 14
+        assert settings.max_sessions_per_user == 50
+        assert settings.security_event_retention_days == 90
         assert settings.password_min_length == 8
         assert settings.rate_limit_login_account_client == "10/15minutes"
         assert settings.rate_limit_login_account == "100/hour"
@@ -149,12 +162,76 @@ class TestDevelopmentSecret:
     def test_a_key_file_too_short_to_be_safe_is_replaced(self, tmp_path: Path) -> None:
         key_file = tmp_path / "secret"
         key_file.write_text("short\n")
+        key_file.chmod(0o600)
 
         key = load(secret_key_file=key_file).signing_key()
 
         assert key != "short"
         assert len(key.encode()) >= 32
         assert key_file.read_text().strip() == key
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+    @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620])
+    def test_a_key_file_others_may_read_or_write_is_refused(
+        self, tmp_path: Path, mode: int
+    ) -> None:
+        key_file = tmp_path / "secret"
+        key_file.write_text(STOLEN_KEY + "\n")
+        key_file.chmod(mode)
+
+        with pytest.raises(SettingsError) as raised:
+            load(secret_key_file=key_file).signing_key()
+
+        message = str(raised.value)
+        assert f"{mode:04o}" in message
+        assert "chmod 600" in message
+        assert STOLEN_KEY not in message
+        assert key_file.read_text().strip() == STOLEN_KEY  # left as found
+
+    def test_a_symlinked_key_file_is_refused_and_its_target_untouched(self, tmp_path: Path) -> None:
+        target = tmp_path / "elsewhere"
+        target.write_text(STOLEN_KEY + "\n")
+        target.chmod(0o600)
+        key_file = tmp_path / "secret"
+        key_file.symlink_to(target)
+
+        with pytest.raises(SettingsError, match="symbolic link"):
+            load(secret_key_file=key_file).signing_key()
+
+        assert target.read_text().strip() == STOLEN_KEY
+
+    def test_a_dangling_symlink_is_not_written_through(self, tmp_path: Path) -> None:
+        target = tmp_path / "planted"
+        key_file = tmp_path / "secret"
+        key_file.symlink_to(target)
+
+        with pytest.raises(SettingsError, match="symbolic link"):
+            load(secret_key_file=key_file).signing_key()
+
+        assert not target.exists()
+
+    @pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+    def test_a_key_file_owned_by_another_user_is_refused(self, tmp_path: Path) -> None:
+        key_file = tmp_path / "secret"
+        key_file.write_text(STOLEN_KEY + "\n")
+        key_file.chmod(0o600)
+        os.chown(key_file, 65534, 65534)  # nobody
+
+        with pytest.raises(SettingsError, match="owned by another user"):
+            load(secret_key_file=key_file).signing_key()
+
+    @pytest.mark.parametrize("kind", ["fifo", "directory"])
+    def test_a_key_file_that_is_not_a_regular_file_is_refused(
+        self, tmp_path: Path, kind: str
+    ) -> None:
+        key_file = tmp_path / "secret"
+        if kind == "fifo":
+            os.mkfifo(key_file, 0o600)  # opening it for reading must not hang
+        else:
+            key_file.mkdir(mode=0o700)
+
+        with pytest.raises(SettingsError, match="not a regular file"):
+            load(secret_key_file=key_file).signing_key()
 
     def test_an_explicit_key_is_used_as_given_and_no_file_is_written(self, tmp_path: Path) -> None:
         key_file = tmp_path / "secret"

@@ -53,6 +53,8 @@ class Context(BaseContext):
         self._authentication: Authentication | None = None
         self._viewer_id: int | None = None
         self._after_commit: list[Callable[[], None]] = []
+        # Set when the transaction was rolled back after a deadlock or lock timeout.
+        self.transient_conflict = False
 
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:

@@ -113,12 +113,12 @@ class Mutation:
 
 
 async def _start_session(context: Context, db: AsyncSession, user: models.User) -> AuthPayload:
-    await sessions.prune_expired(db, user_id=user.id)  # keeps the table bounded per user
     signed_in = await sessions.start(
         db,
         context.services.tokens,
         user=user,
         client=context.client,
         lifetime=context.services.refresh_lifetime,
+        max_sessions=context.settings.max_sessions_per_user,
     )
     return AuthPayload.from_signed_in(signed_in)

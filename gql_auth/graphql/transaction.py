@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from gql_auth.db import is_transient_conflict
 from gql_auth.graphql.context import Context
 from gql_auth.graphql.errors import is_unexpected
 
@@ -16,7 +17,9 @@ class RequestTransaction(SchemaExtension):
 
     Refusals (domain errors) still commit: a failed sign-in must leave its
     LOGIN_FAILED event behind, and policy code raises before it writes
-    anything else. Only unexpected errors roll the request back.
+    anything else. Only unexpected errors roll the request back. A rollback
+    after a deadlock or lock timeout is flagged on the context, so the view
+    can run the operation once more (gql_auth.app).
     """
 
     async def on_operation(self) -> AsyncIterator[None]:
@@ -26,8 +29,9 @@ class RequestTransaction(SchemaExtension):
             return
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
             await context.finish(commit=False)
+            context.transient_conflict = isinstance(exc, Exception) and is_transient_conflict(exc)
             raise
         result = self.execution_context.result
         errors = (result.errors if result is not None else None) or []
@@ -37,7 +41,16 @@ class RequestTransaction(SchemaExtension):
             if wanted and not kept and not errors:
                 raise RuntimeError("the transaction could not be committed")  # noqa: TRY301
         except Exception as exc:  # reported to the client as INTERNAL_SERVER_ERROR
+            context.transient_conflict = is_transient_conflict(exc)
             if result is not None:
                 # Nothing the response would claim has happened was saved.
                 result.data = None
                 result.errors = [*errors, GraphQLError("commit failed", original_error=exc)]
+            return
+        if not wanted:  # rolled back: nothing of this attempt was kept
+            context.transient_conflict = any(_conflicted(error) for error in errors)
+
+
+def _conflicted(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and is_transient_conflict(original)

@@ -1,0 +1,50 @@
+"""What `gql-auth prune` deletes, so no table grows without end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Delete, delete, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql_auth.db import rowcount
+from gql_auth.models import AuthSession, RetiredRefreshToken, SecurityEvent, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    sessions: int
+    retired_tokens: int
+    security_events: int
+
+
+async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
+    """Deletes expired sessions with their retired tokens, orphaned retired tokens and old events.
+
+    Revoked sessions that have not expired stay (sessions.prune_expired says
+    why), and so do their retired tokens: replaying one must still revoke.
+    """
+    now = utcnow()
+    expired = select(AuthSession.id).where(AuthSession.expires_at <= now)
+    # Counted here rather than left to ON DELETE CASCADE, which reports nothing.
+    of_expired = await _delete(
+        db, delete(RetiredRefreshToken).where(RetiredRefreshToken.session_id.in_(expired))
+    )
+    sessions = await _delete(db, delete(AuthSession).where(AuthSession.expires_at <= now))
+    # Rows a connection without foreign keys (SQLite's default) left behind.
+    orphaned = await _delete(
+        db,
+        delete(RetiredRefreshToken).where(
+            ~exists().where(AuthSession.id == RetiredRefreshToken.session_id)
+        ),
+    )
+    events = await _delete(
+        db, delete(SecurityEvent).where(SecurityEvent.at < now - event_retention)
+    )
+    return Pruned(sessions=sessions, retired_tokens=of_expired + orphaned, security_events=events)
+
+
+async def _delete(db: AsyncSession, statement: Delete) -> int:
+    result = await db.execute(statement.execution_options(synchronize_session=False))
+    return rowcount(result)
