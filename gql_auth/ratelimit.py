@@ -85,6 +85,7 @@ class RateLimits:
             MovingWindowRateLimiter(MemoryStorage()), MemoryWindows(), shared=False
         )
         self._shared: _Counter | None = None
+        self._redis_windows: RedisWindows | None = None
         if settings.redis_url:
             storage: Storage = RedisStorage(
                 "async+" + settings.redis_url,
@@ -94,9 +95,12 @@ class RateLimits:
                 socket_timeout=1,
                 socket_connect_timeout=1,
             )
+            self._redis_windows = RedisWindows(
+                settings.redis_url, key_prefix=settings.rate_limit_key_prefix
+            )
             self._shared = _Counter(
                 MovingWindowRateLimiter(storage),
-                RedisWindows(settings.redis_url, key_prefix=settings.rate_limit_key_prefix),
+                self._redis_windows,
                 shared=True,
             )
         self._last_outage_log = 0.0
@@ -159,6 +163,11 @@ class RateLimits:
     def _window(self, rule: Rule, key: str) -> Window:
         item = self._items[rule]
         return Window(f"{rule.name}:{key}", item.amount, item.get_expiry())
+
+    async def aclose(self) -> None:
+        """Closes the reservations' Redis connections (the app's shutdown)."""
+        if self._redis_windows is not None:
+            await self._redis_windows.aclose()
 
     def _counters(self) -> list[_Counter]:
         return [self._shared, self._local] if self._shared else [self._local]

@@ -35,6 +35,7 @@ class Services:
 
     async def aclose(self) -> None:
         await self.mailer.aclose()  # pending mails first: a send never needs the database
+        await self.rate_limits.aclose()
         await self.engine.dispose()
 
 
