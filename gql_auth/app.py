@@ -83,14 +83,16 @@ class _GraphQLApp(GraphQL[Context, None]):
             )
 
         result = await attempt(context)
-        if not context.transient_conflict:
+        if not context.retrying:
             return result
         logger.warning(
             "request %s: deadlock or lock timeout, nothing was saved; running it once more",
             context.request_id,
         )
         await asyncio.sleep(random.uniform(0, RETRY_JITTER_SECONDS))  # noqa: S311 - not a secret
-        return await attempt(await self.get_context(request, sub_response))
+        second = await self.get_context(request, sub_response)
+        second.may_retry = False  # once: a second conflict is answered as an error
+        return await attempt(second)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         # Our offline, auth-aware page instead of Strawberry's, which loads from a CDN.

@@ -55,6 +55,8 @@ class Context(BaseContext):
         self._after_commit: list[Callable[[], None]] = []
         # Set when the transaction was rolled back after a deadlock or lock timeout.
         self.transient_conflict = False
+        # Whether the view may run this operation once more after such a rollback.
+        self.may_retry = True
 
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:
@@ -63,6 +65,11 @@ class Context(BaseContext):
             if self._session is None:
                 self._session = self.services.session_factory()
             yield self._session
+
+    @property
+    def retrying(self) -> bool:
+        """This attempt rolled back on a conflict and the view will run it again."""
+        return self.transient_conflict and self.may_retry
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Runs `callback` once this request's writes are committed (e.g. to send a mail)."""

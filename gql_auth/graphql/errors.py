@@ -173,12 +173,21 @@ def translate_outside_operation(errors: list[GraphQLError], execution: Execution
 def _masked(error: GraphQLError, execution: ExecutionContext) -> GraphQLError:
     """Logs the whole error with the request id; the client gets only the id."""
     request_id = getattr(execution.context, "request_id", None)
-    logger.error(
-        "unexpected error in %s (request %s)",
-        execution.operation_name or "anonymous operation",
-        request_id,
-        exc_info=error.original_error,
-    )
+    if getattr(execution.context, "retrying", False):
+        # A deadlock or lock timeout that the view runs again: the retry's outcome counts.
+        logger.warning(
+            "transient conflict in %s (request %s): %s",
+            execution.operation_name or "anonymous operation",
+            request_id,
+            str(error.original_error).partition("\n")[0],  # the driver's words, not the SQL
+        )
+    else:
+        logger.error(
+            "unexpected error in %s (request %s)",
+            execution.operation_name or "anonymous operation",
+            request_id,
+            exc_info=error.original_error,
+        )
     return _with(
         error, INTERNAL_MESSAGE, {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
     )

@@ -22,8 +22,8 @@ class RecordOutcome(SchemaExtension):
         started = time.perf_counter()
         yield
         context = self.execution_context.context
-        if not isinstance(context, Context):
-            return
+        if not isinstance(context, Context) or context.retrying:
+            return  # a rolled-back attempt that runs again: only the retry is recorded
         try:
             self._record(context, started)
         except Exception:  # bookkeeping must never break an answer already made
