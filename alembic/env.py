@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, pool
 
 from alembic import context
 from gql_auth.config import get_settings
-from gql_auth.db import sync_url
+from gql_auth.db import create_private_sqlite_file, sync_url
 from gql_auth.models import Base
 
 config = context.config
@@ -32,6 +32,7 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     url = _url()
+    create_private_sqlite_file(url)  # before SQLite creates it 0644, also for plain `alembic`
     connect_args = {"charset": "utf8mb4"} if url.startswith(("mysql", "mariadb")) else {}
     engine = create_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
     with engine.connect() as connection:

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import migrate
 from tests.helpers import make_settings, running_app
 from tests.servers import ServerProcess, server_environment
 from tests.test_cli import assert_one_line_failure, run_cli
@@ -47,6 +48,14 @@ class TestSqliteDatabaseFile:
         assert {path.name: mode(path) for path in sqlite_files(database)} == {
             path.name: 0o600 for path in sqlite_files(database)
         }
+
+    def test_alembic_run_directly_creates_the_database_0600(self, tmp_path: Path) -> None:
+        database = tmp_path / "alembic.db"
+
+        migrate(f"sqlite:///{database}")  # `alembic upgrade head`, without gql-auth migrate
+
+        assert database.stat().st_size > 0
+        assert mode(database) == 0o600
 
     def test_a_relative_database_url_is_created_0600_in_the_working_directory(
         self, tmp_path: Path
