@@ -30,6 +30,7 @@ from gql_auth.graphql.document_rules import (
 )
 from gql_auth.graphql.errors import TranslateErrors, translate_outside_operation
 from gql_auth.graphql.observe import RecordOutcome
+from gql_auth.graphql.operation_choice import operation_refusal
 from gql_auth.graphql.transaction import RequestTransaction
 
 # Distinct valid documents kept parsed and validated; real clients send a handful.
@@ -131,6 +132,12 @@ class ValidateDocument(SchemaExtension):
             self.execution_context.graphql_document = cached
             self._known_valid = True
         yield
+        document = self.execution_context.graphql_document
+        if document is not None:
+            # Strawberry keeps the name the request sent only in a private field.
+            refused = operation_refusal(document, self.execution_context._provided_operation_name)
+            if refused is not None:
+                raise refused  # answered as a pre-execution error, before anything runs
 
     def on_validate(self) -> Iterator[None]:
         execution = self.execution_context
