@@ -17,6 +17,9 @@ from gql_auth.errors import DomainError, InvalidInput, UserNotFound
 from gql_auth.models import Role, User
 from gql_auth.services import Services
 
+# Typed in lower case, any case accepted: "user", "admin", and whatever Role gains.
+ROLE_CHOICES = [role.value.lower() for role in Role]
+
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     create_admin = commands.add_parser("create-admin", help="create an ADMIN account")
@@ -26,11 +29,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     set_role = commands.add_parser("set-role", help="change a user's role")
     set_role.add_argument("user", metavar="USERNAME_OR_EMAIL")
-    set_role.add_argument("role", type=str.lower, choices=["user", "admin"])
+    set_role.add_argument("role", type=str.lower, choices=ROLE_CHOICES)
     set_role.set_defaults(handler=_set_role)
 
     users = commands.add_parser("users", help="list users")
-    users.add_argument("--role", type=str.lower, choices=["user", "admin"])
+    users.add_argument("--role", type=str.lower, choices=ROLE_CHOICES)
     users.add_argument("--search", help="part of a username or e-mail, any case")
     users.set_defaults(handler=_list_users)
 

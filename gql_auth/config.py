@@ -16,6 +16,8 @@ from limits import parse as parse_rate_limit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from gql_auth.rate_limit_rules import Rule
+
 MIN_SECRET_BYTES = 32
 # OWASP's floor for argon2id; production refuses anything cheaper.
 ARGON2_MIN_MEMORY_KIB = 19456
@@ -79,17 +81,14 @@ class Settings(BaseSettings):
     cors_origins: CommaList = []
     trusted_proxies: CommaList = []
 
-    # Failed sign-ins (and wrong current passwords), each reserved before the hash runs.
-    # Per (account, client address) strictly; per account loosely, so that an attacker
-    # on one address cannot lock the owner out; per address against password spraying.
-    rate_limit_login_account_client: str = "10/15minutes"
-    rate_limit_login_account: str = "100/hour"
-    rate_limit_login_ip: str = "100/15minutes"
-    # Successful sign-ins per (account, client address): bounds sessions minted by one client.
-    rate_limit_signin_account_client: str = "60/15minutes"
-    rate_limit_register_ip: str = "100/hour"
-    rate_limit_reset_email: str = "3/hour"
-    rate_limit_reset_ip: str = "20/hour"
+    # One field per rate_limit_rules.Rule (what each limits and why is said there).
+    rate_limit_login_account_client: str = Rule.LOGIN_ACCOUNT_CLIENT.default
+    rate_limit_login_account: str = Rule.LOGIN_ACCOUNT.default
+    rate_limit_login_ip: str = Rule.LOGIN_IP.default
+    rate_limit_signin_account_client: str = Rule.SIGNIN_ACCOUNT_CLIENT.default
+    rate_limit_register_ip: str = Rule.REGISTER_IP.default
+    rate_limit_reset_email: str = Rule.RESET_EMAIL.default
+    rate_limit_reset_ip: str = Rule.RESET_IP.default
     # Redis keys start with this, so several deployments can share one Redis.
     rate_limit_key_prefix: str = "gql-auth"
 
@@ -123,15 +122,8 @@ class Settings(BaseSettings):
             ipaddress.ip_network(network, strict=False)
         return value
 
-    @field_validator(
-        "rate_limit_login_account_client",
-        "rate_limit_login_account",
-        "rate_limit_login_ip",
-        "rate_limit_signin_account_client",
-        "rate_limit_register_ip",
-        "rate_limit_reset_email",
-        "rate_limit_reset_ip",
-    )
+    # Pydantic refuses a validator naming a missing field: a Rule without its field fails here.
+    @field_validator(*(rule.setting for rule in Rule))
     @classmethod
     def _check_rate_limit(cls, value: str) -> str:
         parse_rate_limit(value)

@@ -58,12 +58,15 @@ class Metrics:
             multiprocess_mode="mostrecent",
         )
 
-    def observe(self, *, operation: str, outcome: str, seconds: float) -> None:
+    def observe(
+        self, *, operation: str, outcome: str, seconds: float, failed_sign_in: bool
+    ) -> None:
+        """One operation's outcome; the caller knows which fields check a password."""
         self.requests.labels(operation, outcome).inc()
         self.latency.labels(operation).observe(seconds)
         if outcome == "RATE_LIMITED":
             self.rate_limited.labels(operation).inc()
-        elif operation in {"login", "changePassword"} and outcome == "UNAUTHENTICATED":
+        elif failed_sign_in:
             self.sign_in_failures.inc()
 
     def exposition(self) -> bytes:

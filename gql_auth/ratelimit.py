@@ -8,7 +8,6 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -16,6 +15,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from gql_auth.config import Settings
 from gql_auth.errors import RateLimited
+from gql_auth.rate_limit_rules import Rule as Rule  # the table is declared in a leaf config reads
 from gql_auth.reservations import MemoryWindows, RedisWindows, Window, WindowStore
 
 logger = logging.getLogger("gql_auth.ratelimit")
@@ -26,27 +26,10 @@ _OUTAGE_LOG_INTERVAL = 30.0
 _OUTAGE_RETRY_AFTER = 30
 
 
-class Rule(Enum):
-    """Each limit, the setting it comes from, and whether it fails closed."""
-
-    LOGIN_ACCOUNT_CLIENT = ("rate_limit_login_account_client", True)
-    LOGIN_ACCOUNT = ("rate_limit_login_account", True)
-    LOGIN_IP = ("rate_limit_login_ip", True)
-    SIGNIN_ACCOUNT_CLIENT = ("rate_limit_signin_account_client", True)
-    REGISTER_IP = ("rate_limit_register_ip", False)
-    RESET_EMAIL = ("rate_limit_reset_email", False)
-    RESET_IP = ("rate_limit_reset_ip", False)
-
-    def __init__(self, setting: str, guards_passwords: bool) -> None:
-        self.setting = setting
-        self.guards_passwords = guards_passwords
-
-
 @dataclass(frozen=True, slots=True)
 class _Counter:
     limiter: MovingWindowRateLimiter
     windows: WindowStore
-    shared: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +64,7 @@ class RateLimits:
             rule: parse(getattr(settings, rule.setting)) for rule in Rule
         }
         self._fail_closed = settings.is_production
-        self._local = _Counter(
-            MovingWindowRateLimiter(MemoryStorage()), MemoryWindows(), shared=False
-        )
+        self._local = _Counter(MovingWindowRateLimiter(MemoryStorage()), MemoryWindows())
         self._shared: _Counter | None = None
         self._redis_windows: RedisWindows | None = None
         if settings.redis_url:
@@ -98,11 +79,7 @@ class RateLimits:
             self._redis_windows = RedisWindows(
                 settings.redis_url, key_prefix=settings.rate_limit_key_prefix
             )
-            self._shared = _Counter(
-                MovingWindowRateLimiter(storage),
-                self._redis_windows,
-                shared=True,
-            )
+            self._shared = _Counter(MovingWindowRateLimiter(storage), self._redis_windows)
         self._last_outage_log = 0.0
 
     async def check(self, rule: Rule, key: str) -> None:

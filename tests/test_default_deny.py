@@ -4,6 +4,7 @@ permission class, so a field added later without a rule cannot ship unnoticed.""
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import strawberry
 from graphql import (
     GraphQLField,
+    GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLNamedType,
     GraphQLObjectType,
@@ -19,6 +21,7 @@ from graphql import (
 )
 from strawberry.permission import BasePermission, PermissionExtension
 
+from gql_auth.graphql.credentials import CredentialCheck
 from gql_auth.graphql.permissions import HasRole, IsAuthenticated, IsSelfOrAdmin
 from gql_auth.graphql.schema import build_schema
 from gql_auth.models import Role
@@ -224,3 +227,100 @@ class TestPermissionChecksCannotBeSkipped:
 
         assert result.errors
         assert result.data in (None, {"secret": None})
+
+
+# Argument and input-field names that carry a secret the server checks. A name starting with
+# "new" is one being chosen (newPassword), which checks nothing.
+SECRET_NAME = re.compile(r"(password|token|code|secret|otp)$", re.IGNORECASE)
+# Mutations that take a secret-like argument yet are no credential check, and why. The rule
+# "one credential check per request" is for guessable secrets (passwords) and for the mailed
+# tokens whose redemption takes over a password or an address. Adding here is a security decision.
+NOT_CREDENTIAL_CHECKS = {
+    "register": "chooses a password, verifies none",
+    "refreshToken": "a 256-bit session token, rotated on use: aliases add no useful guesses",
+    "logout": "a 256-bit session token that only ends its own session",
+}
+
+
+def secret_arguments(field: GraphQLField) -> list[str]:
+    """Secret-like names among the field's arguments and their input objects' fields."""
+    found: list[str] = []
+    pending = list(field.args.items())
+    seen: set[str] = set()
+    while pending:
+        name, argument = pending.pop()
+        if SECRET_NAME.search(name) and not name.startswith("new"):
+            found.append(name)
+        input_type = get_named_type(argument.type)
+        if isinstance(input_type, GraphQLInputObjectType) and input_type.name not in seen:
+            seen.add(input_type.name)
+            pending.extend(input_type.fields.items())
+    return sorted(found)
+
+
+def declares_a_credential_check(field: GraphQLField) -> bool:
+    definition = field.extensions.get("strawberry-definition")
+    return definition is not None and any(
+        isinstance(extension, CredentialCheck) for extension in definition.extensions
+    )
+
+
+def mutations() -> dict[str, GraphQLField]:
+    mutation_type = SCHEMA._schema.mutation_type
+    assert mutation_type is not None
+    return dict(mutation_type.fields)
+
+
+class TestEverySecretCheckIsDeclared:
+    """A mutation left out of the credential checks could be aliased 50 times per request."""
+
+    def test_every_mutation_taking_a_secret_is_a_credential_check_or_exempt_on_purpose(
+        self,
+    ) -> None:
+        undeclared = sorted(
+            name
+            for name, field in mutations().items()
+            if secret_arguments(field)
+            and not declares_a_credential_check(field)
+            and name not in NOT_CREDENTIAL_CHECKS
+        )
+
+        assert undeclared == [], (
+            "These mutations take a password or token but do not declare "
+            "CredentialCheck(...): declare it, or exempt them here with a reason."
+        )
+
+    def test_the_walk_finds_secrets_in_arguments_and_input_objects(self) -> None:
+        """Guards the guard: a walk that found nothing would pass the test above vacuously."""
+        fields = mutations()
+
+        assert secret_arguments(fields["login"]) == ["password"]
+        assert secret_arguments(fields["changePassword"]) == ["currentPassword"]
+        assert secret_arguments(fields["updateProfile"]) == ["currentPassword"]
+        assert secret_arguments(fields["resetPassword"]) == ["token"]
+        assert secret_arguments(fields["refreshToken"]) == ["refreshToken"]
+        assert secret_arguments(fields["requestPasswordReset"]) == []
+
+    def test_the_mutations_that_check_a_password_or_redeem_a_mailed_token_declare_it(
+        self,
+    ) -> None:
+        declared = {
+            name for name, field in mutations().items() if declares_a_credential_check(field)
+        }
+
+        assert declared == {
+            "login",
+            "changePassword",
+            "updateProfile",
+            "resetPassword",
+            "verifyEmail",
+        }
+
+    @pytest.mark.parametrize("name", sorted(NOT_CREDENTIAL_CHECKS))
+    def test_each_exemption_is_a_mutation_that_takes_a_secret_and_declares_none(
+        self, name: str
+    ) -> None:
+        field = mutations()[name]
+
+        assert secret_arguments(field)
+        assert not declares_a_credential_check(field)

@@ -16,7 +16,10 @@ from gql_auth.graphql.document_rules import (
 from gql_auth.graphql.schema import Query, ValidateDocument, ValidDocuments
 
 UNKNOWN_FRAGMENT = {"code": "GRAPHQL_VALIDATION_FAILED", "reason": "UNKNOWN_FRAGMENT"}
-LIMITS = DocumentLimits(max_depth=4, max_introspection_depth=6, max_aliases=3)
+CREDENTIALS = ("login", "changePassword", "resetPassword")
+LIMITS = DocumentLimits(
+    max_depth=4, max_introspection_depth=6, max_aliases=3, credential_fields=CREDENTIALS
+)
 
 
 def refusals(document: str, limits: DocumentLimits = LIMITS) -> list[tuple[str, str]]:
@@ -62,7 +65,9 @@ class TestFragmentsAreResolvedOnce:
 
     def test_a_doubling_chain_of_fields_counts_every_expanded_field(self) -> None:
         assert 2**12 <= MAX_EXPANDED_FIELDS < 2**13
-        wide = DocumentLimits(max_depth=4, max_introspection_depth=6, max_aliases=10**6)
+        wide = DocumentLimits(
+            max_depth=4, max_introspection_depth=6, max_aliases=10**6, credential_fields=()
+        )
 
         assert reasons(doubling_chain(12, "__typename"), wide) == []
         assert reasons(doubling_chain(13, "__typename"), wide) == ["TOO_COMPLEX"]
@@ -131,6 +136,27 @@ class TestCredentialChecks:
         self, document: str
     ) -> None:
         assert "ONE_CREDENTIAL_CHECK" in reasons(document)
+
+    def test_the_refusal_names_the_credential_fields(self) -> None:
+        found = refusals(f"mutation {{ a: {LOGIN} b: {LOGIN} }}")
+
+        assert (
+            "ONE_CREDENTIAL_CHECK",
+            "At most one login, changePassword or resetPassword may run per request.",
+        ) in found
+
+    def test_any_two_credential_fields_are_refused_together(self) -> None:
+        document = "mutation { changePassword(input: {}) { accessToken } resetPassword(input: {}) }"
+
+        assert reasons(document) == ["ONE_CREDENTIAL_CHECK"]
+
+    def test_only_the_declared_fields_count(self) -> None:
+        document = f"mutation {{ a: {LOGIN} b: {LOGIN} }}"
+        others = DocumentLimits(
+            max_depth=4, max_introspection_depth=6, max_aliases=3, credential_fields=("other",)
+        )
+
+        assert reasons(document, others) == []
 
     def test_one_credential_field_in_a_fragment_is_allowed(self) -> None:
         assert reasons(f"mutation {{ ...A }} fragment A on Mutation {{ {LOGIN} }}") == []

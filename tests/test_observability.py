@@ -112,3 +112,43 @@ class TestMetrics:
         assert sample(metrics, "gql_auth_active_sessions") == 1
         assert sample(metrics, "gql_auth_request_duration_seconds_count", operation="me") == 2
         assert payload["accessToken"] not in metrics
+
+    async def test_every_declared_password_check_counts_a_wrong_password_as_a_failed_sign_in(
+        self, database: SqlDatabase
+    ) -> None:
+        """Derived from the CredentialCheck declarations: updateProfile's currentPassword too."""
+        async with running_app(make_settings(database.url, metrics_enabled=True)) as client:
+            token = (await register(client, "counted"))["accessToken"]
+            await gql(client, WRONG_LOGIN)
+            await gql(
+                client,
+                'mutation { changePassword(input: {currentPassword: "wrong-guess", '
+                'newPassword: "another-long-one"}) { accessToken } }',
+                token=token,
+            )
+            await gql(
+                client,
+                'mutation { updateProfile(input: {username: "renamed", '
+                'currentPassword: "wrong-guess"}) { id } }',
+                token=token,
+            )
+            # A mailed token is no password: a wrong one is BAD_USER_INPUT, no failed sign-in.
+            await gql(
+                client,
+                'mutation { resetPassword(input: {token: "not-a-token", '
+                'newPassword: "another-long-one"}) }',
+            )
+
+            metrics = (await client.get("/metrics")).text
+
+        for operation in ("login", "changePassword", "updateProfile"):
+            assert (
+                sample(
+                    metrics,
+                    "gql_auth_requests_total",
+                    operation=operation,
+                    outcome="UNAUTHENTICATED",
+                )
+                == 1
+            ), operation
+        assert sample(metrics, "gql_auth_sign_in_failures_total") == 3

@@ -81,6 +81,11 @@ SMUGGLED_LOGINS = {
     "login-and-reset-password": (
         f'mutation {{ {login_field(1)} resetPassword(input: {{token: "t", newPassword: "y"}}) }}'
     ),
+    "login-and-update-profile": (
+        f"mutation {{ {login_field(1)} updateProfile(input: "
+        '{username: "other", currentPassword: "x"}) { id } }'
+    ),
+    "login-and-verify-email": f'mutation {{ {login_field(1)} verifyEmail(token: "t") {{ id }} }}',
 }
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gql_auth.config import Settings, SettingsError, load_settings
+from gql_auth.rate_limit_rules import Rule
 from tests.helpers import LOW_ARGON2, SECRET_KEY
 
 STOLEN_KEY = "a-perfectly-long-key-that-others-could-read-0123456789"
@@ -127,6 +128,7 @@ class TestRefusals:
         assert settings.rate_limit_signin_account_client == "60/15minutes"
         assert settings.rate_limit_register_ip == "100/hour"
         assert settings.rate_limit_reset_email == "3/hour"
+        assert settings.rate_limit_reset_ip == "20/hour"
         assert settings.cors_origins == []
         assert settings.metrics_enabled is False
 
@@ -260,3 +262,45 @@ class TestEnvironmentVariables:
 
         assert settings.jwt_issuer == "dotenv-issuer"
         assert settings.signing_key() == SECRET_KEY
+
+
+class TestRateLimitRules:
+    """Each limit is one Rule (rate_limit_rules.py); Settings has exactly one field per rule."""
+
+    def test_every_rate_limit_setting_is_a_rule_and_every_rule_a_setting(self) -> None:
+        settings = {
+            name
+            for name in Settings.model_fields
+            if name.startswith("rate_limit_") and name != "rate_limit_key_prefix"
+        }
+
+        assert settings == {rule.setting for rule in Rule}
+
+    def test_each_setting_defaults_to_its_rules_default(self) -> None:
+        settings = load(secret_key=SECRET_KEY)
+
+        for rule in Rule:
+            assert getattr(settings, rule.setting) == rule.default, rule
+
+    def test_the_environment_variable_is_the_setting_upper_cased(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("RATE_LIMIT_RESET_IP", "7/hour")
+
+        assert load(secret_key=SECRET_KEY).rate_limit_reset_ip == "7/hour"
+        assert Rule.RESET_IP.setting == "rate_limit_reset_ip"
+
+    @pytest.mark.parametrize("rule", list(Rule), ids=lambda rule: rule.name)
+    def test_every_rules_setting_is_checked_as_a_rate_limit(self, rule: Rule) -> None:
+        with pytest.raises(SettingsError, match=rule.setting.upper()):
+            load(secret_key=SECRET_KEY, **{rule.setting: "now and then"})
+
+    def test_only_the_limits_that_guard_passwords_fail_closed(self) -> None:
+        fail_closed = {rule for rule in Rule if rule.guards_passwords}
+
+        assert fail_closed == {
+            Rule.LOGIN_ACCOUNT_CLIENT,
+            Rule.LOGIN_ACCOUNT,
+            Rule.LOGIN_IP,
+            Rule.SIGNIN_ACCOUNT_CLIENT,
+        }

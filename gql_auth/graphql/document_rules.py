@@ -28,9 +28,6 @@ from graphql import (
 )
 from graphql.validation import OverlappingFieldsCanBeMergedRule
 
-# Mutations that check a password or a secret token: one per request, so a
-# document cannot carry 50 aliased guesses past the per-request rate limits.
-CREDENTIAL_FIELDS = frozenset({"login", "changePassword", "resetPassword"})
 # Fragment spreads can multiply a small text into a huge selection.
 MAX_EXPANDED_FIELDS = 5000
 # Each __schema can return the whole schema: 22 aliased full introspections took 0.4 s of
@@ -46,6 +43,9 @@ class DocumentLimits:
     max_depth: int
     max_introspection_depth: int
     max_aliases: int
+    # Mutations that check a password or a secret token (declared with CredentialCheck):
+    # one per request, so a document cannot carry 50 aliased guesses past the rate limits.
+    credential_fields: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +71,12 @@ class Shape:
     introspection_fields: int = 0  # __schema and __type fields
     spreads: list[_Spread] = field(default_factory=list)
 
-    def add_field(self, node: FieldNode, *, depth: int, introspection: bool, top: bool) -> None:
+    def add_field(
+        self, node: FieldNode, *, depth: int, introspection: bool, credential: bool
+    ) -> None:
         self.fields += 1
         self.aliases += node.alias is not None
-        self.credential_fields += top and node.name.value in CREDENTIAL_FIELDS
+        self.credential_fields += credential
         self.introspection_fields += node.name.value in _INTROSPECTION_FIELDS
         self.any_depth = max(self.any_depth, depth)
         if introspection:
@@ -120,33 +122,41 @@ def refusal(reason: str, message: str, node: Node | None = None) -> GraphQLError
     )
 
 
-def _own_shape(selection_set: SelectionSetNode, *, credentials: bool) -> Shape:
-    """One definition's fields, without following spreads (they are listed instead)."""
+def _own_shape(selection_set: SelectionSetNode, *, credentials: tuple[str, ...]) -> Shape:
+    """One definition's fields, without following spreads (they are listed instead).
+
+    `credentials` are the names that count as credential checks at its top level.
+    """
     shape = Shape()
     stack = [(selection_set, 0, False, credentials)]
     while stack:
-        selections, depth, introspection, top = stack.pop()
+        selections, depth, introspection, counted = stack.pop()
         for selection in selections.selections:
             if isinstance(selection, FieldNode):
-                inside = introspection or selection.name.value in _INTROSPECTION_FIELDS
-                shape.add_field(selection, depth=depth + 1, introspection=inside, top=top)
+                name = selection.name.value
+                inside = introspection or name in _INTROSPECTION_FIELDS
+                shape.add_field(
+                    selection, depth=depth + 1, introspection=inside, credential=name in counted
+                )
                 if selection.selection_set is not None:
-                    stack.append((selection.selection_set, depth + 1, inside, False))
+                    stack.append((selection.selection_set, depth + 1, inside, ()))
             elif isinstance(selection, InlineFragmentNode):
-                stack.append((selection.selection_set, depth, introspection, top))
+                stack.append((selection.selection_set, depth, introspection, counted))
             elif isinstance(selection, FragmentSpreadNode):
-                shape.spreads.append(_Spread(selection, depth, introspection, top))
+                shape.spreads.append(_Spread(selection, depth, introspection, bool(counted)))
     return shape
 
 
-def _fragment_shapes(fragments: dict[str, FragmentDefinitionNode]) -> dict[str, Shape]:
+def _fragment_shapes(
+    fragments: dict[str, FragmentDefinitionNode], credentials: tuple[str, ...]
+) -> dict[str, Shape]:
     """Every fragment's expanded shape, each computed once, in dependency order.
 
     Walks the spread graph without recursion; an unknown fragment or a spread
     back into the current chain is refused on the spot.
     """
     own = {
-        name: _own_shape(fragment.selection_set, credentials=True)
+        name: _own_shape(fragment.selection_set, credentials=credentials)
         for name, fragment in fragments.items()
     }
     resolved: dict[str, Shape] = {}
@@ -206,7 +216,7 @@ def check_document(document: DocumentNode, limits: DocumentLimits) -> list[Graph
         if isinstance(definition, FragmentDefinitionNode)
     }
     try:
-        shapes = _fragment_shapes(fragments)
+        shapes = _fragment_shapes(fragments, limits.credential_fields)
         for operation in document.definitions:
             if isinstance(operation, OperationDefinitionNode):
                 errors = _operation_refusals(operation, shapes, limits)
@@ -221,7 +231,8 @@ def _operation_refusals(
     operation: OperationDefinitionNode, shapes: dict[str, Shape], limits: DocumentLimits
 ) -> list[GraphQLError]:
     mutation = operation.operation is OperationType.MUTATION
-    own = _own_shape(operation.selection_set, credentials=mutation)
+    credentials = limits.credential_fields if mutation else ()
+    own = _own_shape(operation.selection_set, credentials=credentials)
     for spread in own.spreads:
         _spread_target(spread, shapes, set())
     found = _expanded(own, shapes)
@@ -261,8 +272,14 @@ def violations(found: Shape, limits: DocumentLimits) -> Iterable[tuple[str, str]
     if found.credential_fields > 1:
         yield (
             "ONE_CREDENTIAL_CHECK",
-            "At most one login, changePassword or resetPassword may run per request.",
+            f"At most one {_either(limits.credential_fields)} may run per request.",
         )
+
+
+def _either(names: tuple[str, ...]) -> str:
+    """The names in words, as the refusal lists them: 'a, b or c'."""
+    *first, last = names or ("",)
+    return f"{', '.join(first)} or {last}" if first else last
 
 
 # Work units graphql-core's overlapping-fields rule may spend on one document: its

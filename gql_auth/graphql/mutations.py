@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql_auth import accounts, audit, models, rotation, sessions
 from gql_auth.audit import EventKind
 from gql_auth.graphql.context import Context, Info
+from gql_auth.graphql.credentials import CredentialCheck, Secret
 from gql_auth.graphql.inputs import ChangePasswordInput, LoginInput, RegisterInput
 from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
 from gql_auth.graphql.types import AuthPayload
@@ -38,7 +39,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Signs in with a username or e-mail and a password. A wrong password, an "
-        "unknown user and a deactivated account all give UNAUTHENTICATED/INVALID_CREDENTIALS."
+        "unknown user and a deactivated account all give UNAUTHENTICATED/INVALID_CREDENTIALS.",
+        extensions=[CredentialCheck(Secret.PASSWORD)],
     )
     async def login(self, info: Info, input: LoginInput) -> AuthPayload:
         context = info.context
@@ -92,7 +94,7 @@ class Mutation:
         description="Revokes every other session and returns fresh tokens. A wrong current "
         "password is UNAUTHENTICATED/INVALID_CREDENTIALS and counts as a failed sign-in; "
         "a refused new password is BAD_USER_INPUT with field newPassword.",
-        extensions=guarded_by(IsAuthenticated()),
+        extensions=[*guarded_by(IsAuthenticated()), CredentialCheck(Secret.PASSWORD)],
     )
     async def change_password(self, info: Info, input: ChangePasswordInput) -> AuthPayload:
         viewer = await require_viewer(info)

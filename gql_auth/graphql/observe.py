@@ -18,6 +18,10 @@ logger = logging.getLogger("gql_auth.requests")
 class RecordOutcome(SchemaExtension):
     """Outermost extension: it sees the final, translated errors."""
 
+    def __init__(self, password_checks: frozenset[str]) -> None:
+        # Root fields that verify a password: UNAUTHENTICATED there is a failed sign-in.
+        self._password_checks = password_checks
+
     async def on_operation(self) -> AsyncIterator[None]:
         started = time.perf_counter()
         yield
@@ -41,7 +45,10 @@ class RecordOutcome(SchemaExtension):
             details["user_id"] = user_id
         if context.services.metrics is not None:
             context.services.metrics.observe(
-                operation=operation, outcome=outcome, seconds=time.perf_counter() - started
+                operation=operation,
+                outcome=outcome,
+                seconds=time.perf_counter() - started,
+                failed_sign_in=operation in self._password_checks and outcome == "UNAUTHENTICATED",
             )
 
     def on_execute(self) -> Iterator[None]:

@@ -6,6 +6,7 @@ import strawberry
 
 from gql_auth import profile
 from gql_auth.graphql.context import Info
+from gql_auth.graphql.credentials import CredentialCheck, Secret
 from gql_auth.graphql.inputs import UpdateProfileInput
 from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
 from gql_auth.graphql.recovery import mail_after_commit
@@ -24,7 +25,7 @@ class Mutation:
         "email and reason TOO_SHORT, TOO_LONG, INVALID or TAKEN (compared ignoring case), or "
         "field currentPassword reason REQUIRED; a wrong currentPassword is UNAUTHENTICATED / "
         "INVALID_CREDENTIALS. Nothing changes on a refusal.",
-        extensions=guarded_by(IsAuthenticated()),
+        extensions=[*guarded_by(IsAuthenticated()), CredentialCheck(Secret.PASSWORD)],
     )
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> User:
         viewer = await require_viewer(info)

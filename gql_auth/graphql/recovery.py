@@ -6,6 +6,7 @@ import strawberry
 
 from gql_auth import recovery
 from gql_auth.graphql.context import Context, Info
+from gql_auth.graphql.credentials import CredentialCheck, Secret
 from gql_auth.graphql.inputs import ResetPasswordInput
 from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
 from gql_auth.graphql.types import User
@@ -61,7 +62,8 @@ class Mutation:
         description="Single-use token from the e-mail; revokes every session. An unknown, "
         "used, superseded or expired token is BAD_USER_INPUT with field token, reason "
         "INVALID; a refused password is BAD_USER_INPUT with field newPassword (reason "
-        "TOO_SHORT, TOO_LONG or TOO_COMMON) and leaves the token usable."
+        "TOO_SHORT, TOO_LONG or TOO_COMMON) and leaves the token usable.",
+        extensions=[CredentialCheck(Secret.MAILED_TOKEN)],
     )
     async def reset_password(self, info: Info, input: ResetPasswordInput) -> bool:
         context = info.context
@@ -100,7 +102,8 @@ class Mutation:
         "superseded or expired token, or one mailed to an address the account no longer "
         "has or wants, is BAD_USER_INPUT with field token, reason INVALID; a pending address "
         "another account registered meanwhile is BAD_USER_INPUT with field email, reason "
-        "TAKEN, and changes nothing."
+        "TAKEN, and changes nothing.",
+        extensions=[CredentialCheck(Secret.MAILED_TOKEN)],
     )
     async def verify_email(self, info: Info, token: str) -> User:
         async with info.context.db() as db:

@@ -22,6 +22,7 @@ from strawberry.types.base import get_object_definition
 
 from gql_auth.config import Settings
 from gql_auth.graphql import admin, mutations, profile, queries, recovery
+from gql_auth.graphql.credentials import credential_fields
 from gql_auth.graphql.document_rules import (
     BoundedOverlappingFieldsRule,
     DocumentLimits,
@@ -159,14 +160,18 @@ def build_schema(settings: Settings | None = None) -> Schema:
     production = settings is not None and settings.is_production
     # Extensions are factories: Strawberry builds a fresh instance per request.
     settings = settings or Settings(_env_file=None, secret_key="x" * 32)  # limits only
+    config = StrawberryConfig(disable_field_suggestions=production)
+    credentials = credential_fields(Mutation, config.name_converter)  # as the fields declare
+    password_checks = credentials.password_checks
     limits = DocumentLimits(
         max_depth=settings.max_query_depth,
         max_introspection_depth=settings.max_introspection_depth,
         max_aliases=settings.max_aliases,
+        credential_fields=credentials.names,
     )
     documents = ValidDocuments(maxsize=DOCUMENT_CACHE_SIZE)  # one for the schema's lifetime
     extensions: list[Callable[[], SchemaExtension]] = [
-        RecordOutcome,  # outermost: logs and counts the final outcome
+        lambda: RecordOutcome(password_checks),  # outermost: logs, counts outcomes
         TranslateErrors,  # first in, last out: sees the final errors, commit failures too
         RequestTransaction,
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
@@ -178,7 +183,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         query=Query,
         mutation=Mutation,
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=production),
+        config=config,
     )
 
 

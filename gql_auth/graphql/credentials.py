@@ -1,0 +1,62 @@
+"""Which mutations check a secret, declared on the field and read off the schema once.
+
+The one-credential-check-per-document rule and the metrics' count of failed
+sign-ins are derived from these declarations, so a new credential mutation
+cannot be left off a hand-kept list (which would silently let a document
+carry many aliased guesses past the per-request rate limits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, auto
+
+from strawberry.extensions import FieldExtension
+from strawberry.schema.name_converter import NameConverter
+from strawberry.types.base import get_object_definition
+
+
+class Secret(Enum):
+    """What the field verifies."""
+
+    PASSWORD = auto()  # low entropy: each guess counts
+    MAILED_TOKEN = auto()  # 256 bits, single-use; redeeming it changes the account
+
+
+class CredentialCheck(FieldExtension):
+    """Marks a root field that verifies a secret: one such field may run per request.
+
+    Declarative only: it takes no part in resolving (Strawberry leaves extensions
+    without `resolve` out of the chain).
+    """
+
+    def __init__(self, secret: Secret) -> None:
+        self.secret = secret
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialFields:
+    """The schema's credential-checking root fields, by GraphQL name, in schema order."""
+
+    checks: dict[str, Secret]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.checks)
+
+    @property
+    def password_checks(self) -> frozenset[str]:
+        """Fields whose UNAUTHENTICATED answer is a refused password: a failed sign-in."""
+        return frozenset(name for name, secret in self.checks.items() if secret is Secret.PASSWORD)
+
+
+def credential_fields(root: type, names: NameConverter) -> CredentialFields:
+    """The fields of a root type that carry a CredentialCheck, named as the schema names them."""
+    return CredentialFields(
+        {
+            names.from_field(field): extension.secret
+            for field in get_object_definition(root, strict=True).fields
+            for extension in field.extensions
+            if isinstance(extension, CredentialCheck)
+        }
+    )
