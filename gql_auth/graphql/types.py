@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from gql_auth import admin, audit, dashboards, models, sessions
-from gql_auth.errors import InvalidInput
+from gql_auth.errors import OutOfRange, Subject
 from gql_auth.graphql.context import Info
 from gql_auth.graphql.permissions import IsSelfOrAdmin, guarded_by
 from gql_auth.sessions import SignedIn, Viewer
@@ -170,11 +170,9 @@ class UserDashboard:
         return [SecurityEvent.from_row(row) for row in rows]
 
 
-def check_limit(limit: int, field: str = "limit") -> None:
+def check_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_LIST_LIMIT:
-        raise InvalidInput(
-            field, "OUT_OF_RANGE", f"{field} must be between 1 and {MAX_LIST_LIMIT}."
-        )
+        raise OutOfRange(Subject.LIST_LIMIT, minimum=1, maximum=MAX_LIST_LIMIT)
 
 
 @strawberry.type(description="How many users hold a role.")
