@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import account_tokens, audit
 from gql_auth.audit import ClientInfo, EventKind
-from gql_auth.errors import InvalidCredentials, InvalidInput
+from gql_auth.errors import InvalidCredentials, InvalidInput, Reason, Subject
 from gql_auth.models import Role, User, utcnow
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Reservation, Rule
@@ -50,7 +50,7 @@ async def register(
             password,
             min_length=password_min_length,
             user_inputs=[username, email],
-            field="password",
+            subject=Subject.PASSWORD,
         ),
         role=role,
     )
@@ -68,16 +68,21 @@ async def register(
 
 
 async def hash_new_password(
-    hasher: PasswordHasher, password: str, *, min_length: int, user_inputs: list[str], field: str
+    hasher: PasswordHasher,
+    password: str,
+    *,
+    min_length: int,
+    user_inputs: list[str],
+    subject: Subject,
 ) -> str:
     """Applies the registration rules to a new password, then hashes it."""
-    check_password_shape(password, min_length=min_length, field=field)
-    await hasher.run(_check_strength, password, user_inputs, field)
+    check_password_shape(password, min_length=min_length, subject=subject)
+    await hasher.run(_check_strength, password, user_inputs, subject)
     return await hasher.hash(password)
 
 
-def _check_strength(password: str, user_inputs: list[str], field: str) -> None:
-    check_password_strength(password, user_inputs=user_inputs, field=field)
+def _check_strength(password: str, user_inputs: list[str], subject: Subject) -> None:
+    check_password_strength(password, user_inputs=user_inputs, subject=subject)
 
 
 async def ensure_available(
@@ -97,9 +102,11 @@ async def ensure_available(
         return
     taken = (await db.execute(select(User.username_key).where(or_(*conditions)))).all()
     if key is not None and any(row.username_key == key for row in taken):
-        raise InvalidInput("username", "TAKEN", "This username is already taken.")
+        raise InvalidInput(Subject.USERNAME, Reason.TAKEN, "This username is already taken.")
     if taken:
-        raise InvalidInput("email", "TAKEN", "This e-mail address is already registered.")
+        raise InvalidInput(
+            Subject.EMAIL, Reason.TAKEN, "This e-mail address is already registered."
+        )
 
 
 async def find_by_login(db: AsyncSession, login: str) -> User | None:
@@ -226,7 +233,7 @@ async def change_password(
         new_password,
         min_length=password_min_length,
         user_inputs=[user.username, user.email],
-        field="newPassword",
+        subject=Subject.NEW_PASSWORD,
     )
     # Reset links and a pending address change were vouched for by the old password.
     await account_tokens.discard_all(db, user=user)

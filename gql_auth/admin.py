@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql_auth import account_tokens, audit, sessions
 from gql_auth.accounts import parse_user_id
 from gql_auth.audit import ClientInfo, EventKind
-from gql_auth.errors import InvalidInput
+from gql_auth.errors import InvalidInput, OutOfRange, Reason, Subject
 from gql_auth.models import Role, User
 from gql_auth.validation import EMAIL_MAX
 
@@ -35,7 +35,9 @@ def encode_cursor(user_id: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
-    invalid = InvalidInput("after", "INVALID", "This cursor is not one this API handed out.")
+    invalid = InvalidInput(
+        Subject.CURSOR, Reason.INVALID, "This cursor is not one this API handed out."
+    )
     if len(cursor) > _MAX_CURSOR_LENGTH:
         raise invalid
     try:
@@ -59,7 +61,7 @@ async def list_users(
 ) -> UserPage:
     """One page in id order, and how many users match in all (two queries)."""
     if not 1 <= first <= MAX_PAGE_SIZE:
-        raise InvalidInput("first", "OUT_OF_RANGE", f"first must be between 1 and {MAX_PAGE_SIZE}.")
+        raise OutOfRange(Subject.PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
     after_id = decode_cursor(after) if after is not None else None
     filters = _filters(role=role, search=search)
     after_filter = [User.id > after_id] if after_id is not None else []
@@ -77,7 +79,9 @@ def _filters(*, role: Role | None, search: str | None) -> list[ColumnElement[boo
     term = (search or "").strip().lower()
     if len(term) > EMAIL_MAX:
         # Longer than any username or address: it cannot match, and SQLite caps LIKE patterns.
-        raise InvalidInput("search", "TOO_LONG", f"search must be at most {EMAIL_MAX} characters.")
+        raise InvalidInput(
+            Subject.SEARCH, Reason.TOO_LONG, f"search must be at most {EMAIL_MAX} characters."
+        )
     if term:
         # autoescape: '%', '_' and the escape character itself match only themselves.
         filters.append(
@@ -124,7 +128,7 @@ async def _target(db: AsyncSession, user_id: str) -> User:
     parsed = parse_user_id(user_id)
     user = await db.get(User, parsed) if parsed is not None else None
     if user is None:
-        raise InvalidInput("userId", "NOT_FOUND", "No such user.")
+        raise InvalidInput(Subject.USER_ID, Reason.NOT_FOUND, "No such user.")
     return user
 
 
@@ -142,7 +146,7 @@ async def _keep_an_admin(db: AsyncSession, user: User) -> None:
     ).all()
     if len(admins) <= 1:
         raise InvalidInput(
-            "userId",
-            "LAST_ADMIN",
+            Subject.USER_ID,
+            Reason.LAST_ADMIN,
             "This is the last active admin; promote another user to ADMIN first.",
         )

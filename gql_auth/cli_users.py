@@ -13,7 +13,7 @@ from gql_auth import accounts, admin
 from gql_auth.audit import NO_CLIENT
 from gql_auth.cli_support import CommandError, run_in_transaction
 from gql_auth.config import load_settings
-from gql_auth.errors import DomainError, InvalidInput, UserNotFound
+from gql_auth.errors import DomainError, InvalidInput, Reason, UserNotFound
 from gql_auth.models import Role, User
 from gql_auth.services import Services
 
@@ -74,9 +74,9 @@ def _create_admin(args: argparse.Namespace) -> int:
     try:
         run_in_transaction(settings, create)
     except InvalidInput as error:
-        if error.reason == "TAKEN":
-            raise CommandError(f"a user with this {error.field} already exists") from None
-        raise CommandError(f"{error.field}: {error}") from None
+        if error.reason is Reason.TAKEN:
+            raise CommandError(f"a user with this {error.subject} already exists") from None
+        raise CommandError(f"{error.subject}: {error}") from None
     print(f"created admin {args.username}")
     return 0
 

@@ -1,70 +1,108 @@
-"""Domain errors raised by policy code; the GraphQL edge maps each to a contract code."""
+"""Domain errors raised by policy code, in domain words; graphql/errors.py puts them on the wire."""
 
 from __future__ import annotations
 
+from enum import StrEnum, auto
+
+
+class Subject(StrEnum):
+    """What an input refusal is about (the value is the name, lower-cased).
+
+    Each edge knows what a subject is called on its wire (graphql/errors.py FIELDS).
+    """
+
+    USERNAME = auto()
+    EMAIL = auto()
+    PASSWORD = auto()  # a new account's
+    NEW_PASSWORD = auto()  # replacing the one in use (change or reset)
+    CURRENT_PASSWORD = auto()  # re-authentication before a sensitive change
+    TOKEN = auto()  # a mailed single-use token
+    USER_ID = auto()  # the account an operator acts on
+    PAGE_SIZE = auto()
+    CURSOR = auto()  # where a page of users continues
+    SEARCH = auto()
+    LIST_LIMIT = auto()  # how many of the newest items to list
+
+
+class Reason(StrEnum):
+    """Why a request was refused; the values are the contract's machine words."""
+
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    TOKEN_INVALID = "TOKEN_INVALID"  # noqa: S105 - a reason, not a secret
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"  # noqa: S105 - a reason, not a secret
+    TOKEN_REVOKED = "TOKEN_REVOKED"  # noqa: S105 - a reason, not a secret
+    TOO_SHORT = "TOO_SHORT"
+    TOO_LONG = "TOO_LONG"
+    TOO_COMMON = "TOO_COMMON"
+    INVALID = "INVALID"
+    TAKEN = "TAKEN"
+    REQUIRED = "REQUIRED"
+    NOT_FOUND = "NOT_FOUND"
+    LAST_ADMIN = "LAST_ADMIN"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+
 
 class DomainError(Exception):
-    """An expected refusal; `code`/`reason` are the contract's machine words."""
+    """An expected refusal; `reason` says why when the kind of error alone does not."""
 
-    code = "BAD_USER_INPUT"
-    reason: str | None = None
+    reason: Reason | None = None
     message = "The request was refused."
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.message)
 
-    @property
-    def extensions(self) -> dict[str, object]:
-        extensions: dict[str, object] = {"code": self.code}
-        if self.reason:
-            extensions["reason"] = self.reason
-        return extensions
-
 
 class Unauthenticated(DomainError):
-    code = "UNAUTHENTICATED"
     message = "Authentication required."
 
 
 class InvalidCredentials(Unauthenticated):
-    reason = "INVALID_CREDENTIALS"
+    reason = Reason.INVALID_CREDENTIALS
     # One message for wrong password, unknown user and inactive user: no enumeration.
     message = "Invalid username or password."
 
 
 class TokenInvalid(Unauthenticated):
-    reason = "TOKEN_INVALID"
+    reason = Reason.TOKEN_INVALID
     message = "The token is invalid."
 
 
 class TokenExpired(Unauthenticated):
-    reason = "TOKEN_EXPIRED"
+    reason = Reason.TOKEN_EXPIRED
     message = "The token has expired."
 
 
 class TokenRevoked(Unauthenticated):
-    reason = "TOKEN_REVOKED"
+    reason = Reason.TOKEN_REVOKED
     message = "The session has been revoked."
 
 
 class Forbidden(DomainError):
-    code = "FORBIDDEN"
     message = "You do not have permission to do this."
 
 
 class InvalidInput(DomainError):
-    """Validation failed for one input field."""
+    """One input was refused: what it was about (`subject`) and why (`reason`)."""
 
-    code = "BAD_USER_INPUT"
+    reason: Reason
 
-    def __init__(self, field: str, reason: str, message: str) -> None:
+    def __init__(self, subject: Subject, reason: Reason, message: str) -> None:
         super().__init__(message)
-        self.field = field
+        self.subject = subject
         self.reason = reason
 
-    @property
-    def extensions(self) -> dict[str, object]:
-        return {**super().extensions, "field": self.field}
+
+class OutOfRange(InvalidInput):
+    """A number outside its bounds; the edge words the message, since it names the input."""
+
+    def __init__(self, subject: Subject, *, minimum: int, maximum: int) -> None:
+        super().__init__(
+            subject,
+            Reason.OUT_OF_RANGE,
+            f"{subject.value} must be between {minimum} and {maximum}.",
+        )
+        self.minimum = minimum
+        self.maximum = maximum
 
 
 class UserNotFound(DomainError):
@@ -74,13 +112,8 @@ class UserNotFound(DomainError):
 
 
 class RateLimited(DomainError):
-    code = "RATE_LIMITED"
     message = "Too many attempts; try again later."
 
     def __init__(self, retry_after: int) -> None:
         super().__init__()
-        self.retry_after = retry_after
-
-    @property
-    def extensions(self) -> dict[str, object]:
-        return {**super().extensions, "retryAfter": self.retry_after}
+        self.retry_after = retry_after  # seconds

@@ -6,6 +6,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gql_auth.graphql.errors import refusal_body
+
 # Media types a browser cannot send cross-site without a CORS preflight.
 _EXECUTABLE_MEDIA_TYPES = frozenset({"application/json", "application/graphql-response+json"})
 _ALWAYS = [
@@ -137,13 +139,7 @@ def _with_headers(send: Send, *, no_store: bool) -> Send:
 
 async def _refuse(send: Send, status: int, reason: str, message: str) -> None:
     """Answers in the contract's error shape, so clients need one error parser."""
-    body = json.dumps(
-        {
-            "errors": [
-                {"message": message, "extensions": {"code": "BAD_USER_INPUT", "reason": reason}}
-            ]
-        }
-    ).encode()
+    body = refusal_body(message, reason=reason)
     await send(
         {
             "type": "http.response.start",

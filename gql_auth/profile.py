@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import account_tokens, accounts, recovery
 from gql_auth.audit import ClientInfo
-from gql_auth.errors import InvalidInput
+from gql_auth.errors import InvalidInput, Reason, Subject
 from gql_auth.models import TokenPurpose, User
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits
@@ -86,8 +86,8 @@ async def update_profile(
     if wanted.needs_password:
         if not current_password:
             raise InvalidInput(
-                "currentPassword",
-                "REQUIRED",
+                Subject.CURRENT_PASSWORD,
+                Reason.REQUIRED,
                 "Enter your current password to change your username or e-mail address.",
             )
         await accounts.verify_current_password(

@@ -21,7 +21,7 @@ from gql_auth import account_tokens, audit, sessions
 from gql_auth.accounts import ensure_available, hash_new_password
 from gql_auth.audit import ClientInfo, EventKind
 from gql_auth.db import rowcount
-from gql_auth.errors import InvalidInput
+from gql_auth.errors import InvalidInput, Reason, Subject
 from gql_auth.models import AccountToken, TokenPurpose, User, utcnow
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule
@@ -91,7 +91,7 @@ async def reset_password(
         new_password,
         min_length=password_min_length,
         user_inputs=[user.username, user.email],
-        field="newPassword",
+        subject=Subject.NEW_PASSWORD,
     )
     await _spend(db, row)
     user.password_hash = password_hash
@@ -231,4 +231,4 @@ async def _spend(db: AsyncSession, row: AccountToken) -> None:
 
 def _invalid_token() -> InvalidInput:
     # Unknown, used, expired, superseded: one answer, so a token's history stays private.
-    return InvalidInput("token", "INVALID", "This link is invalid or has expired.")
+    return InvalidInput(Subject.TOKEN, Reason.INVALID, "This link is invalid or has expired.")

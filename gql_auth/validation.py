@@ -8,7 +8,7 @@ import unicodedata
 from email_validator import EmailNotValidError, validate_email
 from zxcvbn import zxcvbn
 
-from gql_auth.errors import InvalidInput
+from gql_auth.errors import InvalidInput, Reason, Subject
 
 USERNAME_MIN, USERNAME_MAX = 3, 32
 PASSWORD_MAX = 256
@@ -21,19 +21,19 @@ _MIN_STRENGTH_SCORE = 2
 _STRENGTH_PREFIX = 64
 
 
-def clean_username(username: str, field: str = "username") -> str:
+def clean_username(username: str, subject: Subject = Subject.USERNAME) -> str:
     username = username.strip()
     if len(username) < USERNAME_MIN:
         raise InvalidInput(
-            field, "TOO_SHORT", f"Username must be at least {USERNAME_MIN} characters."
+            subject, Reason.TOO_SHORT, f"Username must be at least {USERNAME_MIN} characters."
         )
     if len(username) > USERNAME_MAX:
         raise InvalidInput(
-            field, "TOO_LONG", f"Username must be at most {USERNAME_MAX} characters."
+            subject, Reason.TOO_LONG, f"Username must be at most {USERNAME_MAX} characters."
         )
     if not _USERNAME.fullmatch(username):
         raise InvalidInput(
-            field, "INVALID", "Username may contain only letters, digits, '_', '.' and '-'."
+            subject, Reason.INVALID, "Username may contain only letters, digits, '_', '.' and '-'."
         )
     return username
 
@@ -43,21 +43,25 @@ def username_key(username: str) -> str:
     return username.strip().lower()
 
 
-def clean_email(email: str, field: str = "email") -> str:
+def clean_email(email: str, subject: Subject = Subject.EMAIL) -> str:
     """The address as stored and mailed: email_validator's normalized form, lower-cased.
 
     Its email_key must fit the column too (NFKC can lengthen a string).
     """
     email = email.strip()
     if len(email) > EMAIL_MAX:
-        raise InvalidInput(field, "TOO_LONG", f"E-mail must be at most {EMAIL_MAX} characters.")
+        raise InvalidInput(
+            subject, Reason.TOO_LONG, f"E-mail must be at most {EMAIL_MAX} characters."
+        )
     try:
         checked = validate_email(email, check_deliverability=False)
     except EmailNotValidError:
-        raise InvalidInput(field, "INVALID", "This is not a valid e-mail address.") from None
+        raise InvalidInput(subject, Reason.INVALID, "This is not a valid e-mail address.") from None
     cleaned = checked.normalized.lower()
     if len(email_key(cleaned)) > EMAIL_MAX:
-        raise InvalidInput(field, "TOO_LONG", f"E-mail must be at most {EMAIL_MAX} characters.")
+        raise InvalidInput(
+            subject, Reason.TOO_LONG, f"E-mail must be at most {EMAIL_MAX} characters."
+        )
     return cleaned
 
 
@@ -81,24 +85,28 @@ def address_key(typed: str) -> str:
         return email_key(typed.strip())[:EMAIL_MAX]
 
 
-def check_password_shape(password: str, *, min_length: int, field: str = "password") -> None:
+def check_password_shape(
+    password: str, *, min_length: int, subject: Subject = Subject.PASSWORD
+) -> None:
     """Length only: NIST 800-63B asks for no composition rules."""
     if len(password) < min_length:
         raise InvalidInput(
-            field, "TOO_SHORT", f"Password must be at least {min_length} characters."
+            subject, Reason.TOO_SHORT, f"Password must be at least {min_length} characters."
         )
     if len(password) > PASSWORD_MAX:
         raise InvalidInput(
-            field, "TOO_LONG", f"Password must be at most {PASSWORD_MAX} characters."
+            subject, Reason.TOO_LONG, f"Password must be at most {PASSWORD_MAX} characters."
         )
 
 
 def check_password_strength(
-    password: str, *, user_inputs: list[str], field: str = "password"
+    password: str, *, user_inputs: list[str], subject: Subject = Subject.PASSWORD
 ) -> None:
     """Refuses common and easily guessed passwords; CPU-bound, run it off the loop."""
     result = zxcvbn(password[:_STRENGTH_PREFIX], user_inputs=user_inputs)
     if result["score"] < _MIN_STRENGTH_SCORE:
         raise InvalidInput(
-            field, "TOO_COMMON", "This password is too common or easy to guess; choose another."
+            subject,
+            Reason.TOO_COMMON,
+            "This password is too common or easy to guess; choose another.",
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gql_auth.errors import InvalidInput
+from gql_auth.errors import InvalidInput, Reason, Subject
 from gql_auth.validation import EMAIL_MAX, address_key, clean_email, email_key
 
 
@@ -46,4 +46,4 @@ class TestEmailKey:
         with pytest.raises(InvalidInput) as refused:
             clean_email(typed)
 
-        assert (refused.value.field, refused.value.reason) == ("email", "TOO_LONG")
+        assert (refused.value.subject, refused.value.reason) == (Subject.EMAIL, Reason.TOO_LONG)

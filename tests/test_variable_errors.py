@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from gql_auth.config import Settings
-from gql_auth.graphql.errors import without_values
+from gql_auth.graphql.redaction import without_values
 from tests.helpers import (
     LOGIN,
     REGISTER,

@@ -52,6 +52,7 @@ class Context(BaseContext):
         self._auth_lock = asyncio.Lock()
         self._authentication: Authentication | None = None
         self._viewer_id: int | None = None
+        self._proven_user_ids: set[str] = set()  # as GraphQL spells ids
         self._after_commit: list[Callable[[], None]] = []
         # Set when the transaction was rolled back after a deadlock or lock timeout.
         self.transient_conflict = False
@@ -83,6 +84,18 @@ class Context(BaseContext):
                 viewer = self._authentication.viewer
                 self._viewer_id = viewer.user.id if viewer else None
             return self._authentication
+
+    def vouch_for(self, user_id: int) -> None:
+        """Records that this request proved to be this user (a sign-in, a mailed token).
+
+        IsSelfOrAdmin then lets it read that user's private fields without a bearer
+        token: only a resolver that checked the proof may call this, never an output type.
+        """
+        self._proven_user_ids.add(str(user_id))
+
+    def vouches_for(self, user_id: str) -> bool:
+        """Whether this request proved to be the user with this GraphQL id."""
+        return user_id in self._proven_user_ids
 
     def known_user_id(self) -> int | None:
         """The caller's id if this request already authenticated them; never queries.

@@ -2,17 +2,52 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from gql_auth.errors import DomainError
+from gql_auth.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    OutOfRange,
+    RateLimited,
+    Subject,
+    Unauthenticated,
+    UserNotFound,
+)
+from gql_auth.graphql.redaction import without_values
 
 logger = logging.getLogger("gql_auth.errors")
+
+# The one table: the code each kind of domain error answers with (its nearest listed
+# class decides), and the input field each subject is called on the wire. A new error
+# class or subject that is missing here fails tests/unit/test_error_table.py.
+CODES: Mapping[type[DomainError], str] = {
+    Unauthenticated: "UNAUTHENTICATED",
+    Forbidden: "FORBIDDEN",
+    InvalidInput: "BAD_USER_INPUT",
+    UserNotFound: "BAD_USER_INPUT",
+    RateLimited: "RATE_LIMITED",
+}
+FIELDS: Mapping[Subject, str] = {
+    Subject.USERNAME: "username",
+    Subject.EMAIL: "email",
+    Subject.PASSWORD: "password",
+    Subject.NEW_PASSWORD: "newPassword",
+    Subject.CURRENT_PASSWORD: "currentPassword",
+    Subject.TOKEN: "token",
+    Subject.USER_ID: "userId",
+    Subject.PAGE_SIZE: "first",
+    Subject.CURSOR: "after",
+    Subject.SEARCH: "search",
+    Subject.LIST_LIMIT: "limit",
+}
 
 CLIENT_CODES = frozenset(
     {
@@ -27,73 +62,57 @@ CLIENT_CODES = frozenset(
 INTERNAL_MESSAGE = "Internal server error."
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
-# graphql-core describes a value that does not fit its type by printing the value, which
-# may be a whole input with its password. Messages are rebuilt from these templates, so
-# only the variable, the path and names from the schema survive.
-_TYPE = r"'(?P<type>[_A-Za-z][_0-9A-Za-z]*[!\[\]]*|\[[_0-9A-Za-z!\[\]]+)'"
-_FIELD = r"'(?P<field>[_A-Za-z][_0-9A-Za-z]{0,63})'"
-_VALUE_MESSAGES = [
-    (
-        rf"Expected a value of non-null type {_TYPE} to be provided",
-        "Expected a value of non-null type '{type}' to be provided.",
-    ),
-    (
-        rf"Expected value of non-null type {_TYPE} not to be None",
-        "Expected value of non-null type '{type}' not to be None.",
-    ),
-    (
-        rf"Expected value of type {_TYPE} to include required field {_FIELD}",
-        "Expected value of type '{type}' to include required field '{field}'.",
-    ),
-    (
-        rf"Expected value of type {_TYPE} not to include unknown field {_FIELD}",
-        "Expected value of type '{type}' not to include unknown field '{field}'.",
-    ),
-    (
-        rf"Expected value of type {_TYPE} not to include unknown field",
-        "Expected value of type '{type}' not to include unknown fields.",
-    ),
-    (
-        rf"Expected value of type {_TYPE} to be an object",
-        "Expected value of type '{type}' to be an object.",
-    ),
-    (rf"Expected value of type {_TYPE}", "Expected value of type '{type}'."),
-    (
-        r"(?P<type>(?:Enum|Scalar) '\w+'|\w+) cannot represent",
-        "{type} cannot represent the value given.",
-    ),
-    (
-        r"Value .* does not exist in '(?P<type>\w+)' enum",
-        "The value given does not exist in '{type}' enum.",
-    ),
-]
-_VALUE_PATTERNS = [
-    (re.compile(pattern, re.DOTALL), template) for pattern, template in _VALUE_MESSAGES
-]
-_VARIABLE = re.compile(
-    r"Variable '\$(?P<name>\w+)' (?:has invalid (?P<default>default )?value"
-    r"(?P<path> at (?:\.\w+|\[\d+\])+)?: (?P<detail>.*)|got invalid value.*)",
-    re.DOTALL,
-)
+
+def code_of(kind: type[DomainError]) -> str:
+    """The contract code of a kind of domain error; LookupError when the table misses it."""
+    for ancestor in kind.__mro__:
+        if issubclass(ancestor, DomainError) and ancestor in CODES:
+            return CODES[ancestor]
+    raise LookupError(f"{kind.__name__} has no code in graphql/errors.py CODES")
 
 
-def without_values(message: str) -> str:
-    """The message with any echoed input value left out: variable, path and type stay."""
-    variable = _VARIABLE.fullmatch(message)
-    if variable is not None:
-        name, path = variable["name"], variable["path"] or ""
-        described = f"Variable '${name}' has invalid {variable['default'] or ''}value{path}"
-        detail = _value_free(variable["detail"] or "")
-        return f"{described}: {detail}" if detail else f"{described}."
-    return _value_free(message) or message
+def wire_message(error: DomainError) -> str:
+    """What the client reads; a range names the input, so it is worded here."""
+    if isinstance(error, OutOfRange):
+        return f"{FIELDS[error.subject]} must be between {error.minimum} and {error.maximum}."
+    return str(error)
 
 
-def _value_free(detail: str) -> str | None:
-    for pattern, template in _VALUE_PATTERNS:
-        found = pattern.match(detail)
-        if found is not None:
-            return template.format(**found.groupdict())
-    return None
+def wire_extensions(error: DomainError) -> dict[str, object]:
+    """`extensions` for a domain error: its code, and its reason, field or wait if it has one."""
+    return contract_extensions(
+        code_of(type(error)),
+        reason=error.reason,
+        field=FIELDS[error.subject] if isinstance(error, InvalidInput) else None,
+        retry_after=error.retry_after if isinstance(error, RateLimited) else None,
+    )
+
+
+def contract_extensions(
+    code: str,
+    *,
+    reason: str | None = None,
+    field: str | None = None,
+    retry_after: int | None = None,
+) -> dict[str, object]:
+    """The contract's `extensions`, keys in its order; what is None is left out."""
+    extensions: dict[str, object] = {"code": code}
+    if reason:
+        extensions["reason"] = str(reason)  # the plain word, not the enum member
+    if field is not None:
+        extensions["field"] = field
+    if retry_after is not None:
+        extensions["retryAfter"] = retry_after
+    return extensions
+
+
+def refusal_body(message: str, *, reason: str) -> bytes:
+    """The response body for a request refused before GraphQL runs (a transport rule).
+
+    The same envelope as a GraphQL error, so clients need one error parser.
+    """
+    error = GraphQLError(message, extensions=contract_extensions("BAD_USER_INPUT", reason=reason))
+    return json.dumps({"errors": [error.formatted]}).encode()
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -132,7 +151,7 @@ class TranslateErrors(SchemaExtension):
     def _translate(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if isinstance(original, DomainError):
-            return _with(error, str(original), original.extensions)
+            return _with(error, wire_message(original), wire_extensions(original))
         if is_unexpected(error):
             return _masked(error, self.execution_context)
         if (error.extensions or {}).get("code"):  # a GraphQLError with a client code of its own
@@ -167,7 +186,7 @@ def translate_outside_operation(errors: list[GraphQLError], execution: Execution
         if is_unexpected(error) and outside:
             errors[index] = _masked(error, execution)
         elif execution.graphql_document is None:
-            errors[index] = _with(error, error.message, {"code": "GRAPHQL_PARSE_FAILED"})
+            errors[index] = _with(error, error.message, contract_extensions("GRAPHQL_PARSE_FAILED"))
 
 
 def _masked(error: GraphQLError, execution: ExecutionContext) -> GraphQLError:

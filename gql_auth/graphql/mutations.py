@@ -13,6 +13,7 @@ from gql_auth.graphql.inputs import ChangePasswordInput, LoginInput, RegisterInp
 from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
 from gql_auth.graphql.types import AuthPayload
 from gql_auth.ratelimit import Rule
+from gql_auth.sessions import SignedIn
 
 
 @strawberry.type
@@ -66,7 +67,7 @@ class Mutation:
             signed_in = await rotation.refresh(
                 db, context.services.tokens, refresh_token=refresh_token, client=context.client
             )
-        return AuthPayload.from_signed_in(signed_in)
+        return _issued(context, signed_in)
 
     @strawberry.mutation(
         description="Revokes the session that the refresh token belongs to. Idempotent: "
@@ -123,4 +124,10 @@ async def _start_session(context: Context, db: AsyncSession, user: models.User) 
         lifetime=context.services.refresh_lifetime,
         max_sessions=context.settings.max_sessions_per_user,
     )
+    return _issued(context, signed_in)
+
+
+def _issued(context: Context, signed_in: SignedIn) -> AuthPayload:
+    """The caller just proved to be this user: the payload shows its private fields."""
+    context.vouch_for(signed_in.user.id)
     return AuthPayload.from_signed_in(signed_in)

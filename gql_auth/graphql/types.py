@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from gql_auth import admin, audit, dashboards, models, sessions
-from gql_auth.errors import InvalidInput
+from gql_auth.errors import OutOfRange, Subject
 from gql_auth.graphql.context import Info
 from gql_auth.graphql.permissions import IsSelfOrAdmin, guarded_by
 from gql_auth.sessions import SignedIn, Viewer
@@ -27,8 +27,6 @@ class User:
         description="False once an admin deactivated the account: it cannot sign in."
     )
     created_at: datetime = strawberry.field(description="When the account registered (UTC).")
-    # True inside the AuthPayload of a sign-in: the caller just proved to be this user.
-    issued_to_viewer: strawberry.Private[bool]
     _email: strawberry.Private[str]
     _email_verified: strawberry.Private[bool]
     _pending_email: strawberry.Private[str | None]
@@ -63,14 +61,13 @@ class User:
         return self._last_login_at
 
     @classmethod
-    def from_row(cls, row: models.User, *, issued_to_viewer: bool = False) -> User:
+    def from_row(cls, row: models.User) -> User:
         return cls(
             id=strawberry.ID(str(row.id)),
             username=row.username,
             role=row.role,
             is_active=row.is_active,
             created_at=row.created_at,
-            issued_to_viewer=issued_to_viewer,
             _email=row.email,
             _email_verified=row.email_verified,
             _pending_email=row.pending_email,
@@ -94,12 +91,13 @@ class AuthPayload:
 
     @classmethod
     def from_signed_in(cls, signed_in: SignedIn) -> AuthPayload:
+        """The payload only; the resolver that signed in vouches for the user (Context)."""
         return cls(
             access_token=signed_in.access_token,
             token_type="Bearer",  # noqa: S106 - the scheme name, not a secret
             expires_in=signed_in.expires_in,
             refresh_token=signed_in.refresh_token,
-            user=User.from_row(signed_in.user, issued_to_viewer=True),
+            user=User.from_row(signed_in.user),
         )
 
 
@@ -168,11 +166,9 @@ class UserDashboard:
         return [SecurityEvent.from_row(row) for row in rows]
 
 
-def check_limit(limit: int, field: str = "limit") -> None:
+def check_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_LIST_LIMIT:
-        raise InvalidInput(
-            field, "OUT_OF_RANGE", f"{field} must be between 1 and {MAX_LIST_LIMIT}."
-        )
+        raise OutOfRange(Subject.LIST_LIMIT, minimum=1, maximum=MAX_LIST_LIMIT)
 
 
 @strawberry.type(description="How many users hold a role.")
