@@ -54,14 +54,14 @@ async def register(
         ),
         role=role,
     )
-    db.add(user)
     try:
-        await db.flush()
+        # A savepoint: losing the race undoes this insert alone, not the request.
+        async with db.begin_nested():
+            db.add(user)
+            await db.flush()
     except IntegrityError:
-        # Lost a race with a concurrent registration of the same name. Nothing
-        # else was written yet, so rolling back loses nothing of this request.
-        await db.rollback()
-        await ensure_available(db, username=username, email=email)
+        # Lost a race with a concurrent registration of the same name: say which.
+        await ensure_available(db, username=username, email=email, latest=True)
         raise
     audit.record(db, EventKind.REGISTERED, user_id=user.id, client=client)
     return user
@@ -81,12 +81,18 @@ def _check_strength(password: str, user_inputs: list[str], field: str) -> None:
 
 
 async def ensure_available(
-    db: AsyncSession, *, username: str | None = None, email: str | None = None
+    db: AsyncSession,
+    *,
+    username: str | None = None,
+    email: str | None = None,
+    latest: bool = False,
 ) -> None:
     """TAKEN when another account holds the username (ignoring case) or e-mail; None skips.
 
     The e-mail is a clean_email() result, compared by its email_key: pending
     addresses of other accounts do not count (confirming one checks again).
+    `latest` reads with a shared lock, which sees the latest commit rather than
+    the transaction's snapshot: after a lost race, the winner's row.
     """
     key = username_key(username) if username is not None else None
     conditions = [
@@ -95,7 +101,10 @@ async def ensure_available(
     ]
     if not conditions:
         return
-    taken = (await db.execute(select(User.username_key).where(or_(*conditions)))).all()
+    statement = select(User.username_key).where(or_(*conditions))
+    if latest:
+        statement = statement.with_for_update(read=True)
+    taken = (await db.execute(statement)).all()
     if key is not None and any(row.username_key == key for row in taken):
         raise InvalidInput("username", "TAKEN", "This username is already taken.")
     if taken:

@@ -97,16 +97,19 @@ async def update_profile(
     new_key = username_key(wanted.username) if wanted.username else user.username_key
     claimed_username = wanted.username if new_key != user.username_key else None
     await accounts.ensure_available(db, username=claimed_username, email=wanted.email)
-    if wanted.username is not None:
-        user.username, user.username_key = wanted.username, new_key
-    if wanted.email is not None or wanted.cancels_pending:
-        user.pending_email = wanted.email
     try:
-        await db.flush()  # the user's row first, then its tokens: the one lock order
+        # A savepoint: losing the race undoes this change alone, not the request.
+        async with db.begin_nested():
+            if wanted.username is not None:
+                user.username, user.username_key = wanted.username, new_key
+            if wanted.email is not None or wanted.cancels_pending:
+                user.pending_email = wanted.email
+            await db.flush()  # the user's row first, then its tokens: the one lock order
     except IntegrityError:
         # Lost a race with another account taking the name: say which field.
-        await db.rollback()
-        await accounts.ensure_available(db, username=claimed_username, email=wanted.email)
+        await accounts.ensure_available(
+            db, username=claimed_username, email=wanted.email, latest=True
+        )
         raise
     if wanted.email is not None or wanted.cancels_pending:
         # A link for an address no longer wanted must not confirm it (even when throttled).
