@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql_auth import account_tokens, audit
 from gql_auth.audit import ClientInfo, EventKind
 from gql_auth.errors import InvalidCredentials, InvalidInput
-from gql_auth.models import Role, User, utcnow
+from gql_auth.models import Role, User
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Reservation, Rule
 from gql_auth.validation import (
@@ -147,7 +147,9 @@ async def authenticate(
     Wrong password, unknown name and inactive account look identical, in
     message and in time, so nobody can probe which accounts exist. The attempt
     is reserved under every limit before any password is checked, so parallel
-    guesses count too and a throttled guess learns nothing.
+    guesses count too and a throttled guess learns nothing. This is the
+    password step only: signin.with_password records the sign-in once every
+    step passed.
     """
     user = await find_by_login(db, login) if len(login) <= EMAIL_MAX else None
     account_key = _account_key(user, login)
@@ -164,8 +166,6 @@ async def authenticate(
     if hasher.needs_rehash(user.password_hash):
         # Parameters were raised since this hash was made: upgrade it now we know the password.
         user.password_hash = await hasher.hash(password)
-    user.last_login_at = utcnow()
-    audit.record(db, EventKind.LOGIN_SUCCEEDED, user_id=user.id, client=client)
     return user
 
 
