@@ -100,10 +100,10 @@ async def change_password(
         services.hasher,
         services.limits,
         user=user,
+        client=client,
         current_password=current_password,
         new_password=new_password,
         password_min_length=services.password_min_length,
-        client=client,
     )
     await sessions.revoke_all(db, user_id=user.id)
     return await _open_session(db, services, user=user, client=client)
