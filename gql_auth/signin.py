@@ -1,9 +1,10 @@
-"""The one sign-in use case: credentials -> limits -> (factors) -> session and tokens.
+"""The one sign-in use case: limits -> password -> (a second factor) -> session and tokens.
 
 Every way into a session runs through here: register, login and
-changePassword from the API. Each function owns its whole sequence, so a
-resolver only parses input and maps the SignedIn it gets back. Refreshing a
-session is rotation's; ending one is sessions'.
+changePassword. Each function owns its whole sequence, so a resolver only
+parses input and maps the SignedIn it gets back. Refreshing a session is
+rotation's, ending one is sessions'; the CLI's create-admin makes an account
+and no session, so it calls accounts.register.
 """
 
 from __future__ import annotations
@@ -68,15 +69,16 @@ async def with_password(
     """Signs in with a username or e-mail and a password, else InvalidCredentials.
 
     The password is checked under every limit first (accounts.authenticate).
-    A second factor goes between that check and _signed_in: until it passes,
-    nothing may count as a sign-in nor open a session. Answering "a second
-    factor is required" is then a domain error or a second result type of
-    this function, mapped at the GraphQL edge.
+    A second factor goes right after that check: until it passes, nothing may
+    count as a sign-in nor open a session. Answering "a second factor is
+    required" is then a domain error or a second result type of this
+    function, mapped at the GraphQL edge; resolvers stay as they are.
     """
     user = await accounts.authenticate(
         db, services.hasher, services.limits, login=login, password=password, client=client
     )
-    _signed_in(db, user=user, client=client)
+    # <- the place of a second factor: after the password, before the sign-in counts.
+    _record_sign_in(db, user=user, client=client)
     return await _open_session(db, services, user=user, client=client)
 
 
@@ -109,7 +111,7 @@ async def change_password(
     return await _open_session(db, services, user=user, client=client)
 
 
-def _signed_in(db: AsyncSession, *, user: User, client: ClientInfo) -> None:
+def _record_sign_in(db: AsyncSession, *, user: User, client: ClientInfo) -> None:
     """Records that the user proved who they are: every check of the sign-in passed."""
     user.last_login_at = utcnow()
     audit.record(db, EventKind.LOGIN_SUCCEEDED, user_id=user.id, client=client)
