@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql_auth import account_tokens, audit
 from gql_auth.audit import ClientInfo, EventKind
 from gql_auth.errors import InvalidCredentials, InvalidInput, Reason, Subject
-from gql_auth.models import Role, User, utcnow
+from gql_auth.models import Role, User
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Reservation, Rule
 from gql_auth.validation import (
@@ -54,14 +54,14 @@ async def register(
         ),
         role=role,
     )
-    db.add(user)
     try:
-        await db.flush()
+        # A savepoint: losing the race undoes this insert alone, not the request.
+        async with db.begin_nested():
+            db.add(user)
+            await db.flush()
     except IntegrityError:
-        # Lost a race with a concurrent registration of the same name. Nothing
-        # else was written yet, so rolling back loses nothing of this request.
-        await db.rollback()
-        await ensure_available(db, username=username, email=email)
+        # Lost a race with a concurrent registration of the same name: say which.
+        await ensure_available(db, username=username, email=email, latest=True)
         raise
     audit.record(db, EventKind.REGISTERED, user_id=user.id, client=client)
     return user
@@ -86,12 +86,18 @@ def _check_strength(password: str, user_inputs: list[str], subject: Subject) -> 
 
 
 async def ensure_available(
-    db: AsyncSession, *, username: str | None = None, email: str | None = None
+    db: AsyncSession,
+    *,
+    username: str | None = None,
+    email: str | None = None,
+    latest: bool = False,
 ) -> None:
     """TAKEN when another account holds the username (ignoring case) or e-mail; None skips.
 
     The e-mail is a clean_email() result, compared by its email_key: pending
     addresses of other accounts do not count (confirming one checks again).
+    `latest` reads with a shared lock, which sees the latest commit rather than
+    the transaction's snapshot: after a lost race, the winner's row.
     """
     key = username_key(username) if username is not None else None
     conditions = [
@@ -100,7 +106,10 @@ async def ensure_available(
     ]
     if not conditions:
         return
-    taken = (await db.execute(select(User.username_key).where(or_(*conditions)))).all()
+    statement = select(User.username_key).where(or_(*conditions))
+    if latest:
+        statement = statement.with_for_update(read=True)
+    taken = (await db.execute(statement)).all()
     if key is not None and any(row.username_key == key for row in taken):
         raise InvalidInput(Subject.USERNAME, Reason.TAKEN, "This username is already taken.")
     if taken:
@@ -145,7 +154,9 @@ async def authenticate(
     Wrong password, unknown name and inactive account look identical, in
     message and in time, so nobody can probe which accounts exist. The attempt
     is reserved under every limit before any password is checked, so parallel
-    guesses count too and a throttled guess learns nothing.
+    guesses count too and a throttled guess learns nothing. This is the
+    password step only: signin.with_password records the sign-in once every
+    step passed.
     """
     user = await find_by_login(db, login) if len(login) <= EMAIL_MAX else None
     account_key = _account_key(user, login)
@@ -162,8 +173,6 @@ async def authenticate(
     if hasher.needs_rehash(user.password_hash):
         # Parameters were raised since this hash was made: upgrade it now we know the password.
         user.password_hash = await hasher.hash(password)
-    user.last_login_at = utcnow()
-    audit.record(db, EventKind.LOGIN_SUCCEEDED, user_id=user.id, client=client)
     return user
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import account_tokens, accounts, recovery
+from gql_auth import account_tokens, accounts, recovery, sessions
 from gql_auth.audit import ClientInfo
 from gql_auth.errors import InvalidInput, Reason, Subject
 from gql_auth.models import TokenPurpose, User
@@ -51,6 +51,10 @@ class _Wanted:
     @property
     def needs_password(self) -> bool:
         return self.username is not None or self.email is not None
+
+    @property
+    def changes(self) -> bool:
+        return self.needs_password or self.cancels_pending
 
 
 def _wanted(user: User, *, username: str | None, email: str | None) -> _Wanted:
@@ -97,17 +101,8 @@ async def update_profile(
     new_key = username_key(wanted.username) if wanted.username else user.username_key
     claimed_username = wanted.username if new_key != user.username_key else None
     await accounts.ensure_available(db, username=claimed_username, email=wanted.email)
-    if wanted.username is not None:
-        user.username, user.username_key = wanted.username, new_key
-    if wanted.email is not None or wanted.cancels_pending:
-        user.pending_email = wanted.email
-    try:
-        await db.flush()  # the user's row first, then its tokens: the one lock order
-    except IntegrityError:
-        # Lost a race with another account taking the name: say which field.
-        await db.rollback()
-        await accounts.ensure_available(db, username=claimed_username, email=wanted.email)
-        raise
+    if wanted.changes:
+        await _save(db, user, wanted, new_key=new_key, claimed_username=claimed_username)
     if wanted.email is not None or wanted.cancels_pending:
         # A link for an address no longer wanted must not confirm it (even when throttled).
         await account_tokens.discard(db, user=user, purpose=TokenPurpose.EMAIL_VERIFICATION)
@@ -118,6 +113,28 @@ async def update_profile(
         verification=await _verification(db, limits, user=user, client=client),
         notice=AddressChangeNotice(to=user.email, username=user.username, new_address=wanted.email),
     )
+
+
+async def _save(
+    db: AsyncSession, user: User, wanted: _Wanted, *, new_key: str, claimed_username: str | None
+) -> None:
+    """Writes the change in a savepoint: losing a race for the name undoes it, not the request."""
+    # The user's row first, then its session and tokens: the one lock order. The
+    # savepoint flushes what is pending (the session's lastUsedAt) before it opens.
+    await sessions.lock_user(db, user.id)
+    try:
+        async with db.begin_nested():
+            if wanted.username is not None:
+                user.username, user.username_key = wanted.username, new_key
+            if wanted.email is not None or wanted.cancels_pending:
+                user.pending_email = wanted.email
+            await db.flush()
+    except IntegrityError:
+        # Lost a race with another account taking the name: say which field.
+        await accounts.ensure_available(
+            db, username=claimed_username, email=wanted.email, latest=True
+        )
+        raise
 
 
 async def _verification(

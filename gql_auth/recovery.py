@@ -134,13 +134,14 @@ async def _take_pending_address(db: AsyncSession, user: User) -> None:
     address = user.pending_email
     assert address is not None  # noqa: S101 - the caller compared it with the token's
     await ensure_available(db, email=address)
-    user.email, user.email_key, user.pending_email = address, email_key(address), None
     try:
-        await db.flush()
+        # A savepoint: losing the race undoes this move alone, not the request.
+        async with db.begin_nested():
+            user.email, user.email_key, user.pending_email = address, email_key(address), None
+            await db.flush()
     except IntegrityError:
         # Lost a race with a registration of the same address: say so, keep nothing.
-        await db.rollback()
-        await ensure_available(db, email=address)
+        await ensure_available(db, email=address, latest=True)
         raise
     # Reset links went to the former address; it no longer speaks for the account.
     await account_tokens.discard(db, user=user, purpose=TokenPurpose.PASSWORD_RESET)

@@ -1,10 +1,10 @@
-"""Refresh-token rotation with reuse detection, and logout by refresh token."""
+"""Refresh-token rotation with reuse detection."""
 
 from __future__ import annotations
 
 from typing import NoReturn
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import audit
@@ -12,7 +12,7 @@ from gql_auth.audit import ClientInfo, EventKind
 from gql_auth.db import rowcount
 from gql_auth.errors import TokenExpired, TokenInvalid, TokenRevoked
 from gql_auth.models import AuthSession, RetiredRefreshToken, User, utcnow
-from gql_auth.sessions import SignedIn, issue, lock_user
+from gql_auth.sessions import SignedIn, issue, lock_session_of_token
 from gql_auth.tokens import AccessTokenCodec, hash_token, is_plausible_token, new_refresh_token
 
 
@@ -25,7 +25,7 @@ async def refresh(
     session is revoked, so the thief's and the owner's tokens both die.
     """
     token_hash = _hash_or_refuse(refresh_token)
-    session = await _lock_session_of(db, token_hash)
+    session = await lock_session_of_token(db, token_hash)
     if session is None:
         raise TokenInvalid("The refresh token is invalid.")
     if session.refresh_token_hash != token_hash:
@@ -52,59 +52,10 @@ async def refresh(
     return issue(codec, user=user, session=session, refresh_token=new_token)
 
 
-async def logout(db: AsyncSession, *, refresh_token: str, client: ClientInfo) -> None:
-    """Revokes the token's session; unknown or already revoked is quietly fine."""
-    if not is_plausible_token(refresh_token):
-        return
-    session = await _lock_session_of(db, hash_token(refresh_token))
-    if session is None or session.revoked_at is not None:
-        return
-    session.revoked_at = utcnow()
-    audit.record(db, EventKind.LOGGED_OUT, user_id=session.user_id, client=client)
-
-
 def _hash_or_refuse(refresh_token: str) -> str:
     if not is_plausible_token(refresh_token):
         raise TokenInvalid("The refresh token is invalid.")
     return hash_token(refresh_token)
-
-
-async def _lock_session_of(db: AsyncSession, token_hash: str) -> AuthSession | None:
-    """The session a current or an already-rotated token belongs to, locked, as committed now.
-
-    Plain reads find it (current hash first, then the retired ones); then the
-    user and the session row are locked, always in that order (see
-    sessions.lock_user), and the session is read again: a locking read sees
-    the latest commit, e.g. a parallel rotation's new hash. Whatever the
-    snapshot showed, the token belonged to this session, so a hash that no
-    longer matches means the token was rotated away.
-    """
-    found = (
-        await db.execute(
-            select(AuthSession.id, AuthSession.user_id).where(
-                AuthSession.refresh_token_hash == token_hash
-            )
-        )
-    ).first()
-    if found is None:
-        found = (
-            await db.execute(
-                select(AuthSession.id, AuthSession.user_id)
-                .join(RetiredRefreshToken, RetiredRefreshToken.session_id == AuthSession.id)
-                .where(RetiredRefreshToken.token_hash == token_hash)
-            )
-        ).first()
-    if found is None:
-        return None
-    await lock_user(db, found.user_id)
-    # By primary key: locking through the unique hash index deadlocks on InnoDB,
-    # since the rotation rewrites that index.
-    return await db.scalar(
-        select(AuthSession)
-        .where(AuthSession.id == found.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
 
 
 def _revoke_for_reuse(db: AsyncSession, session: AuthSession, client: ClientInfo) -> NoReturn:

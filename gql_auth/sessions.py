@@ -1,4 +1,4 @@
-"""Server-side sign-in sessions: opening them and checking them on every request."""
+"""Server-side sign-in sessions: opening them, checking them on every request, ending them."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth.audit import ClientInfo
+from gql_auth import audit
+from gql_auth.audit import ClientInfo, EventKind
 from gql_auth.db import rowcount
 from gql_auth.errors import TokenRevoked
-from gql_auth.models import AuthSession, User, utcnow
+from gql_auth.models import AuthSession, RetiredRefreshToken, User, utcnow
 from gql_auth.tokens import (
     AccessClaims,
     AccessTokenCodec,
     hash_token,
+    is_plausible_token,
     new_refresh_token,
     new_session_id,
 )
@@ -169,6 +171,62 @@ async def active_sessions(db: AsyncSession, *, user_id: int) -> Sequence[AuthSes
         .order_by(AuthSession.created_at.desc())
     )
     return (await db.scalars(statement)).all()
+
+
+async def logout_everywhere(db: AsyncSession, *, user_id: int, client: ClientInfo) -> int:
+    """The user ends every session of theirs, the current one too; returns how many."""
+    revoked = await revoke_all(db, user_id=user_id)
+    audit.record(db, EventKind.LOGGED_OUT, user_id=user_id, client=client)
+    return revoked
+
+
+async def logout(db: AsyncSession, *, refresh_token: str, client: ClientInfo) -> None:
+    """Revokes the token's session; unknown or already revoked is quietly fine."""
+    if not is_plausible_token(refresh_token):
+        return
+    session = await lock_session_of_token(db, hash_token(refresh_token))
+    if session is None or session.revoked_at is not None:
+        return
+    session.revoked_at = utcnow()
+    audit.record(db, EventKind.LOGGED_OUT, user_id=session.user_id, client=client)
+
+
+async def lock_session_of_token(db: AsyncSession, token_hash: str) -> AuthSession | None:
+    """The session a current or an already-rotated token belongs to, locked, as committed now.
+
+    Plain reads find it (current hash first, then the retired ones); then the
+    user and the session row are locked, always in that order (see lock_user),
+    and the session is read again: a locking read sees the latest commit,
+    e.g. a parallel rotation's new hash. Whatever the
+    snapshot showed, the token belonged to this session, so a hash that no
+    longer matches means the token was rotated away.
+    """
+    found = (
+        await db.execute(
+            select(AuthSession.id, AuthSession.user_id).where(
+                AuthSession.refresh_token_hash == token_hash
+            )
+        )
+    ).first()
+    if found is None:
+        found = (
+            await db.execute(
+                select(AuthSession.id, AuthSession.user_id)
+                .join(RetiredRefreshToken, RetiredRefreshToken.session_id == AuthSession.id)
+                .where(RetiredRefreshToken.token_hash == token_hash)
+            )
+        ).first()
+    if found is None:
+        return None
+    await lock_user(db, found.user_id)
+    # By primary key: locking through the unique hash index deadlocks on InnoDB,
+    # since the rotation rewrites that index.
+    return await db.scalar(
+        select(AuthSession)
+        .where(AuthSession.id == found.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 async def revoke_all(db: AsyncSession, *, user_id: int) -> int:

@@ -6,11 +6,13 @@ the address in force gets a notice and keeps receiving reset links.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from gql_auth.config import Settings
 from tests.helpers import (
     LOGIN,
     ME,
@@ -23,6 +25,8 @@ from tests.helpers import (
     login,
     register,
     register_admin,
+    running_app,
+    unique_username,
 )
 from tests.mailbox import MailApp, SentMail, running_mail_app
 
@@ -106,6 +110,36 @@ class TestUsername:
             None,
         )
         assert await app.mailbox.mails() == []
+
+    async def test_the_losers_of_a_race_for_one_username_are_told_it_is_taken(
+        self, settings: Settings, database: SqlDatabase
+    ) -> None:
+        """Two app instances: only the unique index decides; TAKEN, never an internal error."""
+        wanted = unique_username("race")
+        async with running_app(settings) as first, running_app(settings) as second:
+            payloads = [await register(first) for _ in range(4)]
+            bodies = await asyncio.gather(
+                *(
+                    gql(
+                        first if n % 2 else second,
+                        UPDATE,
+                        {"input": {"username": wanted, "currentPassword": STRONG_PASSWORD}},
+                        token=payload["accessToken"],
+                    )
+                    for n, payload in enumerate(payloads)
+                )
+            )
+
+        answers = [
+            body["errors"][0]["extensions"].get("reason") if body.get("errors") else "ok"
+            for body in bodies
+        ]
+        assert sorted(answers) == ["TAKEN", "TAKEN", "TAKEN", "ok"], bodies
+        for body, payload in zip(bodies, payloads, strict=True):
+            if body.get("errors"):
+                assert_error(body, "BAD_USER_INPUT", field="username", reason="TAKEN")
+                username = payload["user"]["username"]
+                assert database.user_row(username)["username"] == username
 
     @pytest.mark.parametrize(
         ("username", "reason"),

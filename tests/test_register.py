@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
+from gql_auth.config import Settings
 from tests.helpers import (
+    AUTH_PAYLOAD_FIELDS,
     REGISTER,
     STRONG_PASSWORD,
     SqlDatabase,
@@ -16,6 +19,8 @@ from tests.helpers import (
     login,
     register,
     register_input,
+    running_app,
+    unique_username,
 )
 
 
@@ -275,3 +280,80 @@ class TestPasswordStorage:
 
         (session,) = database.rows("sessions")
         assert payload["refreshToken"] not in [str(value) for value in session.values()]
+
+
+# Two registrations in one document: the first is the request's own, the second contested.
+REGISTER_TWO = f"""
+mutation Two($own: RegisterInput!, $contested: RegisterInput!) {{
+  own: register(input: $own) {{ {AUTH_PAYLOAD_FIELDS} }}
+  contested: register(input: $contested) {{ {AUTH_PAYLOAD_FIELDS} }}
+}}"""
+
+
+class TestRegistrationRace:
+    """Parallel registrations of one name pass the availability check together; one wins.
+
+    Two app instances, so separate engines and connections: only the unique
+    index decides, and the losers must hear TAKEN, not INTERNAL_SERVER_ERROR.
+    """
+
+    @staticmethod
+    def answers(bodies: list[dict[str, Any]], field: str) -> list[str]:
+        return sorted(
+            "+".join(
+                f"{error['extensions'].get('field')}:{error['extensions'].get('reason')}"
+                if error["extensions"].get("reason")
+                else error["extensions"]["code"]
+                for error in body["errors"]
+            )
+            if body.get("errors")
+            else "ok"
+            for body in bodies
+        )
+
+    @pytest.mark.parametrize("field", ["username", "email"])
+    async def test_the_losers_of_a_race_for_one_name_are_told_it_is_taken(
+        self, settings: Settings, database: SqlDatabase, field: str
+    ) -> None:
+        shared = unique_username("race")
+        inputs = [
+            register_input(shared, f"{shared}{n}@example.com")
+            if field == "username"
+            else register_input(f"{shared}{n}", f"{shared}@example.com")
+            for n in range(4)
+        ]
+        async with running_app(settings) as first, running_app(settings) as second:
+            bodies = await asyncio.gather(
+                *(
+                    gql(first if n % 2 else second, REGISTER, {"input": sent})
+                    for n, sent in enumerate(inputs)
+                )
+            )
+
+        assert self.answers(bodies, field) == sorted(["ok"] + [f"{field}:TAKEN"] * 3)
+        assert database.count("users") == 1
+        assert database.count("sessions") == 1
+
+    async def test_losing_the_race_keeps_what_the_request_did_before(
+        self, settings: Settings, database: SqlDatabase
+    ) -> None:
+        """A refusal commits the request: the account its first field opened is kept."""
+        shared = unique_username("race")
+        owns = [register_input() for _ in range(4)]
+        contested = [register_input(shared, f"{shared}{n}@example.com") for n in range(4)]
+        async with running_app(settings) as first, running_app(settings) as second:
+            bodies = await asyncio.gather(
+                *(
+                    gql(
+                        first if n % 2 else second,
+                        REGISTER_TWO,
+                        {"own": owns[n], "contested": contested[n]},
+                    )
+                    for n in range(4)
+                )
+            )
+            for own in owns:
+                await login(first, own["username"])  # each request's own account was kept
+
+        assert self.answers(bodies, "username") == sorted(["ok"] + ["username:TAKEN"] * 3)
+        assert database.count("users") == 5

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import accounts, audit, models, rotation, sessions
-from gql_auth.audit import EventKind
+from gql_auth import rotation, sessions, signin
 from gql_auth.graphql.context import Context, Info
 from gql_auth.graphql.credentials import CredentialCheck, Secret
 from gql_auth.graphql.inputs import ChangePasswordInput, LoginInput, RegisterInput
 from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
 from gql_auth.graphql.types import AuthPayload
-from gql_auth.ratelimit import Rule
 from gql_auth.sessions import SignedIn
 
 
@@ -25,18 +22,16 @@ class Mutation:
     )
     async def register(self, info: Info, input: RegisterInput) -> AuthPayload:
         context = info.context
-        await context.services.rate_limits.consume(Rule.REGISTER_IP, context.client.address_key)
         async with context.db() as db:
-            user = await accounts.register(
+            signed_in = await signin.register(
                 db,
-                context.services.hasher,
+                _sign_in_services(context),
                 username=input.username,
                 email=input.email,
                 password=input.password,
-                password_min_length=context.settings.password_min_length,
                 client=context.client,
             )
-            return await _start_session(context, db, user)
+        return _issued(context, signed_in)
 
     @strawberry.mutation(
         description="Signs in with a username or e-mail and a password. A wrong password, an "
@@ -46,15 +41,14 @@ class Mutation:
     async def login(self, info: Info, input: LoginInput) -> AuthPayload:
         context = info.context
         async with context.db() as db:
-            user = await accounts.authenticate(
+            signed_in = await signin.with_password(
                 db,
-                context.services.hasher,
-                context.services.rate_limits,
+                _sign_in_services(context),
                 login=input.username,
                 password=input.password,
                 client=context.client,
             )
-            return await _start_session(context, db, user)
+        return _issued(context, signed_in)
 
     @strawberry.mutation(
         description="Rotates the refresh token: the old one stops working. Presenting an "
@@ -75,7 +69,7 @@ class Mutation:
     )
     async def logout(self, info: Info, refresh_token: str) -> bool:
         async with info.context.db() as db:
-            await rotation.logout(db, refresh_token=refresh_token, client=info.context.client)
+            await sessions.logout(db, refresh_token=refresh_token, client=info.context.client)
         return True
 
     @strawberry.mutation(
@@ -85,11 +79,9 @@ class Mutation:
     async def logout_all(self, info: Info) -> int:
         viewer = await require_viewer(info)
         async with info.context.db() as db:
-            revoked = await sessions.revoke_all(db, user_id=viewer.user.id)
-            audit.record(
-                db, EventKind.LOGGED_OUT, user_id=viewer.user.id, client=info.context.client
+            return await sessions.logout_everywhere(
+                db, user_id=viewer.user.id, client=info.context.client
             )
-        return revoked
 
     @strawberry.mutation(
         description="Revokes every other session and returns fresh tokens. A wrong current "
@@ -101,30 +93,27 @@ class Mutation:
         viewer = await require_viewer(info)
         context = info.context
         async with context.db() as db:
-            await accounts.change_password(
+            signed_in = await signin.change_password(
                 db,
-                context.services.hasher,
-                context.services.rate_limits,
+                _sign_in_services(context),
                 user=viewer.user,
                 current_password=input.current_password,
                 new_password=input.new_password,
-                password_min_length=context.settings.password_min_length,
                 client=context.client,
             )
-            await sessions.revoke_all(db, user_id=viewer.user.id)
-            return await _start_session(context, db, viewer.user)
+        return _issued(context, signed_in)
 
 
-async def _start_session(context: Context, db: AsyncSession, user: models.User) -> AuthPayload:
-    signed_in = await sessions.start(
-        db,
-        context.services.tokens,
-        user=user,
-        client=context.client,
-        lifetime=context.services.refresh_lifetime,
-        max_sessions=context.settings.max_sessions_per_user,
+def _sign_in_services(context: Context) -> signin.SignInServices:
+    services = context.services
+    return signin.SignInServices(
+        hasher=services.hasher,
+        limits=services.rate_limits,
+        codec=services.tokens,
+        session_lifetime=services.refresh_lifetime,
+        max_sessions=services.settings.max_sessions_per_user,
+        password_min_length=services.settings.password_min_length,
     )
-    return _issued(context, signed_in)
 
 
 def _issued(context: Context, signed_in: SignedIn) -> AuthPayload:
