@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import httpx
@@ -357,3 +358,24 @@ class TestRegistrationRace:
 
         assert self.answers(bodies, "username") == sorted(["ok"] + ["username:TAKEN"] * 3)
         assert database.count("users") == 5
+
+
+class TestParallelRegistrationsOfDifferentUsers:
+    async def test_they_never_conflict_with_each_other(
+        self, settings: Settings, database: SqlDatabase, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """New users' sessions share the end of the user_id index: no gap lock may join them."""
+        caplog.set_level(logging.WARNING, logger="gql_auth")
+        inputs = [register_input() for _ in range(12)]
+        async with running_app(settings) as first, running_app(settings) as second:
+            bodies = await asyncio.gather(
+                *(
+                    gql(first if n % 2 else second, REGISTER, {"input": inputs[n]})
+                    for n in range(len(inputs))
+                )
+            )
+
+        assert [body.get("errors") for body in bodies] == [None] * len(inputs)
+        assert database.count("users") == database.count("sessions") == len(inputs)
+        conflicts = [r.getMessage() for r in caplog.records if "conflict" in r.getMessage()]
+        assert conflicts == []  # not even one that a retry papered over
