@@ -14,20 +14,21 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pymysql
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.config import Config
 
-from alembic import command
 from gql_auth.cli import alembic_directory
 from gql_auth.config import Settings
 from gql_auth.models import Base
 from tests.helpers import SqlDatabase, make_settings, running_app
 
-MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+MARIADB: dict[str, Any] = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 
 
 def alembic_config(url: str) -> Config:

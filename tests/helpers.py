@@ -36,7 +36,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         **LOW_ARGON2,
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @asynccontextmanager
@@ -238,7 +238,7 @@ class SqlDatabase:
             changed = connection.execute(sa.update(table).where(where).values(**values)).rowcount
         assert changed == 1, f"expected to update one row of {table.name}, updated {changed}"
 
-    def user_row(self, username: str) -> Mapping[str, Any]:
+    def user_row(self, username: str) -> sa.RowMapping:
         users = self.table("users")
         with self.engine.connect() as connection:
             row = connection.execute(
@@ -246,7 +246,7 @@ class SqlDatabase:
             ).one()
         return row._mapping
 
-    def rows(self, name: str) -> list[Mapping[str, Any]]:
+    def rows(self, name: str) -> list[sa.RowMapping]:
         with self.engine.connect() as connection:
             return [row._mapping for row in connection.execute(sa.select(self.table(name)))]
 

@@ -17,6 +17,7 @@ from graphql import (
     GraphQLUnionType,
     get_named_type,
 )
+from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
 from gql_auth.graphql.permissions import HasRole, IsAuthenticated, IsSelfOrAdmin
@@ -172,7 +173,8 @@ def root_field(name: str) -> GraphQLField | None:
     graphql_schema = SCHEMA._schema
     for root in (graphql_schema.query_type, graphql_schema.mutation_type):
         if root is not None and name in root.fields:
-            return root.fields[name]
+            field: GraphQLField = root.fields[name]
+            return field
     return None
 
 
@@ -203,7 +205,7 @@ class TestPermissionChecksCannotBeSkipped:
 
                 return deny()
 
-        extensions = [PermissionExtension([Sneaky()])]
+        extensions: list[FieldExtension] = [PermissionExtension([Sneaky()])]
         if resolver == "sync":
 
             @strawberry.type

@@ -19,7 +19,7 @@ import redis
 from tests.helpers import LOGIN, REGISTER, STRONG_PASSWORD, assert_error
 from tests.servers import GQL_AUTH, ServerProcess, server_environment
 
-MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+MARIADB: dict[str, Any] = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 REDIS_URL = "redis://127.0.0.1:6379/0"
 ME = "query { me { id username } }"
 REFRESH = "mutation R($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }"

@@ -580,7 +580,7 @@ class TestRedisDown:
     ) -> None:
         async with running_app(make_settings(database.url)) as development:
             await register(development, "closed")
-        production = Settings(  # type: ignore[call-arg]
+        production = Settings(
             _env_file=None,
             environment="production",
             secret_key=SECRET_KEY,
