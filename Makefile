@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run      migrate the database (SQLite by default) and serve on http://$(HOST):$(PORT)/graphql"
 	@echo "make test     run the test suite (extra pytest options: make test PYTEST_ARGS=-x)"
-	@echo "make lint     ruff check, ruff format --check, mypy"
+	@echo "make lint     ruff check, ruff format --check, mypy, import-linter"
 	@echo "make format   sort imports and format with ruff"
 	@echo "make schema   write schema.graphql from the code"
 	@echo "make bench    load-test gql-auth vs REST, fastapi-users and a bare ASGI app (~3 min; not part of test)"
@@ -46,6 +46,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --select I --fix .
