@@ -55,7 +55,7 @@ def _no_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- backends ------------------------------------------------------------------
 
 
-def _mariadb_reachable() -> str | None:
+def mariadb_reachable() -> str | None:
     """None when MariaDB answers, else why not."""
     try:
         pymysql.connect(**MARIADB, connect_timeout=3).close()
@@ -65,7 +65,7 @@ def _mariadb_reachable() -> str | None:
 
 
 @contextmanager
-def _mariadb_database(prefix: str = "gqlauth_test") -> Iterator[str]:
+def mariadb_database(prefix: str = "gqlauth_test") -> Iterator[str]:
     """A uniquely named, empty MariaDB database, dropped afterwards; returns its URL."""
     name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
     server = pymysql.connect(**MARIADB, autocommit=True)
@@ -95,7 +95,7 @@ class Backend:
         if self.name == "sqlite":
             yield f"sqlite:///{directory / 'empty.db'}"
         else:
-            with _mariadb_database("gqlauth_empty") as url:
+            with mariadb_database("gqlauth_empty") as url:
                 yield url
 
 
@@ -108,14 +108,14 @@ def backend(
         migrate(f"sqlite:///{template}")
         yield Backend("sqlite", str(template))
         return
-    problem = _mariadb_reachable()
+    problem = mariadb_reachable()
     if problem is not None:
         where = f"{MARIADB['host']}:{MARIADB['port']}"
         message = f"MariaDB at {where} (root, no password) is unreachable: {problem}"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{message}; CI must run every test on MariaDB too", pytrace=False)
         pytest.skip(message)
-    with _mariadb_database() as url:
+    with mariadb_database() as url:
         migrate(url)
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         try:

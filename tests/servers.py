@@ -40,6 +40,22 @@ def server_environment(database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
+def migrate(env: dict[str, str], workdir: Path, timeout: float = 60.0) -> None:
+    """`gql-auth migrate` as an operator runs it before serving; a failure fails the test."""
+    done = subprocess.run(
+        [str(GQL_AUTH), "migrate"],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"gql-auth migrate exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+
+
 class ServerProcess:
     """Started at construction; call wait_until_healthy, and always stop (it reaps)."""
 

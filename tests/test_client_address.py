@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,12 @@ from tests.helpers import (
     data_of,
     gql,
     make_settings,
+    one_app_with_peers,
     register,
     register_input,
-    running_app_with_peer,
+    running_app,
 )
-from tests.peers import one_app_with_peers
-from tests.servers import GQL_AUTH, ServerProcess, server_environment
+from tests.servers import ServerProcess, migrate, server_environment
 
 REGISTER_TOKEN = "mutation R($input: RegisterInput!) { register(input: $input) { accessToken } }"
 SESSIONS = "{ userDashboard { activeSessions { ipAddress } } }"
@@ -50,7 +49,7 @@ class TestForwardedForOverHttp:
     ) -> None:
         settings = make_settings(database.url, trusted_proxies="10.0.0.0/8")
         lines = [("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-For", "198.51.100.7")]
-        async with running_app_with_peer(settings, ("10.0.0.5", 1234)) as client:
+        async with running_app(settings, ("10.0.0.5", 1234)) as client:
             address = await session_address(client, lines)
 
         assert address == "198.51.100.7"
@@ -58,9 +57,7 @@ class TestForwardedForOverHttp:
     async def test_through_a_real_server_two_header_lines_stay_two(self, tmp_path: Path) -> None:
         """uvicorn over a socket, as a proxy that adds its own line would speak to it."""
         env = server_environment(f"sqlite:///{tmp_path / 'db.sqlite'}", TRUSTED_PROXIES="127.0.0.1")
-        subprocess.run(
-            [str(GQL_AUTH), "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True
-        )
+        migrate(env, tmp_path)
         server = ServerProcess(env, tmp_path)
         try:
             await asyncio.to_thread(server.wait_until_healthy)
