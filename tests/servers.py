@@ -40,18 +40,10 @@ def server_environment(database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-def migrate(env: dict[str, str], workdir: Path, timeout: float = 60.0) -> None:
+def migrate(env: dict[str, str], workdir: Path) -> None:
     """`gql-auth migrate` as an operator runs it before serving; a failure fails the test."""
-    done = subprocess.run(
-        [str(GQL_AUTH), "migrate"],
-        env=env,
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    command = [str(GQL_AUTH), "migrate"]
+    done = subprocess.run(command, env=env, cwd=workdir, capture_output=True, text=True)
     if done.returncode != 0:
         pytest.fail(f"gql-auth migrate exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
 
