@@ -4,20 +4,24 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Touched after each install; pyproject.toml being newer means "install again".
+# Touched after each install; pyproject.toml or the lock being newer means "install again".
 INSTALLED := $(VENV)/.installed
+# Exact versions of every runtime and dev dependency: installs are reproducible,
+# while pyproject.toml keeps the lower bounds that library users resolve against.
+LOCK := requirements.lock
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format schema bench graphiql-assets codegen clean
+.PHONY: help install lock run test lint format schema bench graphiql-assets codegen clean
 
 help:
 	@echo "make run      migrate the database (SQLite by default) and serve on http://$(HOST):$(PORT)/graphql"
 	@echo "make test     run the test suite (extra pytest options: make test PYTEST_ARGS=-x)"
-	@echo "make lint     ruff check, ruff format --check, mypy"
+	@echo "make lint     ruff check, ruff format --check, mypy, import-linter"
+	@echo "make lock     re-pin requirements.lock from pyproject.toml's dependencies (needs PyPI)"
 	@echo "make format   sort imports and format with ruff"
 	@echo "make schema   write schema.graphql from the code"
 	@echo "make bench    load-test gql-auth vs REST, fastapi-users and a bare ASGI app (~3 min; not part of test)"
@@ -29,9 +33,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 
-$(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e ".[dev]"
+$(INSTALLED): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install -c $(LOCK) -e ".[dev]"
 	touch $@
+
+# uv resolves for every platform and Python >= 3.11 (--universal), so one lock
+# serves Linux servers, macOS laptops and CI alike.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv>=0.4"
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--quiet -o $(LOCK)
 
 install: $(INSTALLED)
 
@@ -46,6 +57,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --select I --fix .

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy import create_engine, pool
 
-from alembic import context
 from gql_auth.config import get_settings
 from gql_auth.db import create_private_sqlite_file, sync_url
 from gql_auth.models import Base

@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[2])
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
-    settings = Settings(_env_file=None, secret_key="x" * 32)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, secret_key="x" * 32)
     print(
         f"argon2id t={settings.argon2_time_cost} m={settings.argon2_memory_cost} KiB "
         f"p={settings.argon2_parallelism}",

@@ -25,9 +25,7 @@ from gql_auth.config import Settings
 from gql_auth.db import create_engine, create_session_factory
 
 SECRET = os.environ["SECRET_KEY"]
-engine = create_engine(
-    Settings(_env_file=None, database_url=os.environ["BENCH_FU_DATABASE_URL"])  # type: ignore[call-arg]
-)
+engine = create_engine(Settings(_env_file=None, database_url=os.environ["BENCH_FU_DATABASE_URL"]))
 session_factory = create_session_factory(engine)
 
 

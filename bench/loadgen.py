@@ -51,7 +51,7 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     }
     if "content-length" in headers:
         return status, await reader.readexactly(int(headers["content-length"]))
-    chunks = []
+    chunks: list[bytes] = []
     while True:  # chunked transfer encoding
         size = int((await reader.readline()).strip() or b"0", 16)
         chunk = await reader.readexactly(size + 2)

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import httpx
+from alembic import command
 from alembic.config import Config
 
-from alembic import command
 from gql_auth.app import create_app
 from gql_auth.cli import alembic_directory
 from gql_auth.config import Settings
@@ -51,7 +51,7 @@ async def timed(client: httpx.AsyncClient, email: str) -> float:
 
 
 async def run(database_url: str, requests: int) -> None:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         database_url=database_url,
         secret_key=secrets.token_urlsafe(32),

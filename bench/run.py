@@ -452,7 +452,7 @@ def parse_options() -> tuple[Options, list[str]]:
 
 
 def run(bench: Bench, backends: list[str], logs: Path) -> None:
-    workers = Settings(_env_file=None, secret_key=SECRET_KEY).password_hash_workers  # type: ignore[call-arg]
+    workers = Settings(_env_file=None, secret_key=SECRET_KEY).password_hash_workers
     bench.ceiling()
     bench.argon2_limit(workers)
     if "sqlite" in backends:
@@ -483,7 +483,7 @@ def main() -> int:
     failed = False
     try:
         run(bench, backends, logs)
-    except Exception as error:  # noqa: BLE001 - report, clean up, and still print what we have
+    except Exception as error:  # report, clean up, and still print what we have
         print(f"bench failed: {error}", file=sys.stderr, flush=True)
         failed = True
     finally:

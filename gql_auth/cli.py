@@ -117,9 +117,8 @@ def alembic_directory() -> Path:
 
 
 def _migrate(_args: argparse.Namespace) -> int:
-    from alembic.config import Config
-
     from alembic import command
+    from alembic.config import Config
 
     settings = load_settings()
     create_private_sqlite_file(settings.database_url)  # before SQLite creates it 0644

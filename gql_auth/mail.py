@@ -94,7 +94,7 @@ class Mailer:
                     password=self._login_password(),
                     timeout=SMTP_TIMEOUT,
                 )
-        except Exception as error:  # noqa: BLE001 - a mail failure must never reach the request
+        except Exception as error:  # a mail failure must never reach the request
             # Subject and recipient only: the body holds a token, the settings a password.
             logger.error(  # noqa: TRY400 - the traceback adds nothing but noise
                 "could not send %r to %s via %s:%s: %s: %s",

@@ -46,7 +46,7 @@ class Reservation:
         keys = [self._keys[rule] for rule in rules if rule in self._keys]
         try:
             await self._windows.release(keys, self._token)
-        except Exception:  # noqa: BLE001 - the attempt then stays counted: the strict side
+        except Exception:  # the attempt then stays counted: the strict side
             self._limits.log_outage("could not give back a reserved attempt")
 
 
@@ -90,7 +90,7 @@ class RateLimits:
                 if await counter.limiter.test(item, rule.name, key):
                     return
                 stats = await counter.limiter.get_window_stats(item, rule.name, key)
-            except Exception:  # noqa: BLE001 - any storage failure means "cannot count"
+            except Exception:  # any storage failure means "cannot count"
                 self._outage(rule.guards_passwords)
                 continue
             raise RateLimited(retry_after=max(1, math.ceil(stats.reset_time - time.time())))
@@ -101,7 +101,7 @@ class RateLimits:
         for counter in self._counters():
             try:
                 return await counter.limiter.hit(item, rule.name, key)
-            except Exception:  # noqa: BLE001 - any storage failure means "cannot count"
+            except Exception:  # any storage failure means "cannot count"
                 self._outage(rule.guards_passwords)
         return False
 
@@ -133,7 +133,7 @@ class RateLimits:
         if self._shared is not None:
             try:
                 return self._shared.windows, await self._shared.windows.reserve(windows, token)
-            except Exception:  # noqa: BLE001 - any storage failure means "cannot count"
+            except Exception:  # any storage failure means "cannot count"
                 self._outage(guards_passwords)
         return self._local.windows, await self._local.windows.reserve(windows, token)
 

@@ -14,20 +14,21 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pymysql
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.config import Config
 
-from alembic import command
 from gql_auth.cli import alembic_directory
 from gql_auth.config import Settings
 from gql_auth.models import Base
 from tests.helpers import SqlDatabase, make_settings, running_app
 
-MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+MARIADB: dict[str, Any] = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 
 
 def alembic_config(url: str) -> Config:
@@ -54,7 +55,7 @@ def _no_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- backends ------------------------------------------------------------------
 
 
-def _mariadb_reachable() -> str | None:
+def mariadb_reachable() -> str | None:
     """None when MariaDB answers, else why not."""
     try:
         pymysql.connect(**MARIADB, connect_timeout=3).close()
@@ -64,7 +65,7 @@ def _mariadb_reachable() -> str | None:
 
 
 @contextmanager
-def _mariadb_database(prefix: str = "gqlauth_test") -> Iterator[str]:
+def mariadb_database(prefix: str = "gqlauth_test") -> Iterator[str]:
     """A uniquely named, empty MariaDB database, dropped afterwards; returns its URL."""
     name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
     server = pymysql.connect(**MARIADB, autocommit=True)
@@ -94,7 +95,7 @@ class Backend:
         if self.name == "sqlite":
             yield f"sqlite:///{directory / 'empty.db'}"
         else:
-            with _mariadb_database("gqlauth_empty") as url:
+            with mariadb_database("gqlauth_empty") as url:
                 yield url
 
 
@@ -107,14 +108,14 @@ def backend(
         migrate(f"sqlite:///{template}")
         yield Backend("sqlite", str(template))
         return
-    problem = _mariadb_reachable()
+    problem = mariadb_reachable()
     if problem is not None:
         where = f"{MARIADB['host']}:{MARIADB['port']}"
         message = f"MariaDB at {where} (root, no password) is unreachable: {problem}"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{message}; CI must run every test on MariaDB too", pytrace=False)
         pytest.skip(message)
-    with _mariadb_database() as url:
+    with mariadb_database() as url:
         migrate(url)
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         try:

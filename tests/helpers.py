@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from fastapi import FastAPI
 from jose import jwt
 from sqlalchemy.engine import Engine
 
@@ -36,17 +37,44 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         **LOW_ARGON2,
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
+
+
+# httpx's own default socket peer for in-process requests.
+DEFAULT_PEER = ("127.0.0.1", 123)
 
 
 @asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The real ASGI app with its lifespan, spoken to over HTTP in-process."""
+async def started_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The real ASGI app (create_app) inside its lifespan: services up, closed after."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
+        yield app
+
+
+def client_of(app: FastAPI, peer: tuple[str, int] = DEFAULT_PEER) -> httpx.AsyncClient:
+    """Speaks HTTP to the app in-process; `peer` is the socket address the app sees."""
+    transport = httpx.ASGITransport(app=app, client=peer)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+@asynccontextmanager
+async def running_app(
+    settings: Settings, peer: tuple[str, int] = DEFAULT_PEER
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The real ASGI app with its lifespan, spoken to over HTTP in-process from `peer`."""
+    async with started_app(settings) as app, client_of(app, peer) as client:
+        yield client
+
+
+@asynccontextmanager
+async def one_app_with_peers(
+    settings: Settings, *hosts: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, ...]]:
+    """One app (one limiter), and a client per host whose socket peer is that host."""
+    async with started_app(settings) as app, AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(client_of(app, (host, 1000))) for host in hosts]
+        yield tuple(clients)
 
 
 ISSUER = AUDIENCE = "gql-auth"
@@ -238,7 +266,7 @@ class SqlDatabase:
             changed = connection.execute(sa.update(table).where(where).values(**values)).rowcount
         assert changed == 1, f"expected to update one row of {table.name}, updated {changed}"
 
-    def user_row(self, username: str) -> Mapping[str, Any]:
+    def user_row(self, username: str) -> sa.RowMapping:
         users = self.table("users")
         with self.engine.connect() as connection:
             row = connection.execute(
@@ -246,7 +274,7 @@ class SqlDatabase:
             ).one()
         return row._mapping
 
-    def rows(self, name: str) -> list[Mapping[str, Any]]:
+    def rows(self, name: str) -> list[sa.RowMapping]:
         with self.engine.connect() as connection:
             return [row._mapping for row in connection.execute(sa.select(self.table(name)))]
 
@@ -283,18 +311,6 @@ LEAK_MARKERS = (
     "UPDATE ",
     SECRET_KEY,
 )
-
-
-@asynccontextmanager
-async def running_app_with_peer(
-    settings: Settings, peer: tuple[str, int]
-) -> AsyncIterator[httpx.AsyncClient]:
-    """Like running_app, but the socket peer (the client's address) is `peer`."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=peer)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
 
 
 async def refresh(client: httpx.AsyncClient, refresh_token: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ mailer's pending sends (Mailer.drain), so no test has to sleep and hope.
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -20,9 +19,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from gql_auth.app import create_app
 from gql_auth.config import Settings
 from gql_auth.mail import Mailer
+from tests.helpers import client_of, started_app
+from tests.servers import free_port
 
 MAIL_LOGGER = "gql_auth.mail"
 _LOGGED = re.compile(
@@ -92,12 +92,9 @@ async def running_mail_app(
 ) -> AsyncIterator[MailApp]:
     """The real app over HTTP, with a handle on its mailer to wait for background sends."""
     caplog.set_level("INFO", logger=MAIL_LOGGER)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with started_app(settings) as app, client_of(app) as client:
         services = app.state.services
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield MailApp(client, services.mailer, Mailbox(services.mailer, caplog), services)
+        yield MailApp(client, services.mailer, Mailbox(services.mailer, caplog), services)
 
 
 # --- a real SMTP server ---------------------------------------------------------------
@@ -111,7 +108,7 @@ class SmtpInbox:
     messages: list[EmailMessage] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         parsed = message_from_bytes(content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
@@ -127,12 +124,6 @@ class SmtpInbox:
 
     def bodies(self) -> list[str]:
         return [str(message.get_content()) for message in self.messages]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

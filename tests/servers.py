@@ -40,6 +40,14 @@ def server_environment(database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
+def migrate(env: dict[str, str], workdir: Path) -> None:
+    """`gql-auth migrate` as an operator runs it before serving; a failure fails the test."""
+    command = [str(GQL_AUTH), "migrate"]
+    done = subprocess.run(command, env=env, cwd=workdir, capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.fail(f"gql-auth migrate exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+
+
 class ServerProcess:
     """Started at construction; call wait_until_healthy, and always stop (it reaps)."""
 

@@ -1,18 +1,16 @@
-"""The client's address: every X-Forwarded-For line as a proxy sends them, and the key that
-per-address limits count on (IPv4 per address, IPv6 per /64)."""
+"""The client's address over HTTP: X-Forwarded-For lines through the app and a real
+server, and per-/64 IPv6 limits. The parsing itself is specified in
+tests/unit/test_client_address.py."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from gql_auth.client_address import address_key, client_address, parse_networks
 from tests.helpers import (
     LOGIN,
     STRONG_PASSWORD,
@@ -21,67 +19,15 @@ from tests.helpers import (
     data_of,
     gql,
     make_settings,
+    one_app_with_peers,
     register,
     register_input,
-    running_app_with_peer,
+    running_app,
 )
-from tests.peers import one_app_with_peers
-from tests.servers import GQL_AUTH, ServerProcess, server_environment
+from tests.servers import ServerProcess, migrate, server_environment
 
 REGISTER_TOKEN = "mutation R($input: RegisterInput!) { register(input: $input) { accessToken } }"
 SESSIONS = "{ userDashboard { activeSessions { ipAddress } } }"
-PROXIES = parse_networks(["10.0.0.0/8", "127.0.0.1"])
-
-
-class TestForwardedForLines:
-    def test_a_second_line_added_by_the_proxy_wins_over_what_the_client_wrote(self) -> None:
-        lines = ["6.6.6.6", "198.51.100.7"]  # the client's own line, then the proxy's
-
-        assert client_address("10.0.0.5", lines, PROXIES) == "198.51.100.7"
-
-    def test_lines_are_joined_in_order_before_walking_back_past_trusted_hops(self) -> None:
-        lines = ["6.6.6.6, 198.51.100.7", "10.1.1.1", "10.2.2.2, 10.3.3.3"]
-
-        assert client_address("10.0.0.5", lines, PROXIES) == "198.51.100.7"
-
-    def test_one_line_is_read_as_before(self) -> None:
-        assert client_address("10.0.0.5", ["198.51.100.9, 203.0.113.7"], PROXIES) == ("203.0.113.7")
-
-    def test_no_line_or_empty_lines_leave_the_peer(self) -> None:
-        assert client_address("10.0.0.5", [], PROXIES) == "10.0.0.5"
-        assert client_address("10.0.0.5", ["", " , "], PROXIES) == "10.0.0.5"
-
-    def test_lines_from_an_untrusted_peer_are_ignored(self) -> None:
-        assert client_address("192.0.2.44", ["10.1.1.1", "198.51.100.7"], PROXIES) == ("192.0.2.44")
-
-    def test_a_malformed_hop_in_a_later_line_falls_back_to_the_peer(self) -> None:
-        assert client_address("10.0.0.5", ["198.51.100.7", "<script>"], PROXIES) == "10.0.0.5"
-
-
-class TestAddressKey:
-    @pytest.mark.parametrize(
-        ("address", "key"),
-        [
-            ("192.0.2.1", "192.0.2.1"),
-            ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
-            ("2001:DB8:1:2::ffff", "2001:db8:1:2::/64"),
-            ("::ffff:192.0.2.1", "192.0.2.1"),
-            ("::1", "::/64"),
-            (None, "unknown"),
-            ("testclient", "testclient"),
-        ],
-    )
-    def test_the_key_of(self, address: str | None, key: str) -> None:
-        assert address_key(address) == key
-
-    def test_two_addresses_in_one_slash_64_share_a_key(self) -> None:
-        assert address_key("2001:db8:0:7::1") == address_key("2001:db8:0:7:ffff:ffff:ffff:ffff")
-
-    def test_neighbouring_slash_64s_do_not(self) -> None:
-        assert address_key("2001:db8:0:7::1") != address_key("2001:db8:0:8::1")
-
-    def test_ipv4_addresses_are_counted_one_by_one(self) -> None:
-        assert address_key("192.0.2.1") != address_key("192.0.2.2")
 
 
 async def session_address(client: httpx.AsyncClient, headers: list[tuple[str, str]]) -> str:
@@ -103,7 +49,7 @@ class TestForwardedForOverHttp:
     ) -> None:
         settings = make_settings(database.url, trusted_proxies="10.0.0.0/8")
         lines = [("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-For", "198.51.100.7")]
-        async with running_app_with_peer(settings, ("10.0.0.5", 1234)) as client:
+        async with running_app(settings, ("10.0.0.5", 1234)) as client:
             address = await session_address(client, lines)
 
         assert address == "198.51.100.7"
@@ -111,9 +57,7 @@ class TestForwardedForOverHttp:
     async def test_through_a_real_server_two_header_lines_stay_two(self, tmp_path: Path) -> None:
         """uvicorn over a socket, as a proxy that adds its own line would speak to it."""
         env = server_environment(f"sqlite:///{tmp_path / 'db.sqlite'}", TRUSTED_PROXIES="127.0.0.1")
-        subprocess.run(
-            [str(GQL_AUTH), "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True
-        )
+        migrate(env, tmp_path)
         server = ServerProcess(env, tmp_path)
         try:
             await asyncio.to_thread(server.wait_until_healthy)

@@ -19,6 +19,7 @@ from graphql import (
     GraphQLUnionType,
     get_named_type,
 )
+from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
 from gql_auth.graphql.credentials import CredentialCheck
@@ -175,7 +176,8 @@ def root_field(name: str) -> GraphQLField | None:
     graphql_schema = SCHEMA._schema
     for root in (graphql_schema.query_type, graphql_schema.mutation_type):
         if root is not None and name in root.fields:
-            return root.fields[name]
+            field: GraphQLField = root.fields[name]
+            return field
     return None
 
 
@@ -206,7 +208,7 @@ class TestPermissionChecksCannotBeSkipped:
 
                 return deny()
 
-        extensions = [PermissionExtension([Sneaky()])]
+        extensions: list[FieldExtension] = [PermissionExtension([Sneaky()])]
         if resolver == "sync":
 
             @strawberry.type

@@ -107,7 +107,7 @@ class TestEnvironment:
 
     @pytest.fixture
     def production(self, tmp_path: Path) -> Settings:
-        return Settings(  # type: ignore[call-arg]
+        return Settings(
             _env_file=None,
             environment="production",
             secret_key=SECRET_KEY,

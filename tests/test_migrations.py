@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from alembic import command
 from gql_auth.db import sync_url
 from gql_auth.models import Base
 from tests.conftest import Backend, alembic_config
@@ -124,7 +124,7 @@ class TestEmailKeyMigration:
             pytest.skip("SQLite compares strings byte for byte (BINARY) already")
         assert backend.engine is not None
         with backend.engine.connect() as connection:
-            collations = dict(
+            collations: dict[str, str] = dict(
                 connection.execute(
                     sa.text(
                         "SELECT column_name, collation_name FROM information_schema.columns "

@@ -6,7 +6,6 @@ import asyncio
 import os
 import secrets
 import signal
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,10 @@ import pymysql
 import pytest
 import redis
 
+from tests.conftest import MARIADB, mariadb_database, mariadb_reachable
 from tests.helpers import LOGIN, REGISTER, STRONG_PASSWORD, assert_error
-from tests.servers import GQL_AUTH, ServerProcess, server_environment
+from tests.servers import ServerProcess, migrate, server_environment
 
-MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 REDIS_URL = "redis://127.0.0.1:6379/0"
 ME = "query { me { id username } }"
 REFRESH = "mutation R($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }"
@@ -34,19 +33,11 @@ def _unavailable(what: str, problem: object) -> None:
 
 @pytest.fixture(scope="module")
 def mariadb_url() -> Iterator[str]:
-    try:
-        server = pymysql.connect(**MARIADB, autocommit=True, connect_timeout=3)
-    except pymysql.Error as error:
-        _unavailable("MariaDB at 127.0.0.1:3306", error)
-    name = f"gqlauth_multi_{os.getpid()}_{secrets.token_hex(4)}"
-    with server.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    try:
-        yield f"mysql+pymysql://root@127.0.0.1:3306/{name}"
-    finally:
-        with server.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        server.close()
+    problem = mariadb_reachable()
+    if problem is not None:
+        _unavailable("MariaDB at 127.0.0.1:3306", problem)
+    with mariadb_database("gqlauth_multi") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +77,7 @@ def two_servers(
     """Started once for this module: each test uses accounts of its own."""
     tmp_path = tmp_path_factory.mktemp("servers")
     env = _environment(mariadb_url, redis_prefix)
-    subprocess.run(
-        [str(GQL_AUTH), "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True
-    )
+    migrate(env, tmp_path)
     servers = (ServerProcess(env, tmp_path), ServerProcess(env, tmp_path))
     try:
         for server in servers:
@@ -304,9 +293,7 @@ async def test_metrics_add_up_across_workers(
     env = _environment(
         mariadb_url, redis_prefix, METRICS_ENABLED="true", PROMETHEUS_MULTIPROC_DIR=str(samples)
     )
-    subprocess.run(
-        [str(GQL_AUTH), "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True
-    )
+    migrate(env, tmp_path)
     server = ServerProcess(env, tmp_path, "--workers", "2")
     requests = 40
     try:

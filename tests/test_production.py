@@ -32,7 +32,7 @@ from tests.helpers import (
 def production_settings(database_url: str, **overrides: Any) -> Settings:
     """Production as an operator would run it: explicit secret, default (real) argon2 cost."""
     values = {"secret_key": SECRET_KEY, "database_url": database_url, **overrides}
-    return Settings(_env_file=None, environment="production", **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, environment="production", **values)
 
 
 @dataclass
@@ -150,7 +150,7 @@ class TestMaskedErrors:
 class TestSettings:
     def test_production_without_a_secret_key_is_refused(self, tmp_path: Path) -> None:
         with pytest.raises(pydantic.ValidationError, match="SECRET_KEY"):
-            Settings(  # type: ignore[call-arg]
+            Settings(
                 _env_file=None,
                 environment="production",
                 database_url=f"sqlite:///{tmp_path / 'x.db'}",

@@ -365,7 +365,7 @@ WORST_CASES = {
 
 
 def production_settings(database_url: str) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         _env_file=None, environment="production", secret_key=SECRET_KEY, database_url=database_url
     )
 
@@ -422,11 +422,12 @@ class TestWorstCaseDocuments:
         payload = await register(client)
         attacks = [at_token_limit(build) for build, _reason in WORST_CASES.values()]
 
-        *refused, health, me = await asyncio.gather(
+        answers: list[Any] = await asyncio.gather(
             *(gql(client, document) for document in attacks * 2),
             client.get("/healthz"),
             gql(client, ME, token=payload["accessToken"]),
         )
+        *refused, health, me = answers
 
         expected = [reason for _build, reason in WORST_CASES.values()] * 2
         assert [only_error(body)["extensions"]["reason"] for body in refused] == expected

@@ -29,12 +29,12 @@ from tests.helpers import (
     event_kinds,
     gql,
     make_settings,
+    one_app_with_peers,
     only_error,
     register,
     register_input,
     running_app,
 )
-from tests.peers import one_app_with_peers
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 CLOSED_REDIS_URL = "redis://127.0.0.1:1/0"
@@ -580,7 +580,7 @@ class TestRedisDown:
     ) -> None:
         async with running_app(make_settings(database.url)) as development:
             await register(development, "closed")
-        production = Settings(  # type: ignore[call-arg]
+        production = Settings(
             _env_file=None,
             environment="production",
             secret_key=SECRET_KEY,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -212,7 +213,7 @@ class TestBadRefreshTokens:
         assert body["data"] is None
 
 
-def outcomes(bodies: list[dict[str, Any]]) -> list[str]:
+def outcomes(bodies: Sequence[dict[str, Any]]) -> list[str]:
     """ "ok" per successful refresh, else the error's code."""
     return [
         "ok" if not body.get("errors") else body["errors"][0]["extensions"]["code"]

@@ -256,7 +256,8 @@ def _description(schema: GraphQLSchema, coordinate: str) -> str | None:
         # A value of a documented enum explains itself (USER, ADMIN, ...).
         return named.values[member].description or named.description
     assert isinstance(named, GraphQLObjectType | GraphQLInputObjectType | GraphQLInterfaceType)
-    return named.fields[member].description
+    description: str | None = named.fields[member].description
+    return description
 
 
 def _directives(schema: GraphQLSchema, coordinate: str) -> set[str]:

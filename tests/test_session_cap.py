@@ -26,7 +26,6 @@ from tests.helpers import (
     refresh,
     register,
     running_app,
-    running_app_with_peer,
     session_id_of,
 )
 
@@ -103,8 +102,8 @@ class TestSessionCap:
         variables = {"input": {"username": "crowd", "password": STRONG_PASSWORD}}
         # Two instances and two client addresses, as two servers behind a balancer would see.
         async with (
-            running_app_with_peer(settings, ("192.0.2.1", 1000)) as first,
-            running_app_with_peer(settings, ("192.0.2.2", 1000)) as second,
+            running_app(settings, ("192.0.2.1", 1000)) as first,
+            running_app(settings, ("192.0.2.2", 1000)) as second,
         ):
             await register(first, "crowd")
 

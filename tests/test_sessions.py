@@ -33,7 +33,7 @@ from tests.helpers import (
     refresh,
     register,
     register_input,
-    running_app_with_peer,
+    running_app,
     session_id_of,
 )
 
@@ -293,8 +293,8 @@ class TestActiveSessions:
         sent: dict[str, tuple[str, str]] = {}
         credentials = register_input("threeplaces")
         async with (
-            running_app_with_peer(settings, ("127.0.0.1", 123)) as laptop,
-            running_app_with_peer(settings, ("10.0.0.5", 1234)) as phone,
+            running_app(settings, ("127.0.0.1", 123)) as laptop,
+            running_app(settings, ("10.0.0.5", 1234)) as phone,
         ):
             body = await gql(
                 laptop, REGISTER, {"input": credentials}, headers={"User-Agent": "Agent/1"}
@@ -432,7 +432,7 @@ class TestClientAddress:
     async def session_address(
         self, settings: Settings, peer: tuple[str, int], headers: dict[str, str]
     ) -> str:
-        async with running_app_with_peer(settings, peer) as client:
+        async with running_app(settings, peer) as client:
             body = await gql(
                 client,
                 "mutation R($input: RegisterInput!) { register(input: $input) { accessToken } }",

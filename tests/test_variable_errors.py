@@ -81,7 +81,7 @@ REFUSED_INPUTS: dict[str, tuple[str, dict[str, Any], str]] = {
 
 
 def production_settings(database_url: str) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         _env_file=None, environment="production", secret_key=SECRET_KEY, database_url=database_url
     )
 

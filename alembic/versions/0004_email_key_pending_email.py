@@ -23,10 +23,9 @@ import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from alembic import op
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.dialects import mysql
-
-from alembic import op
 
 revision: str = "0004"
 down_revision: str | None = "0003"

@@ -110,7 +110,7 @@ class Shape:
             )
 
 
-class _Refused(Exception):  # noqa: N818 - control flow inside this module, never raised out
+class _Refused(Exception):  # control flow inside this module, never raised out
     def __init__(self, reason: str, message: str, node: Node) -> None:
         super().__init__(message)
         self.error = refusal(reason, message, node)

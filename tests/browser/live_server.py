@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import SECRET_KEY
-from tests.servers import GQL_AUTH, ServerProcess, server_environment
+from tests.servers import ServerProcess, migrate, server_environment
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -84,7 +84,7 @@ def live_server(workdir: Path) -> Iterator[LiveServer]:
     """Migrates a fresh SQLite file, serves it on a free port, and always stops the server."""
     database_url = f"sqlite:///{workdir / 'live.db'}"
     env = server_environment(database_url, ENVIRONMENT="development", LOG_LEVEL="WARNING")
-    run([str(GQL_AUTH), "migrate"], cwd=workdir, env=env, timeout=60)
+    migrate(env, workdir)
     process = ServerProcess(env, workdir, "--host", "127.0.0.1")
     try:
         process.wait_until_healthy()
