@@ -72,7 +72,11 @@ class TestChoosingTheOperation:
         assert_error(refused.json(), "GRAPHQL_VALIDATION_FAILED", reason="OPERATION_NAME_REQUIRED")
         assert "LOGGED_OUT" not in event_kinds(database, payload["user"]["id"])
 
-        named = {"query": QUERY_AND_LOGOUT, "variables": variables, "operationName": "Hidden"}
+        named: dict[str, object] = {
+            "query": QUERY_AND_LOGOUT,
+            "variables": variables,
+            "operationName": "Hidden",
+        }
         assert data_of((await post(client, named)).json(), "logout") is True
         assert "LOGGED_OUT" in event_kinds(database, payload["user"]["id"])
 
