@@ -94,7 +94,7 @@ def _serve(args: argparse.Namespace) -> int:
         # Workers write their samples here and /metrics adds them up (prometheus-client).
         os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="gql-auth-metrics-")
     uvicorn.run(
-        "gql_auth.app:app_from_environment",
+        "gql_auth.web.app:app_from_environment",
         factory=True,
         host=args.host,
         port=args.port,
