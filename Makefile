@@ -25,7 +25,7 @@ help:
 	@echo "make format   sort imports and format with ruff"
 	@echo "make schema   write schema.graphql from the code"
 	@echo "make bench    load-test gql-auth vs REST, fastapi-users and a bare ASGI app (~3 min; not part of test)"
-	@echo "make graphiql-assets  re-copy the pinned GraphiQL/React browser builds into gql_auth/graphiql/static"
+	@echo "make graphiql-assets  re-copy the pinned GraphiQL/React browser builds into gql_auth/web/graphiql/static"
 	@echo "make codegen  regenerate the Apollo example's typed documents after schema.graphql changes"
 	@echo "make clean    remove .venv, caches and build output (keeps the database and secret file)"
 

@@ -121,7 +121,7 @@ async def main(batches: int, batch: int) -> None:
     sys.path.insert(0, str(BENCH))
     import rest_app
 
-    from gql_auth.app import app_from_environment
+    from gql_auth.web.app import app_from_environment
 
     gql = app_from_environment()
     register = {

@@ -21,9 +21,9 @@ import httpx
 from alembic import command
 from alembic.config import Config
 
-from gql_auth.app import create_app
 from gql_auth.cli import alembic_directory
 from gql_auth.config import Settings
+from gql_auth.web.app import create_app
 
 REGISTER = """
 mutation R($input: RegisterInput!) { register(input: $input) { accessToken } }"""

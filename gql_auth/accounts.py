@@ -7,7 +7,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import account_tokens, audit
-from gql_auth.audit import ClientInfo, EventKind
+from gql_auth.audit import EventKind
+from gql_auth.client_info import ClientInfo
 from gql_auth.errors import InvalidCredentials, InvalidInput, Reason, Subject
 from gql_auth.models import Role, User
 from gql_auth.passwords import PasswordHasher

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import account_tokens, audit, sessions
 from gql_auth.accounts import parse_user_id
-from gql_auth.audit import ClientInfo, EventKind
+from gql_auth.audit import EventKind
+from gql_auth.client_info import ClientInfo
 from gql_auth.errors import InvalidInput, OutOfRange, Reason, Subject
 from gql_auth.models import Role, User
 from gql_auth.validation import EMAIL_MAX

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import account_tokens, accounts, recovery, sessions
-from gql_auth.audit import ClientInfo
+from gql_auth.client_info import ClientInfo
 from gql_auth.errors import InvalidInput, Reason, Subject
 from gql_auth.models import TokenPurpose, User
 from gql_auth.passwords import PasswordHasher

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import account_tokens, audit, sessions
 from gql_auth.accounts import ensure_available, hash_new_password
-from gql_auth.audit import ClientInfo, EventKind
+from gql_auth.audit import EventKind
+from gql_auth.client_info import ClientInfo
 from gql_auth.db import rowcount
 from gql_auth.errors import InvalidInput, Reason, Subject
 from gql_auth.models import AccountToken, TokenPurpose, User, utcnow

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from gql_auth.client_address import Network, parse_networks
 from gql_auth.config import Settings
 from gql_auth.db import create_engine, create_session_factory
-from gql_auth.mail import Mailer
+from gql_auth.mail.sender import Mailer
 from gql_auth.metrics import Metrics
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits

@@ -11,7 +11,8 @@ from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import audit
-from gql_auth.audit import ClientInfo, EventKind
+from gql_auth.audit import EventKind
+from gql_auth.client_info import ClientInfo
 from gql_auth.db import rowcount
 from gql_auth.errors import TokenRevoked
 from gql_auth.models import AuthSession, RetiredRefreshToken, User, utcnow

@@ -15,7 +15,8 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import accounts, audit, sessions
-from gql_auth.audit import ClientInfo, EventKind
+from gql_auth.audit import EventKind
+from gql_auth.client_info import ClientInfo
 from gql_auth.models import User, utcnow
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Copies the pinned browser builds of GraphiQL, React and React DOM from npm into
-# gql_auth/graphiql/static/vendor/, with their versions and licences, so that
+# gql_auth/web/graphiql/static/vendor/, with their versions and licences, so that
 # the package serves GraphiQL itself (no CDN) and installing it never needs node.
 #
 # Usage: scripts/graphiql-assets.sh    (needs node and npm; run after changing
-# gql_auth/graphiql/package.json, then commit package-lock.json and static/vendor/)
+# gql_auth/web/graphiql/package.json, then commit package-lock.json and static/vendor/)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-project="$here/gql_auth/graphiql"
+project="$here/gql_auth/web/graphiql"
 vendor="$project/static/vendor"
 
 for tool in node npm; do
@@ -41,7 +41,7 @@ const licenceFile = (dir) =>
 
 const versions = [
   "# Browser builds served at /graphiql/static/vendor/, written by scripts/graphiql-assets.sh.",
-  "# Pinned by gql_auth/graphiql/package.json and package-lock.json; do not edit by hand.",
+  "# Pinned by gql_auth/web/graphiql/package.json and package-lock.json; do not edit by hand.",
   "",
   `graphiql.min.js, graphiql.min.css  graphiql@${version("graphiql")}  (UMD build; bundles its own dependencies)`,
   `react.production.min.js            react@${version("react")}`,

@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from jose import jwt
 from sqlalchemy.engine import Engine
 
-from gql_auth.app import create_app
 from gql_auth.config import Settings
 from gql_auth.models import Base
+from gql_auth.web.app import create_app
 
 SECRET_KEY = "test-signing-key-0123456789-abcdefghij"  # >= 32 bytes, as Settings demands
 STRONG_PASSWORD = "Quokka-Harbour-Lantern-42"

@@ -11,9 +11,9 @@ from sqlalchemy import String
 
 from gql_auth import cli
 from gql_auth.audit import EventKind
-from gql_auth.cli_users import ROLE_CHOICES
+from gql_auth.cli.users import ROLE_CHOICES
 from gql_auth.graphql.schema import build_schema
-from gql_auth.mail_templates import token_mail
+from gql_auth.mail.templates import token_mail
 from gql_auth.models import Role, SecurityEvent, TokenPurpose
 from gql_auth.recovery import IssuedToken
 

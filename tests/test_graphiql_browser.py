@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from gql_auth.graphiql import STATIC_DIR
+from gql_auth.web.graphiql import STATIC_DIR
 from tests.browser.live_server import (
     REPO,
     LiveServer,
@@ -37,7 +37,7 @@ from tests.helpers import (
 )
 
 BROWSER_DIR = REPO / "tests" / "browser"
-ASSETS_PROJECT = REPO / "gql_auth" / "graphiql"
+ASSETS_PROJECT = REPO / "gql_auth" / "web" / "graphiql"
 # Set to copy the screenshot to docs/graphiql.png (the README's picture).
 UPDATE_SCREENSHOT = "GQL_AUTH_UPDATE_SCREENSHOT"
 HIGH_ARGON2 = {"argon2_memory_cost": 19456, "argon2_time_cost": 2}  # production's floor

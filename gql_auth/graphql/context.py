@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from strawberry.fastapi import BaseContext
 
-from gql_auth.audit import ClientInfo
 from gql_auth.client_address import client_address
+from gql_auth.client_info import ClientInfo
 from gql_auth.errors import TokenInvalid, Unauthenticated
 from gql_auth.services import Services
 from gql_auth.sessions import Viewer, resolve_viewer

@@ -11,7 +11,7 @@ from gql_auth.graphql.inputs import UpdateProfileInput
 from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
 from gql_auth.graphql.recovery import mail_after_commit
 from gql_auth.graphql.types import User
-from gql_auth.mail_templates import address_change_mail
+from gql_auth.mail.templates import address_change_mail
 
 
 @strawberry.type

@@ -10,8 +10,8 @@ from gql_auth.graphql.credentials import CredentialCheck, Secret
 from gql_auth.graphql.inputs import ResetPasswordInput
 from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
 from gql_auth.graphql.types import User
-from gql_auth.mail import Mail
-from gql_auth.mail_templates import token_mail
+from gql_auth.mail.sender import Mail
+from gql_auth.mail.templates import token_mail
 from gql_auth.recovery import IssuedToken
 
 

@@ -19,7 +19,7 @@ class RequestTransaction(SchemaExtension):
     LOGIN_FAILED event behind, and policy code raises before it writes
     anything else. Only unexpected errors roll the request back. A rollback
     after a deadlock or lock timeout is flagged on the context, so the view
-    can run the operation once more (gql_auth.app).
+    can run the operation once more (gql_auth.web.app).
     """
 
     async def on_operation(self) -> AsyncIterator[None]:

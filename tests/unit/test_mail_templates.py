@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from gql_auth.mail_templates import ADDRESS_CHANGE_SUBJECT, address_change_mail, token_mail
+from gql_auth.mail.templates import ADDRESS_CHANGE_SUBJECT, address_change_mail, token_mail
 from gql_auth.models import TokenPurpose
 from gql_auth.profile import AddressChangeNotice
 from gql_auth.recovery import IssuedToken

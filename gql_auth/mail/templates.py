@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import assert_never
 
-from gql_auth.mail import Mail
+from gql_auth.mail.sender import Mail
 from gql_auth.models import TokenPurpose
 from gql_auth.profile import AddressChangeNotice
 from gql_auth.recovery import IssuedToken

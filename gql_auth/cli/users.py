@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import accounts, admin
-from gql_auth.audit import NO_CLIENT
-from gql_auth.cli_support import CommandError, run_in_transaction
+from gql_auth.cli.support import CommandError, run_in_transaction
+from gql_auth.client_info import NO_CLIENT
 from gql_auth.config import load_settings
 from gql_auth.errors import DomainError, InvalidInput, Reason, UserNotFound
 from gql_auth.models import Role, User

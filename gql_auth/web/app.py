@@ -19,15 +19,16 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
-from gql_auth import graphiql, sessions
+from gql_auth import sessions
 from gql_auth.config import Settings, get_settings
 from gql_auth.graphql.context import Context
 from gql_auth.graphql.schema import build_schema
-from gql_auth.http_guards import HttpGuards
 from gql_auth.logging_setup import configure_logging
 from gql_auth.metrics import Metrics
 from gql_auth.request_log import RequestLogMiddleware
 from gql_auth.services import Services, build_services
+from gql_auth.web import graphiql
+from gql_auth.web.http_guards import RequestGuardMiddleware
 
 logger = logging.getLogger("gql_auth")
 
@@ -132,7 +133,7 @@ def create_app(settings: Settings) -> FastAPI:
             "/metrics", _metrics_endpoint(services, services.metrics), methods=["GET"]
         )
     # Added last runs first: request id outermost, so even a 413 carries one.
-    app.add_middleware(HttpGuards, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -18,7 +18,7 @@ _ALWAYS = [
 _NO_STORE = (b"cache-control", b"no-store")
 
 
-class HttpGuards:
+class RequestGuardMiddleware:
     """Pure ASGI so the body cap holds before anything parses a byte of JSON.
 
     text/plain, form and multipart posts are what a hostile page can make a

@@ -13,8 +13,9 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import cli_users, retention
-from gql_auth.cli_support import CommandError, run_in_transaction
+from gql_auth import retention
+from gql_auth.cli import users
+from gql_auth.cli.support import CommandError, run_in_transaction
 from gql_auth.config import SettingsError, load_settings
 from gql_auth.db import create_private_sqlite_file, shared_sqlite_file_mode
 from gql_auth.metrics import MULTIPROCESS_ENV
@@ -59,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="upgrade DATABASE_URL to the latest schema")
     migrate.set_defaults(handler=_migrate)
 
-    cli_users.add_commands(commands)
+    users.add_commands(commands)
 
     export = commands.add_parser("export-schema", help="print the SDL the code defines")
     export.add_argument("--output", type=Path, help="write to this file instead of stdout")
@@ -93,7 +94,7 @@ def _serve(args: argparse.Namespace) -> int:
         # Workers write their samples here and /metrics adds them up (prometheus-client).
         os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="gql-auth-metrics-")
     uvicorn.run(
-        "gql_auth.app:app_from_environment",
+        "gql_auth.web.app:app_from_environment",
         factory=True,
         host=args.host,
         port=args.port,
@@ -109,7 +110,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def alembic_directory() -> Path:
     """Migrations ship inside the wheel; a checkout has them at the top level."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent  # gql_auth/
     for candidate in (package / "_alembic", package.parent / "alembic"):
         if (candidate / "env.py").is_file():
             return candidate

@@ -1,0 +1,1 @@
+"""The ASGI edge: the app factory, its middleware and the offline GraphiQL page."""
