@@ -11,7 +11,7 @@ unknown fragment or back into its own chain stops the analysis.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from graphql import (
     DocumentNode,
@@ -190,15 +190,7 @@ def _spread_target(spread: _Spread, own: dict[str, Shape], on_path: set[str]) ->
 
 
 def _expanded(own: Shape, resolved: dict[str, Shape]) -> Shape:
-    shape = Shape(
-        fields=own.fields,
-        aliases=own.aliases,
-        credential_fields=own.credential_fields,
-        depth=own.depth,
-        introspection_depth=own.introspection_depth,
-        any_depth=own.any_depth,
-        introspection_fields=own.introspection_fields,
-    )
+    shape = replace(own, spreads=[])  # its own counts; the spreads are added resolved
     for spread in own.spreads:
         shape.add_spread(spread, resolved[spread.node.name.value])
     return shape
