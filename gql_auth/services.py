@@ -14,6 +14,7 @@ from gql_auth.mail.sender import Mailer
 from gql_auth.metrics import Metrics
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits
+from gql_auth.signin import SignInServices
 from gql_auth.tokens import AccessTokenCodec
 
 
@@ -28,10 +29,7 @@ class Services:
     rate_limits: RateLimits
     mailer: Mailer
     metrics: Metrics | None
-
-    @property
-    def refresh_lifetime(self) -> timedelta:
-        return timedelta(days=self.settings.refresh_token_expire_days)
+    sign_in: SignInServices  # the same objects, as the sign-in use case takes them
 
     async def aclose(self) -> None:
         await self.mailer.aclose()  # pending mails first: a send never needs the database
@@ -41,19 +39,30 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     engine = create_engine(settings)
+    hasher = PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_cost,
+        parallelism=settings.argon2_parallelism,
+        workers=settings.password_hash_workers,
+    )
+    tokens = AccessTokenCodec(settings)
+    rate_limits = RateLimits(settings)
     return Services(
         settings=settings,
         engine=engine,
         session_factory=create_session_factory(engine),
-        hasher=PasswordHasher(
-            time_cost=settings.argon2_time_cost,
-            memory_cost=settings.argon2_memory_cost,
-            parallelism=settings.argon2_parallelism,
-            workers=settings.password_hash_workers,
-        ),
-        tokens=AccessTokenCodec(settings),
+        hasher=hasher,
+        tokens=tokens,
         trusted_proxies=parse_networks(settings.trusted_proxies),
-        rate_limits=RateLimits(settings),
+        rate_limits=rate_limits,
         mailer=Mailer(settings),
         metrics=Metrics() if settings.metrics_enabled else None,
+        sign_in=SignInServices(
+            hasher=hasher,
+            limits=rate_limits,
+            codec=tokens,
+            session_lifetime=timedelta(days=settings.refresh_token_expire_days),
+            max_sessions=settings.max_sessions_per_user,
+            password_min_length=settings.password_min_length,
+        ),
     )

@@ -25,7 +25,7 @@ class Mutation:
         async with context.db() as db:
             signed_in = await signin.register(
                 db,
-                _sign_in_services(context),
+                context.services.sign_in,
                 username=input.username,
                 email=input.email,
                 password=input.password,
@@ -43,7 +43,7 @@ class Mutation:
         async with context.db() as db:
             signed_in = await signin.with_password(
                 db,
-                _sign_in_services(context),
+                context.services.sign_in,
                 login=input.username,
                 password=input.password,
                 client=context.client,
@@ -95,25 +95,13 @@ class Mutation:
         async with context.db() as db:
             signed_in = await signin.change_password(
                 db,
-                _sign_in_services(context),
+                context.services.sign_in,
                 user=viewer.user,
                 current_password=input.current_password,
                 new_password=input.new_password,
                 client=context.client,
             )
         return _issued(context, signed_in)
-
-
-def _sign_in_services(context: Context) -> signin.SignInServices:
-    services = context.services
-    return signin.SignInServices(
-        hasher=services.hasher,
-        limits=services.rate_limits,
-        codec=services.tokens,
-        session_lifetime=services.refresh_lifetime,
-        max_sessions=services.settings.max_sessions_per_user,
-        password_min_length=services.settings.password_min_length,
-    )
 
 
 def _issued(context: Context, signed_in: SignedIn) -> AuthPayload:
