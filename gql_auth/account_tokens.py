@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.models import AccountToken, TokenPurpose, User
-
-
-async def lock_account(db: AsyncSession, *, user: User) -> None:
-    """Locks the user's row before any of its tokens (MySQL/MariaDB; SQLite has one writer).
-
-    Every path that writes an account's tokens takes this lock first, so two of
-    them (say, two background reset mails, or a reset and a new request) queue
-    up instead of deadlocking on the token index.
-    """
-    await db.execute(select(User.id).where(User.id == user.id).with_for_update())
+from gql_auth.sessions import lock_user
 
 
 async def discard(db: AsyncSession, *, user: User, purpose: TokenPurpose | None = None) -> None:
-    """Deletes the user's unused tokens (of one purpose, or all)."""
-    await lock_account(db, user=user)
+    """Deletes the user's unused tokens (of one purpose, or all).
+
+    The user's row is locked first, as on every path that writes an account's
+    tokens or sessions: two of them (say, two background reset mails, or a
+    reset and a new request) queue up instead of deadlocking on the token index.
+    """
+    await lock_user(db, user.id)
     statement = delete(AccountToken).where(AccountToken.user_id == user.id)
     if purpose is not None:
         statement = statement.where(AccountToken.purpose == purpose)

@@ -87,7 +87,7 @@ async def start(
 
 
 async def lock_user(db: AsyncSession, user_id: int) -> None:
-    """Takes the user's row lock; whatever changes a user's sessions takes it first.
+    """The user's row lock; whatever changes a user's sessions or mailed tokens takes it first.
 
     One order everywhere (user, then session, then retired tokens) keeps
     parallel sign-ins, refreshes, replays and logouts from deadlocking. A
