@@ -146,15 +146,20 @@ async def main(batches: int, batch: int) -> None:
             raise SystemExit(f"{name} failed: {answer}")
         for _ in range(100):
             await target()
-    samples: dict[str, list[float]] = {name: [] for name in targets}
+    cpu: dict[str, list[float]] = {name: [] for name in targets}
+    wall: dict[str, list[float]] = {name: [] for name in targets}
     for _ in range(batches):
         for name, target in targets.items():
-            started = time.process_time()
+            started, started_wall = time.process_time(), time.perf_counter()
             for _ in range(batch):
                 await target()
-            samples[name].append(1e6 * (time.process_time() - started) / batch)
-    for name, values in samples.items():
-        print(f"{name:20} {statistics.median(values):8.1f} us CPU per request")
+            cpu[name].append(1e6 * (time.process_time() - started) / batch)
+            wall[name].append(1e6 * (time.perf_counter() - started_wall) / batch)
+    for name in targets:
+        print(
+            f"{name:20} {statistics.median(cpu[name]):8.1f} us CPU"
+            f" {statistics.median(wall[name]):8.1f} us wall per request"
+        )
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ import os
 import stat
 from typing import Any
 
+import sqlalchemy
 from sqlalchemy import Result, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -45,27 +46,53 @@ def _mysql_charset(url: URL) -> URL:
 def create_engine(settings: Settings) -> AsyncEngine:
     url = _mysql_charset(async_url(settings.database_url))
     create_private_sqlite_file(url)
-    options: dict[str, Any] = {}
+    engine = create_async_engine(url, **_engine_options(url, settings))
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def create_reader_engine(settings: Settings) -> Engine:
+    """A sync engine for short reads run whole on a database thread (gql_auth.viewer_lookup).
+
+    Through the async driver every statement, fetch and reset is its own hand-over
+    to aiosqlite's thread; a sync connection used on one thread does them all in one.
+    """
+    url = _mysql_charset(sync_url(settings.database_url))
+    create_private_sqlite_file(url)
+    options = _engine_options(url, settings) | {
+        # Single reads, never a transaction: no BEGIN, and no ROLLBACK when a
+        # connection goes back to the pool; a dropped server connection is
+        # retried by the reader instead of pinged before every checkout.
+        "isolation_level": "AUTOCOMMIT",
+        "pool_reset_on_return": None,
+        "pool_pre_ping": False,
+    }
+    if url.get_backend_name() == "sqlite":
+        # Checked out by whichever reader thread runs the read, one thread at a time.
+        options["connect_args"] = {**options["connect_args"], "check_same_thread": False}
+    engine = sqlalchemy.create_engine(url, **options)
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _engine_options(url: URL, settings: Settings) -> dict[str, Any]:
     if url.get_backend_name() == "sqlite":
         # SQLite waits on its own file lock; a generous timeout beats "database is locked".
         # No pre-ping: a file never drops the connection, and with aiosqlite each
         # ping cost four thread hops per request (docs/performance.md).
-        options["connect_args"] = {"timeout": 30}
-    else:
-        options.update(
-            pool_pre_ping=True,  # a server may have closed an idle connection
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-            pool_recycle=1800,
-            # Each statement sees the latest commit and InnoDB takes no gap locks on
-            # searches: sign-ins of different users, whose sessions sit side by side
-            # in the user_id index, no longer deadlock on the gap between them.
-            isolation_level="READ COMMITTED",
-        )
-    engine = create_async_engine(url, **options)
-    if url.get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    return engine
+        return {"connect_args": {"timeout": 30}}
+    return {
+        "pool_pre_ping": True,  # a server may have closed an idle connection
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_recycle": 1800,
+        # Each statement sees the latest commit and InnoDB takes no gap locks on
+        # searches: sign-ins of different users, whose sessions sit side by side
+        # in the user_id index, no longer deadlock on the gap between them.
+        "isolation_level": "READ COMMITTED",
+    }
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -9,13 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gql_auth.client_address import Network, parse_networks
 from gql_auth.config import Settings
-from gql_auth.db import create_engine, create_session_factory
+from gql_auth.db import create_engine, create_reader_engine, create_session_factory
 from gql_auth.mail.sender import Mailer
 from gql_auth.metrics import Metrics
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits
 from gql_auth.signin import SignInServices
 from gql_auth.tokens import AccessTokenCodec
+from gql_auth.viewer_lookup import ViewerLookup
+
+# Threads reading the viewer check: with two cores, more only queue on the GIL.
+VIEWER_READ_THREADS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +28,7 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
+    viewers: ViewerLookup
     hasher: PasswordHasher
     tokens: AccessTokenCodec
     trusted_proxies: tuple[Network, ...]
@@ -35,6 +41,7 @@ class Services:
         await self.mailer.aclose()  # pending mails first: a send never needs the database
         await self.rate_limits.aclose()
         await self.engine.dispose()
+        await asyncio.to_thread(self.viewers.close)
 
 
 def build_services(settings: Settings) -> Services:
@@ -51,6 +58,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         engine=engine,
         session_factory=create_session_factory(engine),
+        viewers=ViewerLookup(create_reader_engine(settings), threads=VIEWER_READ_THREADS),
         hasher=hasher,
         tokens=tokens,
         trusted_proxies=parse_networks(settings.trusted_proxies),

@@ -6,8 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import strawberry
+from sqlalchemy import inspect
 from sqlalchemy.exc import PendingRollbackError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -16,8 +18,10 @@ from strawberry.fastapi import BaseContext
 from gql_auth.client_address import client_address
 from gql_auth.client_info import ClientInfo
 from gql_auth.errors import TokenInvalid, Unauthenticated
+from gql_auth.models import AuthSession, User, utcnow
 from gql_auth.services import Services
-from gql_auth.sessions import Viewer, resolve_viewer
+from gql_auth.sessions import Viewer
+from gql_auth.viewer_lookup import needs_last_used_update
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,7 @@ class Authentication:
 
 
 ANONYMOUS = Authentication()
+_Row = TypeVar("_Row", User, AuthSession)
 
 
 class Context(BaseContext):
@@ -65,6 +70,9 @@ class Context(BaseContext):
         async with self._db_lock:
             if self._session is None:
                 self._session = self.services.session_factory()
+                viewer = self._authentication.viewer if self._authentication else None
+                if viewer is not None:
+                    self._authentication = Authentication(viewer=_attached(self._session, viewer))
             yield self._session
 
     @property
@@ -80,9 +88,15 @@ class Context(BaseContext):
         """Decodes the bearer token and checks its session, once per request."""
         async with self._auth_lock:
             if self._authentication is None:
-                self._authentication = await self._authenticate()
-                viewer = self._authentication.viewer
-                self._viewer_id = viewer.user.id if viewer else None
+                authentication = await self._authenticate()
+                viewer = authentication.viewer
+                if viewer is not None and self._session is not None:
+                    authentication = Authentication(viewer=_attached(self._session, viewer))
+                self._authentication = authentication
+                if viewer is not None:
+                    self._viewer_id = viewer.user.id
+                    if needs_last_used_update(viewer, utcnow()):
+                        await self._touch_session()
             return self._authentication
 
     def vouch_for(self, user_id: int) -> None:
@@ -114,10 +128,16 @@ class Context(BaseContext):
             return Authentication(failure=TokenInvalid("Malformed Authorization header."))
         try:
             claims = self.services.tokens.decode(token.strip())
-            async with self.db() as db:
-                return Authentication(viewer=await resolve_viewer(db, claims))
+            return Authentication(viewer=await self.services.viewers.resolve(claims))
         except Unauthenticated as failure:
             return Authentication(failure=failure)
+
+    async def _touch_session(self) -> None:
+        """Records lastUsedAt with the request's own writes: this opens its transaction."""
+        async with self.db():
+            viewer = self._authentication.viewer if self._authentication else None
+            if viewer is not None:
+                viewer.session.last_used_at = utcnow()
 
     async def finish(self, *, commit: bool) -> bool:
         """Ends the request's transaction: the request, not policy code, decides.
@@ -132,6 +152,24 @@ class Context(BaseContext):
             for callback in self._after_commit:
                 callback()
         return kept
+
+
+def _attached(db: AsyncSession, viewer: Viewer) -> Viewer:
+    """The viewer's rows as members of the request's session, so resolvers' changes are saved.
+
+    A row the session already holds (this request loaded it first) is used as
+    it is there, with whatever this request changed in it.
+    """
+    return Viewer(user=_member(db, viewer.user), session=_member(db, viewer.session))
+
+
+def _member(db: AsyncSession, row: _Row) -> _Row:
+    key = inspect(row).key
+    present = db.identity_map.get(key) if key is not None else None
+    if isinstance(present, type(row)):
+        return present
+    db.add(row)
+    return row
 
 
 async def _end(session: AsyncSession | None, *, commit: bool) -> bool:

@@ -1,0 +1,98 @@
+"""The per-request session and user check, done whole in one hand-over to a database thread.
+
+Every authenticated request runs this read. Through SQLAlchemy's async ORM
+on aiosqlite it cost a dozen thread hand-overs (checkout, cursor, execute,
+fetch, reset, ...), each a queue put, a thread wake-up and a GIL hand-over;
+here the same read on a sync connection runs start to end on one reader
+thread, so the loop waits once. The rows come back detached and join the
+request's own session only if a resolver opens it (Context.db), so a request
+that writes nothing never begins or commits a transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import Engine, bindparam, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import make_transient_to_detached
+
+from gql_auth.errors import TokenRevoked
+from gql_auth.models import AuthSession, User, utcnow
+from gql_auth.sessions import LAST_USED_RESOLUTION, Viewer
+from gql_auth.tokens import AccessClaims
+
+# Both tables' columns, no ORM entity: building two instances from one row
+# costs less than the ORM's row loading (docs/performance.md).
+_SESSION_COLUMNS = tuple(AuthSession.__table__.columns)
+_USER_COLUMNS = tuple(User.__table__.columns)
+_VIEWER_ROW = (
+    select(*_SESSION_COLUMNS, *_USER_COLUMNS)
+    .join_from(AuthSession, User, User.id == AuthSession.user_id)
+    .where(AuthSession.id == bindparam("session_id"), AuthSession.user_id == bindparam("user_id"))
+)
+_SESSION_KEYS = tuple(column.key for column in _SESSION_COLUMNS)
+_USER_KEYS = tuple(column.key for column in _USER_COLUMNS)
+_SPLIT = len(_SESSION_COLUMNS)
+_Row = TypeVar("_Row", User, AuthSession)
+
+
+class ViewerLookup:
+    """Resolves a decoded access token to its live session and active user, or TokenRevoked."""
+
+    def __init__(self, engine: Engine, *, threads: int) -> None:
+        self._engine = engine
+        # Bounded: at most this many reads wait on the database at once.
+        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="viewer-read")
+
+    async def resolve(self, claims: AccessClaims) -> Viewer:
+        loop = asyncio.get_running_loop()
+        now = utcnow()
+        row = await loop.run_in_executor(
+            self._threads, self._read, claims.session_id, claims.user_id
+        )
+        if row is None:
+            raise TokenRevoked
+        session = _detached(AuthSession, _SESSION_KEYS, row[:_SPLIT])
+        user = _detached(User, _USER_KEYS, row[_SPLIT:])
+        if not session.is_live(now) or not user.is_active:
+            raise TokenRevoked
+        return Viewer(user=user, session=session)
+
+    def _read(self, session_id: str, user_id: int) -> tuple[object, ...] | None:
+        parameters = {"session_id": session_id, "user_id": user_id}
+        for attempt in (1, 2):
+            try:
+                with self._engine.connect() as connection:
+                    row = connection.execute(_VIEWER_ROW, parameters).first()
+                return tuple(row) if row is not None else None
+            except DBAPIError as error:
+                # The server closed an idle pooled connection: SQLAlchemy dropped it
+                # from the pool, and a second try gets a new one.
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True)
+        self._engine.dispose()
+
+
+def needs_last_used_update(viewer: Viewer, now: datetime) -> bool:
+    """lastUsedAt is written at most once a minute per session: it is a hint for people."""
+    return now - viewer.session.last_used_at >= LAST_USED_RESOLUTION
+
+
+def _detached(model: type[_Row], keys: tuple[str, ...], values: tuple[object, ...]) -> _Row:
+    """An instance as a Session loads one and then lets go: Session.add attaches it without SQL.
+
+    Values go straight into the instance dict, as the ORM's own loading does;
+    the constructor would record each as a change to be written.
+    """
+    instance: _Row = model.__mapper__.class_manager.new_instance()
+    instance.__dict__.update(zip(keys, values, strict=True))
+    make_transient_to_detached(instance)
+    return instance
