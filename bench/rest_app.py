@@ -2,9 +2,9 @@
 
 Same settings (read from the environment like the service), same engine,
 same JWT checks (gql_auth.tokens.AccessTokenCodec) and the same session
-check (gql_auth.sessions.resolve_viewer: one indexed query, revocation and
-expiry checked, lastUsedAt kept), in one committed transaction per request.
-What it leaves out is exactly what GraphQL and our middleware add.
+check (gql_auth.viewer_lookup: one indexed read on a reader thread,
+revocation and expiry checked). What it leaves out is exactly what GraphQL
+and our middleware add.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Annotated
 from fastapi import FastAPI, Header, HTTPException
 
 from gql_auth.config import get_settings
-from gql_auth.db import create_engine, create_session_factory
+from gql_auth.db import create_reader_engine
 from gql_auth.errors import Unauthenticated
-from gql_auth.sessions import resolve_viewer
+from gql_auth.services import VIEWER_READ_THREADS
 from gql_auth.tokens import AccessTokenCodec
+from gql_auth.viewer_lookup import ViewerLookup
 
 settings = get_settings()
-engine = create_engine(settings)
-session_factory = create_session_factory(engine)
+viewers = ViewerLookup(create_reader_engine(settings), threads=VIEWER_READ_THREADS)
 codec = AccessTokenCodec(settings)
 app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -32,9 +32,7 @@ async def me(authorization: Annotated[str | None, Header()] = None) -> dict[str,
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(401, "bearer token required")
     try:
-        claims = codec.decode(token.strip())
-        async with session_factory() as db, db.begin():
-            viewer = await resolve_viewer(db, claims)
+        viewer = await viewers.resolve(codec.decode(token.strip()))
     except Unauthenticated as failure:
         raise HTTPException(401, str(failure)) from None
     user = viewer.user

@@ -5,7 +5,6 @@ test_query_limits.py."""
 from __future__ import annotations
 
 import pytest
-import strawberry
 from graphql import parse
 
 from gql_auth.graphql.document_rules import (
@@ -13,7 +12,8 @@ from gql_auth.graphql.document_rules import (
     DocumentLimits,
     check_document,
 )
-from gql_auth.graphql.schema import Query, ValidateDocument, ValidDocuments
+from gql_auth.graphql.documents import ValidDocuments
+from gql_auth.graphql.schema import build_schema
 
 UNKNOWN_FRAGMENT = {"code": "GRAPHQL_VALIDATION_FAILED", "reason": "UNKNOWN_FRAGMENT"}
 CREDENTIALS = ("login", "changePassword", "resetPassword")
@@ -188,10 +188,8 @@ class TestValidDocuments:
 
     async def test_only_documents_that_pass_validation_are_kept(self) -> None:
         """Junk must not stay in memory: refused documents are parsed again each time."""
-        documents = ValidDocuments(maxsize=8)
-        schema = strawberry.Schema(
-            query=Query, extensions=[lambda: ValidateDocument(LIMITS, documents)]
-        )
+        schema = build_schema()
+        documents = schema.documents.documents
         valid, refused = "{ __typename }", doubling_chain(30, "...Nope")
 
         answers = [await schema.execute(query) for query in [valid, refused, valid, refused]]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from gql_auth.errors import (
@@ -128,56 +127,46 @@ def is_unexpected(error: GraphQLError) -> bool:
     return True
 
 
-class TranslateErrors(SchemaExtension):
-    """Maps domain errors to codes and masks everything unexpected.
+def translate_errors(execution: ExecutionContext, *, executing: bool) -> None:
+    """Maps the result's domain errors to codes and masks everything unexpected, in place.
 
     An unexpected error is logged in full with the request id, and the client
     gets only INTERNAL_SERVER_ERROR and that id: never a traceback, SQL or secret.
+    `executing`: whether execution began (then a client error is variable coercion).
     """
+    result = execution.result
+    if result is not None and result.errors:
+        result.errors = [_translate(error, execution, executing) for error in result.errors]
 
-    def __init__(self) -> None:
-        self._executing = False
 
-    def on_execute(self) -> Iterator[None]:
-        self._executing = True
-        yield
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            result.errors = [self._translate(error) for error in result.errors]
-
-    def _translate(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, DomainError):
-            return _with(error, wire_message(original), wire_extensions(original))
-        if is_unexpected(error):
-            return _masked(error, self.execution_context)
-        if (error.extensions or {}).get("code"):  # a GraphQLError with a client code of its own
-            return error
-        message = without_values(error.message)
-        if self.execution_context.schema.config.disable_field_suggestions:
-            # Production: graphql-core also suggests arguments, enum values and input
-            # fields, which Strawberry's switch leaves in; they map the schema out.
-            message = _SUGGESTION.sub("", message)
-        return _with(error, message, {**(error.extensions or {}), "code": self._client_code()})
-
-    def _client_code(self) -> str:
-        if self.execution_context.graphql_document is None:
-            return "GRAPHQL_PARSE_FAILED"
-        # Errors before execution are validation; during it, variable coercion.
-        return "BAD_USER_INPUT" if self._executing else "GRAPHQL_VALIDATION_FAILED"
+def _translate(error: GraphQLError, execution: ExecutionContext, executing: bool) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, DomainError):
+        return _with(error, wire_message(original), wire_extensions(original))
+    if is_unexpected(error):
+        return _masked(error, execution)
+    if (error.extensions or {}).get("code"):  # a GraphQLError with a client code of its own
+        return error
+    message = without_values(error.message)
+    if execution.schema.config.disable_field_suggestions:
+        # Production: graphql-core also suggests arguments, enum values and input
+        # fields, which Strawberry's switch leaves in; they map the schema out.
+        message = _SUGGESTION.sub("", message)
+    if execution.graphql_document is None:
+        code = "GRAPHQL_PARSE_FAILED"
+    else:  # errors before execution are validation; during it, variable coercion
+        code = "BAD_USER_INPUT" if executing else "GRAPHQL_VALIDATION_FAILED"
+    return _with(error, message, {**(error.extensions or {}), "code": code})
 
 
 def translate_outside_operation(errors: list[GraphQLError], execution: ExecutionContext) -> None:
-    """Gives errors that never reach TranslateErrors the contract's shape, in place.
+    """Gives errors that never reach translate_errors the contract's shape, in place.
 
     Strawberry answers some failures after the operation hooks have exited:
     a document that does not parse (with the parser cache, the parse happens
     in a hook) and an exception escaping an extension hook.
     """
-    # The operation's own result errors still pass through TranslateErrors; any other list
+    # The operation's own result errors still pass through translate_errors; any other list
     # was made after the hooks ran (or before a result existed) and is ours to shape.
     outside = execution.result is None or errors is not execution.result.errors
     for index, error in enumerate(errors):
