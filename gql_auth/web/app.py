@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
-from starlette.routing import Route
+from starlette.types import ASGIApp
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
@@ -25,10 +25,10 @@ from gql_auth.graphql.context import Context
 from gql_auth.graphql.schema import build_schema
 from gql_auth.logging_setup import configure_logging
 from gql_auth.metrics import Metrics
-from gql_auth.request_log import RequestLogMiddleware
 from gql_auth.services import Services, build_services
 from gql_auth.web import graphiql
-from gql_auth.web.http_guards import RequestGuardMiddleware
+from gql_auth.web.edge import Edge
+from gql_auth.web.http_guards import RequestGuard
 
 logger = logging.getLogger("gql_auth")
 
@@ -117,14 +117,16 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.services = services
 
-    graphql = _GraphQLApp(
-        services,
-        schema=build_schema(settings),
-        graphql_ide=None if settings.is_production else "graphiql",
-        # GET never runs operations: it would make them cross-site requestable.
-        allow_queries_via_get=False,
+    graphql: ASGIApp = RequestGuard(
+        _GraphQLApp(
+            services,
+            schema=build_schema(settings),
+            graphql_ide=None if settings.is_production else "graphiql",
+            # GET never runs operations: it would make them cross-site requestable.
+            allow_queries_via_get=False,
+        ),
+        max_body_bytes=settings.max_body_bytes,
     )
-    app.router.routes.append(Route("/graphql", graphql))
     if not settings.is_production:
         graphiql.mount_static(app)
     app.add_api_route("/healthz", _health_endpoint(services), methods=["GET"])
@@ -132,19 +134,23 @@ def create_app(settings: Settings) -> FastAPI:
         app.add_api_route(
             "/metrics", _metrics_endpoint(services, services.metrics), methods=["GET"]
         )
-    # Added last runs first: request id outermost, so even a 413 carries one.
-    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["authorization", "content-type"],
-            expose_headers=["x-request-id"],
-            max_age=600,
-        )
-    app.add_middleware(RequestLogMiddleware)
+        graphql = _cors(graphql, settings.cors_origins)  # outside the guard: refusals readable
+        app.add_middleware(_cors, origins=settings.cors_origins)
+    # Added last runs first: the request id is outermost, so even a 413 carries one.
+    app.add_middleware(Edge, graphql=graphql)
     return app
+
+
+def _cors(app: ASGIApp, origins: list[str]) -> ASGIApp:
+    return CORSMiddleware(
+        app,
+        allow_origins=origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["authorization", "content-type"],
+        expose_headers=["x-request-id"],
+        max_age=600,
+    )
 
 
 def _health_endpoint(services: Services):  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Transport rules in front of /graphql: JSON only, bounded bodies, safe response headers."""
+"""Transport rules in front of /graphql: JSON only, bounded bodies, one JSON object."""
 
 from __future__ import annotations
 
@@ -10,36 +10,22 @@ from gql_auth.graphql.errors import refusal_body
 
 # Media types a browser cannot send cross-site without a CORS preflight.
 _EXECUTABLE_MEDIA_TYPES = frozenset({"application/json", "application/graphql-response+json"})
-_ALWAYS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-]
-_NO_STORE = (b"cache-control", b"no-store")
 
 
-class RequestGuardMiddleware:
-    """Pure ASGI so the body cap holds before anything parses a byte of JSON.
+class RequestGuard:
+    """Wraps the GraphQL endpoint, so the body cap holds before anything parses a byte of JSON.
 
     text/plain, form and multipart posts are what a hostile page can make a
     browser send without asking: refused with 415, so they can never run a
     mutation with the victim's credentials.
     """
 
-    def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, graphql_path: str = "/graphql"
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.graphql_path = graphql_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        is_graphql = scope["path"].rstrip("/") == self.graphql_path
-        send = _with_headers(send, no_store=is_graphql)
-        if not is_graphql or scope["method"] != "POST":
+        if scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         if _media_type(scope) not in _EXECUTABLE_MEDIA_TYPES:
@@ -124,17 +110,6 @@ def _replay(body: bytes) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
-
-
-def _with_headers(send: Send, *, no_store: bool) -> Send:
-    extra = [*_ALWAYS, _NO_STORE] if no_store else _ALWAYS
-
-    async def send_with_headers(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", []), *extra]
-        await send(message)
-
-    return send_with_headers
 
 
 async def _refuse(send: Send, status: int, reason: str, message: str) -> None:

@@ -1,0 +1,59 @@
+"""The one middleware every request passes: request id, security headers, the log line.
+
+Pure ASGI, and /graphql goes from here straight to its endpoint (the
+transport guard, then Strawberry's view): FastAPI's exception middleware,
+exit stack, router and route matching cost about as much per request as
+the whole `me` resolver, and /graphql needs none of them
+(docs/performance.md). Every other path takes the FastAPI app as before.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gql_auth.request_log import log_request
+
+REQUEST_ID_HEADER = b"x-request-id"
+_ALWAYS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+class Edge:
+    def __init__(self, app: ASGIApp, *, graphql: ASGIApp, graphql_path: str = "/graphql") -> None:
+        self.app = app
+        self.graphql = graphql
+        self.graphql_path = graphql_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Generated, never taken from the client: logs must not be forgeable.
+        request_id = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        path = scope["path"]
+        extra = [*_ALWAYS, (REQUEST_ID_HEADER, request_id.encode())]
+        if path.rstrip("/") == self.graphql_path:
+            extra.append(_NO_STORE)  # "/graphql/" too: its redirect must not be cached either
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        try:
+            target = self.graphql if path == self.graphql_path else self.app
+            await target(scope, receive, send_with_headers)
+        finally:
+            log_request(scope, request_id=request_id, status=status, started=started)
