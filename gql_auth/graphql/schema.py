@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.base import get_object_definition
+from strawberry.types.graphql import OperationType
 
 from gql_auth.config import Settings
 from gql_auth.graphql import admin, mutations, profile, queries, recovery
@@ -16,8 +21,8 @@ from gql_auth.graphql.credentials import credential_fields
 from gql_auth.graphql.document_rules import DocumentLimits
 from gql_auth.graphql.documents import DocumentCheck, ValidDocuments
 from gql_auth.graphql.errors import translate_outside_operation
+from gql_auth.graphql.execution import OperationRunner
 from gql_auth.graphql.observe import OutcomeRecorder
-from gql_auth.graphql.operation import OperationHooks
 
 # Distinct valid documents kept parsed and validated; real clients send a handful.
 DOCUMENT_CACHE_SIZE = 128
@@ -37,7 +42,34 @@ get_object_definition(Mutation, strict=True).description = MUTATION_DESCRIPTION
 
 
 class Schema(strawberry.Schema):
-    documents: DocumentCheck  # the valid documents it keeps (build_schema sets it)
+    runner: OperationRunner  # build_schema sets it
+
+    @property
+    def documents(self) -> DocumentCheck:
+        """The document limits and the valid documents this schema keeps."""
+        return self.runner.documents
+
+    async def execute(  # Strawberry's signature (0.341)
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """Runs an operation through gql_auth.graphql.execution, not Strawberry's extensions."""
+        execution = self._create_execution_context(
+            query=query,
+            allowed_operation_types=allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES,
+            variable_values=variable_values,
+            context_value=context_value,
+            root_value=root_value,
+            operation_name=operation_name,
+            operation_extensions=operation_extensions,
+        )
+        return await self.runner.run(execution)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -68,17 +100,10 @@ def build_schema(settings: Settings | None = None) -> Schema:
     recorder = OutcomeRecorder(credentials.password_checks)
     max_tokens = settings.max_query_tokens
     extra_rules = (NoSchemaIntrospectionCustomRule,) if production else ()
-    schema = Schema(
-        query=Query,
-        mutation=Mutation,
-        extensions=[
-            lambda: OperationHooks(
-                documents, recorder, max_tokens=max_tokens, extra_rules=extra_rules
-            )
-        ],
-        config=config,
+    schema = Schema(query=Query, mutation=Mutation, config=config)
+    schema.runner = OperationRunner(
+        documents, recorder, max_tokens=max_tokens, extra_rules=extra_rules
     )
-    schema.documents = documents
     return schema
 
 
