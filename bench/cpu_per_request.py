@@ -1,11 +1,13 @@
-"""CPU per request of `me`, `rest` and a bare Strawberry app, driven in-process (no sockets).
+"""CPU and wall time per request of `me` and the REST rows, driven in-process (no sockets).
 
-`python bench/cpu_per_request.py` (in bench/.venv). The bare app has no
-middleware and only the parse/validation caches, and its `me` resolver does
-the same work as ours (decode, resolve_viewer, commit): the control that
-tells what gql-auth's own layers cost over Strawberry itself. Prints the
-median over interleaved batches of `time.process_time()` per request, which
-includes the aiosqlite threads.
+`python bench/cpu_per_request.py` (in bench/.venv; `make bench` runs it last).
+Targets: gql-auth `me`; a bare Strawberry app on FastAPI's GraphQLRouter
+(only the parse/validation caches, a `me` resolver doing our decode and
+viewer check), the control for what Strawberry's own machinery costs;
+`rest` (bench/rest_app.py) and `tutorial` (bench/tutorial_app.py). Prints
+medians over interleaved batches of `time.process_time()` per request,
+which counts every thread of the process (database readers, FastAPI's
+threadpool), and of wall time, which also shows waiting on hand-overs.
 """
 
 from __future__ import annotations
