@@ -35,7 +35,9 @@ from tests.helpers import (
     unique_username,
 )
 from tests.mfa import (
+    CONFIRM,
     DISABLE,
+    ENROLL,
     code_at,
     enable_totp,
     login_body,
@@ -44,7 +46,6 @@ from tests.mfa import (
     verify,
 )
 from tests.test_cli import assert_one_line_failure, run_cli
-
 
 MFA_USERS = "query { adminDashboard { mfaUsers } }"
 
@@ -237,8 +238,6 @@ class TestCodesAreAcceptedOnce:
 
     async def test_the_confirming_code_cannot_sign_in(self, client: httpx.AsyncClient) -> None:
         payload = await register(client)
-        from tests.mfa import CONFIRM, ENROLL
-
         enrollment = data_of(
             await gql(client, ENROLL, {"password": STRONG_PASSWORD}, token=payload["accessToken"]),
             "enrollTotp",
