@@ -23,6 +23,7 @@ from gql_auth.config import Settings
 
 _VERSION = "v1:"
 _NONCE_BYTES = 12
+_TAG_BYTES = 16
 _INFO = b"gql-auth totp secret encryption v1"
 
 
@@ -70,6 +71,8 @@ class SecretBox:
             raw = base64.urlsafe_b64decode(ciphertext.removeprefix(_VERSION))
         except ValueError:
             raise SecretUnreadable from None
+        if len(raw) < _NONCE_BYTES + _TAG_BYTES:
+            raise SecretUnreadable
         nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
         for index, cipher in enumerate(self._ciphers):
             try:
