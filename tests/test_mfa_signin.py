@@ -46,6 +46,7 @@ from tests.mfa import (
     verify,
 )
 from tests.test_cli import assert_one_line_failure, run_cli
+from tests.test_observability import sample
 
 MFA_USERS = "query { adminDashboard { mfaUsers } }"
 
@@ -483,3 +484,20 @@ async def test_disabling_totp_returns_login_to_the_password_alone(
     assert claims_of((await login(client, payload["user"]["username"]))["accessToken"])["amr"] == [
         "pwd"
     ]
+
+
+async def test_metrics_count_a_wrong_code_as_a_failed_sign_in_but_not_mfa_required(
+    database: SqlDatabase,
+) -> None:
+    async with running_app(make_settings(database.url, metrics_enabled=True)) as client:
+        payload, secret, _ = await user_with_totp(client)
+        token = await mfa_token(client, payload["user"]["username"])
+        await verify(client, token, "000000" if code_at(secret, 1) != "000000" else "111111")
+
+        metrics = (await client.get("/metrics")).text
+
+    assert sample(metrics, "gql_auth_sign_in_failures_total") == 1
+    assert (
+        sample(metrics, "gql_auth_requests_total", operation="login", outcome="UNAUTHENTICATED")
+        == 1
+    )

@@ -36,7 +36,10 @@ class RecordOutcome(SchemaExtension):
     def _record(self, context: Context, started: float) -> None:
         result = self.execution_context.result
         errors = (result.errors if result is not None else None) or []
-        outcome = str((errors[0].extensions or {}).get("code", "ERROR")) if errors else "OK"
+        extensions = (errors[0].extensions or {}) if errors else {}
+        outcome = str(extensions.get("code", "ERROR")) if errors else "OK"
+        # A right password that still needs its second factor is no failed sign-in.
+        refused = outcome == "UNAUTHENTICATED" and extensions.get("reason") != "MFA_REQUIRED"
         operation = self._operation_label()
         details = request_details(context.http_request.scope)
         details.update(operation=operation, outcome=outcome)
@@ -48,7 +51,7 @@ class RecordOutcome(SchemaExtension):
                 operation=operation,
                 outcome=outcome,
                 seconds=time.perf_counter() - started,
-                failed_sign_in=operation in self._password_checks and outcome == "UNAUTHENTICATED",
+                failed_sign_in=operation in self._password_checks and refused,
             )
 
     def on_execute(self) -> Iterator[None]:
