@@ -255,7 +255,7 @@ def describe_validation_error(error: ValidationError) -> str:
 
 def _shareable(name: str) -> bool:
     # Secrets and URLs (which may embed a password) are never echoed back.
-    return not any(word in name for word in ("SECRET", "PASSWORD", "URL"))
+    return not any(word in name for word in ("SECRET", "PASSWORD", "URL", "KEY"))
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -8,6 +8,7 @@ import pyotp
 import pytest
 
 from gql_auth import amr, recovery_codes, totp
+from gql_auth.config import SettingsError, load_settings
 from gql_auth.errors import SecondFactorMethod, SecondFactorRequired
 from gql_auth.graphql.errors import wire_extensions
 from gql_auth.secret_box import SecretBox, SecretUnreadable, derive_key
@@ -132,3 +133,11 @@ def test_mfa_required_carries_its_token_and_methods_on_the_wire() -> None:
         "mfaToken": "t0ken",
         "mfaMethods": ["TOTP", "RECOVERY_CODE"],
     }
+
+
+def test_a_too_short_totp_encryption_key_is_refused_without_echoing_it() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(_env_file=None, secret_key="s" * 32, totp_encryption_key="tiny-key-value")
+
+    assert "TOTP_ENCRYPTION_KEY" in str(refused.value)
+    assert "tiny-key-value" not in str(refused.value)
