@@ -1,4 +1,4 @@
-"""The second factor: TOTP enrolment, checking a code (TOTP or recovery), turning it off.
+"""The second factor: whether a user has one, checking a code (TOTP or recovery), removing it.
 
 A code is accepted once. TOTP's replay marker is the newest time step
 accepted, stored on the user's row and moved by compare-and-set, so the same
@@ -9,37 +9,27 @@ checked, and a right one gives its reservation back, as passwords do.
 
 Whatever counts or removes "a second factor" goes through remove_all and
 _has_factor_clauses below, so a new kind of factor (passkeys) is one more
-clause in each.
+clause in each. Turning TOTP on and off by the user is totp_enrollment's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import accounts, audit, recovery_codes, totp
+from gql_auth import audit, recovery_codes, totp
 from gql_auth.audit import EventKind
 from gql_auth.client_info import ClientInfo
 from gql_auth.db import rowcount
-from gql_auth.errors import (
-    InvalidCredentials,
-    InvalidInput,
-    Reason,
-    SecondFactorMethod,
-    SecondFactorState,
-    Subject,
-)
-from gql_auth.models import TotpCredential, User, utcnow
+from gql_auth.errors import InvalidCredentials, SecondFactorMethod
+from gql_auth.models import TotpCredential, User
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule
 from gql_auth.secret_box import SecretBox
 from gql_auth.sessions import lock_user
 
-# How long an enrolment waits for confirmTotp before enrollTotp must run again.
-PENDING_LIFETIME = timedelta(minutes=15)
 WRONG_CODE = "The code is invalid."
 
 
@@ -49,15 +39,6 @@ class FactorServices:
     limits: RateLimits
     box: SecretBox
     totp_issuer: str
-
-
-@dataclass(frozen=True, slots=True)
-class Enrollment:
-    """A new TOTP secret for the user's authenticator; off until confirmTotp."""
-
-    secret: str
-    otpauth_uri: str
-    qr_code_svg: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +59,16 @@ class Removed:
         return self.totp or self.recovery_codes > 0
 
 
-def _context(user_id: int) -> str:
+def secret_context(user_id: int) -> str:
     return f"totp:user:{user_id}"  # a ciphertext opens only on its own user's row
 
 
-async def _credential(db: AsyncSession, user_id: int) -> TotpCredential | None:
+async def credential_of(db: AsyncSession, user_id: int) -> TotpCredential | None:
     return await db.get(TotpCredential, user_id, populate_existing=True)
 
 
 async def status(db: AsyncSession, *, user_id: int) -> FactorStatus:
-    credential = await _credential(db, user_id)
+    credential = await credential_of(db, user_id)
     enabled = credential is not None and credential.enabled_at is not None
     left = await recovery_codes.count_left(db, user_id=user_id) if enabled else 0
     return FactorStatus(totp_enabled=enabled, recovery_codes_left=left)
@@ -103,67 +84,6 @@ async def methods_of(db: AsyncSession, *, user_id: int) -> tuple[SecondFactorMet
     return (SecondFactorMethod.TOTP,)
 
 
-async def enroll_totp(
-    db: AsyncSession,
-    factors: FactorServices,
-    *,
-    user: User,
-    current_password: str,
-    client: ClientInfo,
-) -> Enrollment:
-    """Re-authenticates, then keeps a new secret waiting; TOTP stays as it was until confirmed."""
-    await accounts.verify_current_password(
-        db, factors.hasher, factors.limits, user=user, password=current_password, client=client
-    )
-    await lock_user(db, user.id)
-    credential = await _credential(db, user.id)
-    if credential is not None and credential.enabled_at is not None:
-        raise SecondFactorState(
-            Reason.ALREADY_ENABLED, "TOTP is already on; disableTotp first to replace it."
-        )
-    secret = totp.new_secret()
-    if credential is None:
-        credential = TotpCredential(user_id=user.id)
-        db.add(credential)
-    credential.pending_secret = factors.box.seal(secret, context=_context(user.id))
-    credential.pending_since = utcnow()
-    await db.flush()
-    uri = totp.otpauth_uri(secret, account=user.username, issuer=factors.totp_issuer)
-    return Enrollment(secret=secret, otpauth_uri=uri, qr_code_svg=totp.qr_code_svg(uri))
-
-
-async def confirm_totp(
-    db: AsyncSession, factors: FactorServices, *, user: User, code: str, client: ClientInfo
-) -> list[str]:
-    """Turns TOTP on once a code from the new secret matches; returns fresh recovery codes."""
-    await lock_user(db, user.id)
-    credential = await _credential(db, user.id)
-    if credential is not None and credential.enabled_at is not None:
-        raise SecondFactorState(Reason.ALREADY_ENABLED, "TOTP is already on.")
-    if (
-        credential is None
-        or credential.pending_secret is None
-        or credential.pending_since is None
-        or credential.pending_since + PENDING_LIFETIME <= utcnow()
-    ):
-        raise InvalidInput(
-            Subject.CODE, Reason.NOT_FOUND, "No TOTP enrolment is waiting: call enrollTotp first."
-        )
-    attempt = await factors.limits.reserve({Rule.MFA: _account_key(user)})
-    secret = factors.box.open(credential.pending_secret, context=_context(user.id)).plaintext
-    step = totp.matching_step(secret, code)
-    if step is None:
-        raise InvalidInput(Subject.CODE, Reason.INVALID, "The code does not match the new secret.")
-    await attempt.refund(Rule.MFA)
-    credential.secret = factors.box.seal(secret, context=_context(user.id))
-    credential.enabled_at = utcnow()
-    credential.pending_secret = credential.pending_since = None
-    credential.last_step = step  # the confirming code cannot sign in afterwards
-    codes = await recovery_codes.replace_all(db, user_id=user.id)
-    audit.record(db, EventKind.MFA_ENABLED, user_id=user.id, client=client)
-    return codes
-
-
 async def verify_code(
     db: AsyncSession, factors: FactorServices, *, user: User, code: str, client: ClientInfo
 ) -> SecondFactorMethod:
@@ -172,7 +92,7 @@ async def verify_code(
     The caller holds the user's row lock. The attempt is reserved before the
     code is checked; a wrong code stays counted and records MFA_FAILED.
     """
-    attempt = await factors.limits.reserve({Rule.MFA: _account_key(user)})
+    attempt = await factors.limits.reserve({Rule.MFA: account_key(user)})
     method = await _accept(db, factors, user=user, code=code)
     if method is None:
         audit.record(db, EventKind.MFA_FAILED, user_id=user.id, client=client)
@@ -186,15 +106,15 @@ async def verify_code(
 async def _accept(
     db: AsyncSession, factors: FactorServices, *, user: User, code: str
 ) -> SecondFactorMethod | None:
-    credential = await _credential(db, user.id)
+    credential = await credential_of(db, user.id)
     if credential is None or credential.secret is None or credential.enabled_at is None:
         return None
     if totp.looks_like_code(code.strip().replace(" ", "")):
-        opened = factors.box.open(credential.secret, context=_context(user.id))
+        opened = factors.box.open(credential.secret, context=secret_context(user.id))
         step = totp.matching_step(opened.plaintext, code)
         if step is None:
             return None
-        resealed = factors.box.seal(opened.plaintext, context=_context(user.id))
+        resealed = factors.box.seal(opened.plaintext, context=secret_context(user.id))
         return SecondFactorMethod.TOTP if await _mark_step(db, user.id, step, resealed) else None
     if await recovery_codes.redeem(db, user_id=user.id, code=code):
         return SecondFactorMethod.RECOVERY_CODE
@@ -220,58 +140,7 @@ async def _mark_step(db: AsyncSession, user_id: int, step: int, resealed: str) -
     return rowcount(result) == 1
 
 
-async def _reauthenticate(
-    db: AsyncSession,
-    factors: FactorServices,
-    *,
-    user: User,
-    current_password: str,
-    code: str,
-    client: ClientInfo,
-) -> None:
-    """The current password, then a current code: what turning TOTP off or re-keying it needs."""
-    await accounts.verify_current_password(
-        db, factors.hasher, factors.limits, user=user, password=current_password, client=client
-    )
-    await lock_user(db, user.id)
-    if not (await status(db, user_id=user.id)).totp_enabled:
-        raise SecondFactorState(Reason.NOT_ENABLED, "TOTP is not on.")
-    await verify_code(db, factors, user=user, code=code, client=client)
-
-
-async def disable_totp(
-    db: AsyncSession,
-    factors: FactorServices,
-    *,
-    user: User,
-    current_password: str,
-    code: str,
-    client: ClientInfo,
-) -> None:
-    await _reauthenticate(
-        db, factors, user=user, current_password=current_password, code=code, client=client
-    )
-    await _delete_totp(db, user_id=user.id)
-    audit.record(db, EventKind.MFA_DISABLED, user_id=user.id, client=client)
-
-
-async def regenerate_recovery_codes(
-    db: AsyncSession,
-    factors: FactorServices,
-    *,
-    user: User,
-    current_password: str,
-    code: str,
-    client: ClientInfo,
-) -> list[str]:
-    """Ten new codes; the old ones, used or not, stop working."""
-    await _reauthenticate(
-        db, factors, user=user, current_password=current_password, code=code, client=client
-    )
-    return await recovery_codes.replace_all(db, user_id=user.id)
-
-
-async def _delete_totp(db: AsyncSession, *, user_id: int) -> tuple[int, int]:
+async def delete_totp(db: AsyncSession, *, user_id: int) -> tuple[int, int]:
     totp_rows = await db.execute(
         delete(TotpCredential)
         .where(TotpCredential.user_id == user_id)
@@ -288,7 +157,7 @@ async def remove_all(db: AsyncSession, *, user: User, client: ClientInfo) -> Rem
     """
     await lock_user(db, user.id)
     enabled = (await status(db, user_id=user.id)).totp_enabled
-    _, codes = await _delete_totp(db, user_id=user.id)
+    _, codes = await delete_totp(db, user_id=user.id)
     removed = Removed(totp=enabled, recovery_codes=codes)
     if removed.anything:
         audit.record(db, EventKind.MFA_DISABLED, user_id=user.id, client=client)
@@ -309,5 +178,5 @@ async def count_mfa_users(db: AsyncSession) -> int:
     return int(await db.scalar(statement) or 0)
 
 
-def _account_key(user: User) -> str:
+def account_key(user: User) -> str:
     return f"user:{user.id}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from gql_auth import second_factor, signin
+from gql_auth import signin, totp_enrollment
 from gql_auth.graphql.context import Info
 from gql_auth.graphql.credentials import CredentialCheck, Secret
 from gql_auth.graphql.inputs import SecondFactorInput, VerifyMfaInput
@@ -22,7 +22,7 @@ class TotpEnrollment:
     qr_code_svg: str = strawberry.field(description="The URI as an SVG QR code.")
 
     @classmethod
-    def from_enrollment(cls, enrollment: second_factor.Enrollment) -> TotpEnrollment:
+    def from_enrollment(cls, enrollment: totp_enrollment.Enrollment) -> TotpEnrollment:
         return cls(
             secret=enrollment.secret,
             otpauth_uri=enrollment.otpauth_uri,
@@ -67,7 +67,7 @@ class Mutation:
         viewer = await require_viewer(info)
         context = info.context
         async with context.db() as db:
-            enrollment = await second_factor.enroll_totp(
+            enrollment = await totp_enrollment.enroll_totp(
                 db,
                 context.services.factors,
                 user=viewer.user,
@@ -88,7 +88,7 @@ class Mutation:
         viewer = await require_viewer(info)
         context = info.context
         async with context.db() as db:
-            return await second_factor.confirm_totp(
+            return await totp_enrollment.confirm_totp(
                 db, context.services.factors, user=viewer.user, code=code, client=context.client
             )
 
@@ -103,7 +103,7 @@ class Mutation:
         viewer = await require_viewer(info)
         context = info.context
         async with context.db() as db:
-            await second_factor.disable_totp(
+            await totp_enrollment.disable_totp(
                 db,
                 context.services.factors,
                 user=viewer.user,
@@ -123,7 +123,7 @@ class Mutation:
         viewer = await require_viewer(info)
         context = info.context
         async with context.db() as db:
-            return await second_factor.regenerate_recovery_codes(
+            return await totp_enrollment.regenerate_recovery_codes(
                 db,
                 context.services.factors,
                 user=viewer.user,
