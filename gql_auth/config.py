@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     rate_limit_login_account: str = Rule.LOGIN_ACCOUNT.default
     rate_limit_login_ip: str = Rule.LOGIN_IP.default
     rate_limit_signin_account_client: str = Rule.SIGNIN_ACCOUNT_CLIENT.default
+    rate_limit_mfa: str = Rule.MFA.default
     rate_limit_register_ip: str = Rule.REGISTER_IP.default
     rate_limit_reset_email: str = Rule.RESET_EMAIL.default
     rate_limit_reset_ip: str = Rule.RESET_IP.default
@@ -99,6 +100,13 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, ge=0)
     max_query_tokens: int = Field(default=2000, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    # Second factor. ADMIN-only fields refuse sessions that signed in with a password alone.
+    admin_requires_mfa: bool = False
+    # Key that encrypts TOTP secrets at rest; unset: derived from SECRET_KEY (HKDF).
+    totp_encryption_key: SecretStr | None = None
+    # The issuer an authenticator app shows beside the account name.
+    totp_issuer: str = Field(default="gql-auth", min_length=1, max_length=64)
 
     metrics_enabled: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -137,7 +145,7 @@ class Settings(BaseSettings):
             raise ValueError("must be one of HS256, HS384, HS512")
         return value
 
-    @field_validator("secret_key", "secret_key_previous")
+    @field_validator("secret_key", "secret_key_previous", "totp_encryption_key")
     @classmethod
     def _check_secret_length(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
@@ -247,7 +255,7 @@ def describe_validation_error(error: ValidationError) -> str:
 
 def _shareable(name: str) -> bool:
     # Secrets and URLs (which may embed a password) are never echoed back.
-    return not any(word in name for word in ("SECRET", "PASSWORD", "URL"))
+    return not any(word in name for word in ("SECRET", "PASSWORD", "URL", "KEY"))
 
 
 def load_settings(**overrides: Any) -> Settings:

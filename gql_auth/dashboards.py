@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql_auth import second_factor
 from gql_auth.audit import EventKind
 from gql_auth.models import Role, SecurityEvent, User, utcnow
 
@@ -22,6 +23,7 @@ class AdminStats:
     users_by_role: dict[Role, int]
     signups_last_24h: int
     failed_logins_last_24h: int
+    mfa_users: int
 
 
 async def admin_stats(db: AsyncSession) -> AdminStats:
@@ -48,6 +50,7 @@ async def admin_stats(db: AsyncSession) -> AdminStats:
         users_by_role=by_role,
         signups_last_24h=signups or 0,
         failed_logins_last_24h=failed or 0,
+        mfa_users=await second_factor.count_mfa_users(db),
     )
 
 

@@ -22,6 +22,7 @@ class Subject(StrEnum):
     CURSOR = auto()  # where a page of users continues
     SEARCH = auto()
     LIST_LIMIT = auto()  # how many of the newest items to list
+    CODE = auto()  # a second-factor code being set up (confirmTotp)
 
 
 class Reason(StrEnum):
@@ -40,6 +41,9 @@ class Reason(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     LAST_ADMIN = "LAST_ADMIN"
     OUT_OF_RANGE = "OUT_OF_RANGE"
+    MFA_REQUIRED = "MFA_REQUIRED"
+    ALREADY_ENABLED = "ALREADY_ENABLED"
+    NOT_ENABLED = "NOT_ENABLED"
 
 
 class DomainError(Exception):
@@ -77,8 +81,45 @@ class TokenRevoked(Unauthenticated):
     message = "The session has been revoked."
 
 
+class SecondFactorMethod(StrEnum):
+    """The ways to pass a second factor, as the contract names them in mfaMethods."""
+
+    TOTP = "TOTP"
+    RECOVERY_CODE = "RECOVERY_CODE"
+
+
+class SecondFactorRequired(Unauthenticated):
+    """The password was right, but the account has a second factor: verifyMfa goes on.
+
+    Carries the single-use token that binds the next step to this password check.
+    """
+
+    reason = Reason.MFA_REQUIRED
+    message = "A second factor is required: call verifyMfa with the mfaToken."
+
+    def __init__(self, *, mfa_token: str, methods: tuple[SecondFactorMethod, ...]) -> None:
+        super().__init__()
+        self.mfa_token = mfa_token
+        self.methods = methods
+
+
 class Forbidden(DomainError):
     message = "You do not have permission to do this."
+
+
+class MultiFactorSessionRequired(Forbidden):
+    """ADMIN_REQUIRES_MFA: this session signed in with a password alone."""
+
+    reason = Reason.MFA_REQUIRED
+    message = "This field needs a session signed in with a second factor or a passkey."
+
+
+class SecondFactorState(DomainError):
+    """The request does not fit whether TOTP is on (enrolling twice, disabling nothing)."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class InvalidInput(DomainError):

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.0 tables: users, their sign-in sessions, security events and mailed tokens."""
+"""SQLAlchemy 2.0 tables: users, sessions, security events, mailed tokens and second factors."""
 
 from __future__ import annotations
 
@@ -115,11 +115,18 @@ class AuthSession(Base):
     ip_address: Mapped[str | None] = mapped_column(String(45), default=None)
     # SHA-256 hex of the current refresh token; the token itself is never stored.
     refresh_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # How the sign-in was proved (RFC 8176 amr values, space-separated): rotation keeps it.
+    amr: Mapped[str] = mapped_column(String(64), default="pwd", server_default="pwd")
 
     user: Mapped[User] = relationship(back_populates="sessions")
 
     def is_live(self, now: datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The amr values, in the order the sign-in proved them."""
+        return tuple(self.amr.split())
 
 
 class SecurityEvent(Base):
@@ -152,6 +159,50 @@ class RetiredRefreshToken(Base):
         ForeignKey("sessions.id", ondelete="CASCADE"), index=True
     )
     retired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TotpCredential(Base):
+    """A user's TOTP secret (encrypted), or one waiting for confirmTotp; one row per user."""
+
+    __tablename__ = "totp_credentials"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # secret_box ciphertexts; the secrets themselves are never stored in clear.
+    secret: Mapped[str | None] = mapped_column(String(255), default=None)
+    enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    pending_secret: Mapped[str | None] = mapped_column(String(255), default=None)
+    pending_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The replay marker: the newest time step accepted; only later steps pass.
+    last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code, kept only as its SHA-256; used_at marks it spent."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (Index("ix_recovery_codes_user_hash", "user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class MfaChallenge(Base):
+    """The mfaToken of a password check that passed, kept as a hash until verifyMfa uses it."""
+
+    __tablename__ = "mfa_challenges"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Hash of the password hash it was issued under: a new password voids the token.
+    password_fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class TokenPurpose(StrEnum):

@@ -29,6 +29,8 @@ class Rule(Enum):
     LOGIN_IP = ("100/15minutes", "client address", True)
     # Successful sign-ins per (account, client address): bounds sessions minted by one client.
     SIGNIN_ACCOUNT_CLIENT = ("60/15minutes", "account and client address", True)
+    # Wrong second-factor codes per account, each reserved before the code is checked.
+    MFA = ("5/15minutes", "account", True)
     REGISTER_IP = ("100/hour", "client address", False)
     # Mails sent (reset links, verification links), per address and per client.
     RESET_EMAIL = ("3/hour", "e-mail address", False)

@@ -9,7 +9,7 @@ from sqlalchemy import Delete, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.db import rowcount
-from gql_auth.models import AuthSession, RetiredRefreshToken, SecurityEvent, utcnow
+from gql_auth.models import AuthSession, MfaChallenge, RetiredRefreshToken, SecurityEvent, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,10 +17,12 @@ class Pruned:
     sessions: int
     retired_tokens: int
     security_events: int
+    mfa_challenges: int
 
 
 async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
-    """Deletes expired sessions with their retired tokens, orphaned retired tokens and old events.
+    """Deletes expired sessions with their retired tokens, orphaned retired tokens, old events
+    and the mfaTokens of sign-ins never finished (expired after five minutes).
 
     Revoked sessions that have not expired stay (sessions.prune_expired says
     why), and so do their retired tokens: replaying one must still revoke.
@@ -42,7 +44,13 @@ async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
     events = await _delete(
         db, delete(SecurityEvent).where(SecurityEvent.at < now - event_retention)
     )
-    return Pruned(sessions=sessions, retired_tokens=of_expired + orphaned, security_events=events)
+    challenges = await _delete(db, delete(MfaChallenge).where(MfaChallenge.expires_at <= now))
+    return Pruned(
+        sessions=sessions,
+        retired_tokens=of_expired + orphaned,
+        security_events=events,
+        mfa_challenges=challenges,
+    )
 
 
 async def _delete(db: AsyncSession, statement: Delete) -> int:

@@ -15,6 +15,8 @@ from gql_auth.mail.sender import Mailer
 from gql_auth.metrics import Metrics
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits
+from gql_auth.second_factor import FactorServices
+from gql_auth.secret_box import SecretBox
 from gql_auth.signin import SignInServices
 from gql_auth.tokens import AccessTokenCodec
 from gql_auth.viewer_lookup import ViewerLookup
@@ -36,6 +38,7 @@ class Services:
     mailer: Mailer
     metrics: Metrics | None
     sign_in: SignInServices  # the same objects, as the sign-in use case takes them
+    factors: FactorServices  # the same again, as second-factor management takes them
 
     async def aclose(self) -> None:
         await self.mailer.aclose()  # pending mails first: a send never needs the database
@@ -54,6 +57,12 @@ def build_services(settings: Settings) -> Services:
     )
     tokens = AccessTokenCodec(settings)
     rate_limits = RateLimits(settings)
+    factors = FactorServices(
+        hasher=hasher,
+        limits=rate_limits,
+        box=SecretBox.from_settings(settings),
+        totp_issuer=settings.totp_issuer,
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -72,5 +81,7 @@ def build_services(settings: Settings) -> Services:
             session_lifetime=timedelta(days=settings.refresh_token_expire_days),
             max_sessions=settings.max_sessions_per_user,
             password_min_length=settings.password_min_length,
+            factors=factors,
         ),
+        factors=factors,
     )

@@ -58,11 +58,14 @@ async def start(
     client: ClientInfo,
     lifetime: timedelta,
     max_sessions: int,
+    amr: Sequence[str],
 ) -> SignedIn:
-    """Opens a session for a user who just proved who they are.
+    """Opens a session for a user who just proved who they are, with `amr` saying how.
 
     Beyond `max_sessions` live sessions the oldest are revoked, so no account
-    (or whoever holds its password) can pile up sessions without end.
+    (or whoever holds its password) can pile up sessions without end. The
+    methods (RFC 8176: pwd, otp, hwk, ...) stay on the session row, so every
+    access token rotation issues carries them, and permissions read them there.
     """
     await lock_user(db, user.id)  # parallel sign-ins of one user take turns: the cap holds
     await prune_expired(db, user_id=user.id)  # keeps the table bounded per user
@@ -80,6 +83,7 @@ async def start(
         user_agent=client.user_agent,
         ip_address=client.ip_address,
         refresh_token_hash=hash_token(refresh_token),
+        amr=" ".join(amr),
     )
     db.add(session)
     await db.flush()
@@ -130,7 +134,9 @@ async def _revoke_oldest(db: AsyncSession, *, user_id: int, keep: int) -> int:
 def issue(
     codec: AccessTokenCodec, *, user: User, session: AuthSession, refresh_token: str
 ) -> SignedIn:
-    access = codec.issue(user_id=user.id, session_id=session.id, role=user.role.value)
+    access = codec.issue(
+        user_id=user.id, session_id=session.id, role=user.role.value, amr=session.methods
+    )
     return SignedIn(
         access_token=access.token,
         expires_in=access.expires_in,

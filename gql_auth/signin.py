@@ -1,22 +1,25 @@
-"""The one sign-in use case: limits -> password -> (a second factor) -> session and tokens.
+"""The one sign-in use case: limits -> password -> a second factor -> session and tokens.
 
-Every way into a session runs through here: register, login and
-changePassword. Each function owns its whole sequence, so a resolver only
-parses input and maps the SignedIn it gets back. Refreshing a session is
-rotation's, ending one is sessions'; the CLI's create-admin makes an account
-and no session, so it calls accounts.register.
+Every way into a session runs through here: register, login (and verifyMfa,
+its second step when the account has TOTP on) and changePassword. Each
+function owns its whole sequence, so a resolver only parses input and maps
+the SignedIn it gets back. Refreshing a session is rotation's, ending one is
+sessions'; the CLI's create-admin makes an account and no session, so it
+calls accounts.register.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import accounts, audit, sessions
+from gql_auth import accounts, amr, audit, mfa_challenges, second_factor, sessions
 from gql_auth.audit import EventKind
 from gql_auth.client_info import ClientInfo
+from gql_auth.errors import InvalidCredentials, SecondFactorRequired
 from gql_auth.models import User, utcnow
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule
@@ -34,6 +37,7 @@ class SignInServices:
     session_lifetime: timedelta
     max_sessions: int
     password_min_length: int
+    factors: second_factor.FactorServices
 
 
 async def register(
@@ -56,7 +60,7 @@ async def register(
         password_min_length=services.password_min_length,
         client=client,
     )
-    return await _open_session(db, services, user=user, client=client)
+    return await _open_session(db, services, user=user, client=client, amr=amr.PASSWORD)
 
 
 async def with_password(
@@ -70,17 +74,46 @@ async def with_password(
     """Signs in with a username or e-mail and a password, else InvalidCredentials.
 
     The password is checked under every limit first (accounts.authenticate).
-    A second factor goes right after that check: until it passes, nothing may
-    count as a sign-in nor open a session. Answering "a second factor is
-    required" is then a domain error or a second result type of this
-    function, mapped at the GraphQL edge; resolvers stay as they are.
+    An account with a second factor then gets SecondFactorRequired with a
+    single-use mfaToken instead of a session: nothing counts as a sign-in
+    until with_second_factor passes. A wrong password answers as for any
+    account, so it does not tell whether TOTP is on.
     """
     user = await accounts.authenticate(
         db, services.hasher, services.limits, login=login, password=password, client=client
     )
-    # <- the place of a second factor: after the password, before the sign-in counts.
+    methods = await second_factor.methods_of(db, user_id=user.id)
+    if methods:
+        token = await mfa_challenges.issue(db, user=user)
+        raise SecondFactorRequired(mfa_token=token, methods=methods)
     _record_sign_in(db, user=user, client=client)
-    return await _open_session(db, services, user=user, client=client)
+    return await _open_session(db, services, user=user, client=client, amr=amr.PASSWORD)
+
+
+async def with_second_factor(
+    db: AsyncSession,
+    services: SignInServices,
+    *,
+    mfa_token: str,
+    code: str,
+    client: ClientInfo,
+) -> SignedIn:
+    """verifyMfa: the mfaToken of a passed password check plus a TOTP or recovery code.
+
+    An unknown, expired or used token and a wrong code give one answer. The
+    token is opened under the user's row lock and deleted with the session's
+    opening, so two requests with one token get at most one session.
+    """
+    refused = InvalidCredentials(second_factor.WRONG_CODE)
+    opened = await mfa_challenges.open_for(db, mfa_token)
+    if opened is None:
+        raise refused
+    challenge, user = opened
+    await second_factor.verify_code(db, services.factors, user=user, code=code, client=client)
+    if not await mfa_challenges.consume(db, challenge):
+        raise refused
+    _record_sign_in(db, user=user, client=client)
+    return await _open_session(db, services, user=user, client=client, amr=amr.PASSWORD_AND_OTP)
 
 
 async def change_password(
@@ -91,12 +124,14 @@ async def change_password(
     current_password: str,
     new_password: str,
     client: ClientInfo,
+    proven: Sequence[str],
 ) -> SignedIn:
     """Sets a new password, revokes every session of the user and opens a fresh one.
 
     The caller's own session dies too: whoever held any token issued under the
     old password is out. The new session replaces one that was already signed
-    in, and the current password was just checked again, so it asks nothing more.
+    in, and the current password was just checked again, so it asks nothing more;
+    it keeps what the caller's session had `proven` (its amr), a password included.
     """
     await accounts.change_password(
         db,
@@ -109,7 +144,8 @@ async def change_password(
         password_min_length=services.password_min_length,
     )
     await sessions.revoke_all(db, user_id=user.id)
-    return await _open_session(db, services, user=user, client=client)
+    methods = (*amr.PASSWORD, *(method for method in proven if method not in amr.PASSWORD))
+    return await _open_session(db, services, user=user, client=client, amr=methods)
 
 
 def _record_sign_in(db: AsyncSession, *, user: User, client: ClientInfo) -> None:
@@ -119,7 +155,12 @@ def _record_sign_in(db: AsyncSession, *, user: User, client: ClientInfo) -> None
 
 
 async def _open_session(
-    db: AsyncSession, services: SignInServices, *, user: User, client: ClientInfo
+    db: AsyncSession,
+    services: SignInServices,
+    *,
+    user: User,
+    client: ClientInfo,
+    amr: Sequence[str],
 ) -> SignedIn:
     # sessions.start locks the user, prunes expired sessions and keeps the cap.
     return await sessions.start(
@@ -129,4 +170,5 @@ async def _open_session(
         client=client,
         lifetime=services.session_lifetime,
         max_sessions=services.max_sessions,
+        amr=amr,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +27,8 @@ class AccessClaims:
 
     user_id: int
     session_id: str
+    # RFC 8176 methods the sign-in proved; informative (the session row is what is checked).
+    amr: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +55,15 @@ class AccessTokenCodec:
             for key in [self._signing_key] + ([previous.get_secret_value()] if previous else [])
         ]
 
-    def issue(self, *, user_id: int, session_id: str, role: str) -> IssuedAccessToken:
+    def issue(
+        self, *, user_id: int, session_id: str, role: str, amr: Sequence[str]
+    ) -> IssuedAccessToken:
         now = datetime.now(UTC)
         claims = {
             "sub": str(user_id),
             "sid": session_id,
             "role": role,
+            "amr": list(amr),
             "type": ACCESS_TOKEN_TYPE,
             "iat": int(now.timestamp()),
             "exp": int((now + self._lifetime).timestamp()),
@@ -82,7 +88,11 @@ class AccessTokenCodec:
             or not isinstance(claims.get("exp"), int)
         ):
             raise TokenInvalid
-        return AccessClaims(user_id=int(subject), session_id=session_id)
+        amr = claims.get("amr")
+        methods = (
+            tuple(amr) if isinstance(amr, list) and all(isinstance(m, str) for m in amr) else ()
+        )
+        return AccessClaims(user_id=int(subject), session_id=session_id, amr=methods)
 
     def _verified_claims(self, token: str) -> dict[str, object]:
         for key in self._verifying_keys:

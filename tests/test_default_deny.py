@@ -38,6 +38,7 @@ PUBLIC_ROOT_FIELDS = {
         "requestPasswordReset",
         "resetPassword",
         "verifyEmail",
+        "verifyMfa",
     },
 }
 # Fields of the types that public root fields return, readable by anyone who gets the object.
@@ -57,6 +58,10 @@ AUTHENTICATED = {
     "logoutAll",
     "updateProfile",
     "requestEmailVerification",
+    "enrollTotp",
+    "confirmTotp",
+    "disableTotp",
+    "regenerateRecoveryCodes",
 }
 
 SCHEMA = build_schema()
@@ -302,6 +307,8 @@ class TestEverySecretCheckIsDeclared:
         assert secret_arguments(fields["resetPassword"]) == ["token"]
         assert secret_arguments(fields["refreshToken"]) == ["refreshToken"]
         assert secret_arguments(fields["requestPasswordReset"]) == []
+        assert secret_arguments(fields["verifyMfa"]) == ["code", "mfaToken"]
+        assert secret_arguments(fields["disableTotp"]) == ["code", "currentPassword"]
 
     def test_the_mutations_that_check_a_password_or_redeem_a_mailed_token_declare_it(
         self,
@@ -316,6 +323,11 @@ class TestEverySecretCheckIsDeclared:
             "updateProfile",
             "resetPassword",
             "verifyEmail",
+            "verifyMfa",
+            "enrollTotp",
+            "confirmTotp",
+            "disableTotp",
+            "regenerateRecoveryCodes",
         }
 
     @pytest.mark.parametrize("name", sorted(NOT_CREDENTIAL_CHECKS))

@@ -17,11 +17,15 @@ import redis
 
 from tests.conftest import MARIADB, mariadb_database, mariadb_reachable
 from tests.helpers import LOGIN, REGISTER, STRONG_PASSWORD, assert_error
+from tests.mfa import code_at
 from tests.servers import ServerProcess, migrate, server_environment
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 ME = "query { me { id username } }"
 REFRESH = "mutation R($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }"
+ENROLL = "mutation E($p: String!) { enrollTotp(currentPassword: $p) { secret } }"
+CONFIRM = "mutation C($c: String!) { confirmTotp(code: $c) }"
+VERIFY = "mutation V($input: VerifyMfaInput!) { verifyMfa(input: $input) { accessToken } }"
 
 
 def _unavailable(what: str, problem: object) -> None:
@@ -239,6 +243,68 @@ class TestTwoProcessesActAsOne:
             "UNAUTHENTICATED",
             reason="TOKEN_REVOKED",
         )
+
+
+class TestTwoProcessesShareTheSecondFactor:
+    """A TOTP code and an mfaToken are single use across processes, not per worker."""
+
+    async def _user_with_totp(
+        self, client: httpx.AsyncClient, username: str
+    ) -> tuple[str, list[str]]:
+        payload = await sign_up(client, username)
+        token = payload["accessToken"]
+        enrolled = await call(client, ENROLL, {"p": STRONG_PASSWORD}, token)
+        secret = str(enrolled["data"]["enrollTotp"]["secret"])
+        confirmed = await call(client, CONFIRM, {"c": code_at(secret)}, token)
+        codes = [str(code) for code in confirmed["data"]["confirmTotp"]]
+        assert len(codes) == 10
+        return secret, codes
+
+    async def _mfa_token(self, client: httpx.AsyncClient, username: str) -> str:
+        error = assert_error(
+            await sign_in(client, username, STRONG_PASSWORD),
+            "UNAUTHENTICATED",
+            reason="MFA_REQUIRED",
+        )
+        return str(error["extensions"]["mfaToken"])
+
+    async def test_one_code_sent_to_both_processes_at_once_signs_in_once(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], mariadb_url: str
+    ) -> None:
+        first, second = clients
+        secret, _ = await self._user_with_totp(first, "shared_totp")
+        tokens = [await self._mfa_token(client, "shared_totp") for client in clients]
+        code = code_at(secret, 1)
+
+        bodies = await asyncio.gather(
+            *(
+                call(client, VERIFY, {"input": {"mfaToken": token, "code": code}})
+                for client, token in zip(clients, tokens, strict=True)
+            )
+        )
+
+        signed_in = [body for body in bodies if not body.get("errors")]
+        assert len(signed_in) == 1
+        refused = next(body for body in bodies if body.get("errors"))
+        assert_error(refused, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+        assert event_count(mariadb_url, "shared_totp", "LOGIN_SUCCEEDED") == 1
+
+    async def test_one_mfa_token_sent_to_both_processes_at_once_opens_one_session(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], mariadb_url: str
+    ) -> None:
+        first, second = clients
+        secret, codes = await self._user_with_totp(first, "shared_mfa_token")
+        token = await self._mfa_token(first, "shared_mfa_token")
+
+        # A TOTP code on one process and a recovery code on the other: both right, so
+        # only the token's single use can refuse one of them.
+        bodies = await asyncio.gather(
+            call(first, VERIFY, {"input": {"mfaToken": token, "code": code_at(secret, 1)}}),
+            call(second, VERIFY, {"input": {"mfaToken": token, "code": codes[0]}}),
+        )
+
+        assert sum(1 for body in bodies if not body.get("errors")) == 1
+        assert event_count(mariadb_url, "shared_mfa_token", "LOGIN_SUCCEEDED") == 1
 
 
 async def test_sigterm_lets_an_in_flight_request_finish(

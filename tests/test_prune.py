@@ -21,6 +21,7 @@ from tests.helpers import (
     register,
     session_id_of,
 )
+from tests.mfa import mfa_token, user_with_totp
 from tests.test_cli import assert_one_line_failure, run_cli
 
 
@@ -92,6 +93,7 @@ class TestPrune:
             "expired sessions": 1,
             "retired refresh tokens": 3,  # two of the expired session, one orphan
             "security events": old_events,
+            "expired mfa tokens": 0,
         }
         assert "older than 90 days" in result.stdout
         remaining = {row["session_id"] for row in database.rows("retired_refresh_tokens")}
@@ -131,7 +133,30 @@ class TestPrune:
             "expired sessions": 0,
             "retired refresh tokens": 0,
             "security events": 0,
+            "expired mfa tokens": 0,
         }
+
+    async def test_mfa_tokens_of_unfinished_sign_ins_go_once_expired(
+        self, client: httpx.AsyncClient, database: SqlDatabase, tmp_path: Path
+    ) -> None:
+        payload, _, _ = await user_with_totp(client)
+        name = payload["user"]["username"]
+        await mfa_token(client, name)
+        await mfa_token(client, name)
+        challenges = database.table("mfa_challenges")
+        oldest = min(row["id"] for row in database.rows("mfa_challenges"))
+        with database.engine.begin() as connection:
+            connection.execute(
+                challenges.update()
+                .where(challenges.c.id == oldest)
+                .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
+
+        result = prune(database, tmp_path)
+
+        assert deleted(result)["expired mfa tokens"] == 1
+        assert [row["id"] for row in database.rows("mfa_challenges")] != [oldest]
+        assert database.count("mfa_challenges") == 1
 
     @pytest.mark.parametrize("days", ["0", "-1", "soon"])
     def test_a_bad_retention_fails_in_one_line_naming_it(

@@ -303,4 +303,5 @@ class TestRateLimitRules:
             Rule.LOGIN_ACCOUNT,
             Rule.LOGIN_IP,
             Rule.SIGNIN_ACCOUNT_CLIENT,
+            Rule.MFA,  # second-factor codes are guessed like passwords: 10**6 of them
         }

@@ -1,4 +1,4 @@
-"""Operator commands on accounts: create-admin, set-role, users, deactivate, activate."""
+"""Operator commands on accounts: create-admin, set-role, users, (de)activate, reset-mfa."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import accounts, admin
+from gql_auth import accounts, admin, second_factor
 from gql_auth.cli.support import CommandError, run_in_transaction
 from gql_auth.client_info import NO_CLIENT
 from gql_auth.config import load_settings
@@ -41,6 +41,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         command = commands.add_parser(name, help=f"{name} an account")
         command.add_argument("user", metavar="USERNAME_OR_EMAIL")
         command.set_defaults(handler=_set_active, active=active)
+
+    reset_mfa = commands.add_parser(
+        "reset-mfa", help="remove a user's second factors (TOTP, recovery codes) after a lost phone"
+    )
+    reset_mfa.add_argument("user", metavar="USERNAME_OR_EMAIL")
+    reset_mfa.set_defaults(handler=_reset_mfa)
 
 
 def _read_new_password() -> str:
@@ -108,6 +114,26 @@ def _set_active(args: argparse.Namespace) -> int:
     _run_refusing_in_one_line(change)
     state = "active" if args.active else "deactivated; its sessions are revoked"
     print(f"{args.user} is {state}")
+    return 0
+
+
+def _reset_mfa(args: argparse.Namespace) -> int:
+    async def reset(db: AsyncSession, _services: Services) -> second_factor.Removed:
+        user = await _find(db, args.user)
+        return await second_factor.remove_all(db, user=user, client=NO_CLIENT)
+
+    try:
+        removed = run_in_transaction(load_settings(), reset)
+    except DomainError as error:
+        raise CommandError(str(error)) from None
+    if not removed.anything:
+        print(f"{args.user} has no second factor; nothing changed")
+        return 0
+    parts = [
+        *(["TOTP"] if removed.totp else []),
+        f"{removed.recovery_codes} recovery code(s)",
+    ]
+    print(f"removed {', '.join(parts)} of {args.user}; password sign-in needs no second factor now")
     return 0
 
 

@@ -21,6 +21,7 @@ class Secret(Enum):
 
     PASSWORD = auto()  # low entropy: each guess counts
     MAILED_TOKEN = auto()  # 256 bits, single-use; redeeming it changes the account
+    SECOND_FACTOR = auto()  # a 6-digit TOTP or a recovery code: each guess counts
 
 
 class CredentialCheck(FieldExtension):
@@ -46,8 +47,12 @@ class CredentialFields:
 
     @property
     def password_checks(self) -> frozenset[str]:
-        """Fields whose UNAUTHENTICATED answer is a refused password: a failed sign-in."""
-        return frozenset(name for name, secret in self.checks.items() if secret is Secret.PASSWORD)
+        """Fields whose UNAUTHENTICATED answer is a refused password or code: a failed sign-in."""
+        return frozenset(
+            name
+            for name, secret in self.checks.items()
+            if secret in {Secret.PASSWORD, Secret.SECOND_FACTOR}
+        )
 
 
 def credential_fields(root: type, names: NameConverter) -> CredentialFields:

@@ -16,6 +16,8 @@ from gql_auth.errors import (
     InvalidInput,
     OutOfRange,
     RateLimited,
+    SecondFactorRequired,
+    SecondFactorState,
     Subject,
     Unauthenticated,
     UserNotFound,
@@ -32,6 +34,7 @@ CODES: Mapping[type[DomainError], str] = {
     Forbidden: "FORBIDDEN",
     InvalidInput: "BAD_USER_INPUT",
     UserNotFound: "BAD_USER_INPUT",
+    SecondFactorState: "BAD_USER_INPUT",
     RateLimited: "RATE_LIMITED",
 }
 FIELDS: Mapping[Subject, str] = {
@@ -46,6 +49,7 @@ FIELDS: Mapping[Subject, str] = {
     Subject.CURSOR: "after",
     Subject.SEARCH: "search",
     Subject.LIST_LIMIT: "limit",
+    Subject.CODE: "code",
 }
 
 CLIENT_CODES = frozenset(
@@ -78,13 +82,20 @@ def wire_message(error: DomainError) -> str:
 
 
 def wire_extensions(error: DomainError) -> dict[str, object]:
-    """`extensions` for a domain error: its code, and its reason, field or wait if it has one."""
-    return contract_extensions(
+    """`extensions` for a domain error: its code, and its reason, field or wait if it has one.
+
+    MFA_REQUIRED also hands over the mfaToken for verifyMfa and the methods it takes.
+    """
+    extensions = contract_extensions(
         code_of(type(error)),
         reason=error.reason,
         field=FIELDS[error.subject] if isinstance(error, InvalidInput) else None,
         retry_after=error.retry_after if isinstance(error, RateLimited) else None,
     )
+    if isinstance(error, SecondFactorRequired):
+        extensions["mfaToken"] = error.mfa_token
+        extensions["mfaMethods"] = [str(method) for method in error.methods]
+    return extensions
 
 
 def contract_extensions(

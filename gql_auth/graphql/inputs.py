@@ -60,3 +60,21 @@ class UpdateProfileInput:
         "field currentPassword, reason REQUIRED; a wrong one is UNAUTHENTICATED / "
         "INVALID_CREDENTIALS and counts as a failed sign-in.",
     )
+
+
+@strawberry.input(description="The second step of a sign-in that answered MFA_REQUIRED.")
+class VerifyMfaInput:
+    mfa_token: str = strawberry.field(
+        description="From the MFA_REQUIRED error of login; single use, valid 5 minutes."
+    )
+    code: str = strawberry.field(
+        description="A TOTP code or an unused recovery code (dashes and spaces are ignored)."
+    )
+
+
+@strawberry.input(description="Proof for turning TOTP off or re-keying recovery codes.")
+class SecondFactorInput:
+    current_password: str = strawberry.field(
+        description="The password in use now; a wrong one counts as a failed sign-in."
+    )
+    code: str = strawberry.field(description="A current TOTP code (or a recovery code).")

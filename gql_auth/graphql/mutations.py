@@ -31,7 +31,7 @@ class Mutation:
                 password=input.password,
                 client=context.client,
             )
-        return _issued(context, signed_in)
+        return issued(context, signed_in)
 
     @strawberry.mutation(
         description="Signs in with a username or e-mail and a password. A wrong password, an "
@@ -48,7 +48,7 @@ class Mutation:
                 password=input.password,
                 client=context.client,
             )
-        return _issued(context, signed_in)
+        return issued(context, signed_in)
 
     @strawberry.mutation(
         description="Rotates the refresh token: the old one stops working. Presenting an "
@@ -61,7 +61,7 @@ class Mutation:
             signed_in = await rotation.refresh(
                 db, context.services.tokens, refresh_token=refresh_token, client=context.client
             )
-        return _issued(context, signed_in)
+        return issued(context, signed_in)
 
     @strawberry.mutation(
         description="Revokes the session that the refresh token belongs to. Idempotent: "
@@ -100,11 +100,12 @@ class Mutation:
                 current_password=input.current_password,
                 new_password=input.new_password,
                 client=context.client,
+                proven=viewer.session.methods,
             )
-        return _issued(context, signed_in)
+        return issued(context, signed_in)
 
 
-def _issued(context: Context, signed_in: SignedIn) -> AuthPayload:
+def issued(context: Context, signed_in: SignedIn) -> AuthPayload:
     """The caller just proved to be this user: the payload shows its private fields."""
     context.vouch_for(signed_in.user.id)
     return AuthPayload.from_signed_in(signed_in)

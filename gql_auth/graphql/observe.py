@@ -40,7 +40,10 @@ class OutcomeRecorder:
     ) -> None:
         result = execution.result
         errors = (result.errors if result is not None else None) or []
-        outcome = str((errors[0].extensions or {}).get("code", "ERROR")) if errors else "OK"
+        extensions = (errors[0].extensions or {}) if errors else {}
+        outcome = str(extensions.get("code", "ERROR")) if errors else "OK"
+        # A right password that still needs its second factor is no failed sign-in.
+        refused = outcome == "UNAUTHENTICATED" and extensions.get("reason") != "MFA_REQUIRED"
         operation = _operation_label(execution) if executed else "invalid"
         details = request_details(context.http_request.scope)
         details.update(operation=operation, outcome=outcome)
@@ -52,7 +55,7 @@ class OutcomeRecorder:
                 operation=operation,
                 outcome=outcome,
                 seconds=time.perf_counter() - started,
-                failed_sign_in=operation in self._password_checks and outcome == "UNAUTHENTICATED",
+                failed_sign_in=operation in self._password_checks and refused,
             )
 
 

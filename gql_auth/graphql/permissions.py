@@ -9,7 +9,8 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 
-from gql_auth.errors import Forbidden, Unauthenticated
+from gql_auth.amr import is_multi_factor
+from gql_auth.errors import Forbidden, MultiFactorSessionRequired, Unauthenticated
 from gql_auth.graphql.context import Info
 from gql_auth.models import Role
 from gql_auth.sessions import Viewer
@@ -77,7 +78,18 @@ class HasRole(BasePermission):
         # The role in the database now, not the one the token was issued with.
         if not viewer.user.role.includes(self.role):
             raise Forbidden(f"This field requires the {self.role.value} role.")
+        if self.role.includes(Role.ADMIN):
+            require_admin_session(info, viewer)
         return True
+
+
+def require_admin_session(info: Info, viewer: Viewer) -> None:
+    """ADMIN_REQUIRES_MFA: using the ADMIN role needs a session that proved a second factor.
+
+    Read off the session row (its amr), like the role: never the token's claims.
+    """
+    if info.context.settings.admin_requires_mfa and not is_multi_factor(viewer.session.methods):
+        raise MultiFactorSessionRequired
 
 
 class IsSelfOrAdmin(BasePermission):
@@ -91,8 +103,11 @@ class IsSelfOrAdmin(BasePermission):
         if info.context.vouches_for(str(source.id)):
             return True
         viewer = await require_viewer(info)
-        if str(viewer.user.id) != str(source.id) and not viewer.user.role.includes(Role.ADMIN):
+        if str(viewer.user.id) == str(source.id):
+            return True
+        if not viewer.user.role.includes(Role.ADMIN):
             raise Forbidden("Only this user or an admin may read this field.")
+        require_admin_session(info, viewer)  # reading another user's data is the ADMIN role's
         return True
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from gql_auth import admin, audit, dashboards, models, sessions
+from gql_auth import admin, audit, dashboards, models, second_factor, sessions
 from gql_auth.errors import OutOfRange, Subject
 from gql_auth.graphql.context import Info
 from gql_auth.graphql.permissions import IsSelfOrAdmin, guarded_by
@@ -156,6 +156,21 @@ class UserDashboard:
             rows = await sessions.active_sessions(db, user_id=self.viewer.user.id)
         return [Session.from_row(row, current_id=self.viewer.session.id) for row in rows]
 
+    @strawberry.field(description="Whether sign-in asks for a TOTP code after the password.")
+    async def totp_enabled(self, info: Info) -> bool:
+        async with info.context.db() as db:
+            state = await second_factor.status(db, user_id=self.viewer.user.id)
+        return state.totp_enabled
+
+    @strawberry.field(
+        description="Unused recovery codes (0 when TOTP is off); regenerateRecoveryCodes "
+        "makes ten new ones."
+    )
+    async def recovery_codes_left(self, info: Info) -> int:
+        async with info.context.db() as db:
+            state = await second_factor.status(db, user_id=self.viewer.user.id)
+        return state.recovery_codes_left
+
     @strawberry.field(description="Newest first; limit 1-100.")
     async def recent_events(
         self, info: Info, limit: Annotated[int, strawberry.argument(description="1-100.")] = 20
@@ -192,6 +207,7 @@ class AdminDashboard:
         description="Refused sign-ins (LOGIN_FAILED events) in the last 24 hours, "
         "unknown names included.",
     )
+    mfa_users: int = strawberry.field(description="Accounts with TOTP or a passkey.")
 
     @classmethod
     def from_stats(cls, stats: dashboards.AdminStats) -> AdminDashboard:
@@ -203,6 +219,7 @@ class AdminDashboard:
             ],
             signups_last_24h=stats.signups_last_24h,
             failed_logins_last_24h=stats.failed_logins_last_24h,
+            mfa_users=stats.mfa_users,
         )
 
     @strawberry.field(description="Newest first; limit 1-100.")

@@ -1,11 +1,11 @@
 // gql-auth's GraphiQL: a fetcher that keeps the access token returned by
-// login, register, refreshToken and changePassword (in sessionStorage, so it
+// login, verifyMfa, register, refreshToken and changePassword (in sessionStorage, so it
 // dies with the tab), shows it in the headers pane and sends it as
 // `Authorization: Bearer ...` until you sign out.
 (function () {
   "use strict";
 
-  const AUTH_MUTATIONS = ["login", "register", "refreshToken", "changePassword"];
+  const AUTH_MUTATIONS = ["login", "verifyMfa", "register", "refreshToken", "changePassword"];
   const STORAGE_KEY = "gql-auth.graphiql.auth";
   const container = document.getElementById("graphiql");
   const endpoint = container.dataset.endpoint || "/graphql";

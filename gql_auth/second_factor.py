@@ -1,0 +1,182 @@
+"""The second factor: whether a user has one, checking a code (TOTP or recovery), removing it.
+
+A code is accepted once. TOTP's replay marker is the newest time step
+accepted, stored on the user's row and moved by compare-and-set, so the same
+code (or an older one still inside the drift window) fails on every worker
+and host; recovery codes are spent the same way (recovery_codes.redeem).
+Wrong codes are reserved under RATE_LIMIT_MFA per account before they are
+checked, and a right one gives its reservation back, as passwords do.
+
+Whatever counts or removes "a second factor" goes through remove_all and
+_has_factor_clauses below, so a new kind of factor (passkeys) is one more
+clause in each. Turning TOTP on and off by the user is totp_enrollment's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql_auth import audit, recovery_codes, totp
+from gql_auth.audit import EventKind
+from gql_auth.client_info import ClientInfo
+from gql_auth.db import rowcount
+from gql_auth.errors import InvalidCredentials, SecondFactorMethod
+from gql_auth.models import TotpCredential, User
+from gql_auth.passwords import PasswordHasher
+from gql_auth.ratelimit import RateLimits, Rule
+from gql_auth.secret_box import SecretBox
+from gql_auth.sessions import lock_user
+
+WRONG_CODE = "The code is invalid."
+
+
+@dataclass(frozen=True, slots=True)
+class FactorServices:
+    hasher: PasswordHasher
+    limits: RateLimits
+    box: SecretBox
+    totp_issuer: str
+
+
+@dataclass(frozen=True, slots=True)
+class FactorStatus:
+    totp_enabled: bool
+    recovery_codes_left: int
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """What reset-mfa took away."""
+
+    totp: bool
+    recovery_codes: int
+
+    @property
+    def anything(self) -> bool:
+        return self.totp or self.recovery_codes > 0
+
+
+def secret_context(user_id: int) -> str:
+    return f"totp:user:{user_id}"  # a ciphertext opens only on its own user's row
+
+
+async def credential_of(db: AsyncSession, user_id: int) -> TotpCredential | None:
+    return await db.get(TotpCredential, user_id, populate_existing=True)
+
+
+async def status(db: AsyncSession, *, user_id: int) -> FactorStatus:
+    credential = await credential_of(db, user_id)
+    enabled = credential is not None and credential.enabled_at is not None
+    left = await recovery_codes.count_left(db, user_id=user_id) if enabled else 0
+    return FactorStatus(totp_enabled=enabled, recovery_codes_left=left)
+
+
+async def methods_of(db: AsyncSession, *, user_id: int) -> tuple[SecondFactorMethod, ...]:
+    """What verifyMfa will accept for this user; empty when sign-in needs no second factor."""
+    state = await status(db, user_id=user_id)
+    if not state.totp_enabled:
+        return ()
+    if state.recovery_codes_left:
+        return (SecondFactorMethod.TOTP, SecondFactorMethod.RECOVERY_CODE)
+    return (SecondFactorMethod.TOTP,)
+
+
+async def verify_code(
+    db: AsyncSession, factors: FactorServices, *, user: User, code: str, client: ClientInfo
+) -> SecondFactorMethod:
+    """Accepts a current TOTP code or an unused recovery code once, else InvalidCredentials.
+
+    The caller holds the user's row lock. The attempt is reserved before the
+    code is checked; a wrong code stays counted and records MFA_FAILED.
+    """
+    attempt = await factors.limits.reserve({Rule.MFA: account_key(user)})
+    method = await _accept(db, factors, user=user, code=code)
+    if method is None:
+        audit.record(db, EventKind.MFA_FAILED, user_id=user.id, client=client)
+        raise InvalidCredentials(WRONG_CODE)
+    await attempt.refund(Rule.MFA)
+    if method is SecondFactorMethod.RECOVERY_CODE:
+        audit.record(db, EventKind.RECOVERY_CODE_USED, user_id=user.id, client=client)
+    return method
+
+
+async def _accept(
+    db: AsyncSession, factors: FactorServices, *, user: User, code: str
+) -> SecondFactorMethod | None:
+    credential = await credential_of(db, user.id)
+    if credential is None or credential.secret is None or credential.enabled_at is None:
+        return None
+    if totp.looks_like_code(code.strip().replace(" ", "")):
+        opened = factors.box.open(credential.secret, context=secret_context(user.id))
+        step = totp.matching_step(opened.plaintext, code)
+        if step is None:
+            return None
+        resealed = factors.box.seal(opened.plaintext, context=secret_context(user.id))
+        return SecondFactorMethod.TOTP if await _mark_step(db, user.id, step, resealed) else None
+    if await recovery_codes.redeem(db, user_id=user.id, code=code):
+        return SecondFactorMethod.RECOVERY_CODE
+    return None
+
+
+async def _mark_step(db: AsyncSession, user_id: int, step: int, resealed: str) -> bool:
+    """Moves the replay marker forward to `step`; False when this step (or a later) was used.
+
+    Compare-and-set in one UPDATE: two workers with the same code both try it,
+    the database lets one change the row. The secret is sealed again on the
+    way, so a key rotation retires old ciphertexts as their owners sign in.
+    """
+    result = await db.execute(
+        update(TotpCredential)
+        .where(
+            TotpCredential.user_id == user_id,
+            or_(TotpCredential.last_step.is_(None), TotpCredential.last_step < step),
+        )
+        .values(last_step=step, secret=resealed)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result) == 1
+
+
+async def delete_totp(db: AsyncSession, *, user_id: int) -> tuple[int, int]:
+    totp_rows = await db.execute(
+        delete(TotpCredential)
+        .where(TotpCredential.user_id == user_id)
+        .execution_options(synchronize_session=False)
+    )
+    codes = await recovery_codes.delete_all(db, user_id=user_id)
+    return rowcount(totp_rows), codes
+
+
+async def remove_all(db: AsyncSession, *, user: User, client: ClientInfo) -> Removed:
+    """Every second factor of the user goes (an operator's answer to a lost phone).
+
+    Passkeys, when they land, are one more delete here (and in Removed).
+    """
+    await lock_user(db, user.id)
+    enabled = (await status(db, user_id=user.id)).totp_enabled
+    _, codes = await delete_totp(db, user_id=user.id)
+    removed = Removed(totp=enabled, recovery_codes=codes)
+    if removed.anything:
+        audit.record(db, EventKind.MFA_DISABLED, user_id=user.id, client=client)
+    return removed
+
+
+def _has_factor_clauses() -> tuple[ColumnElement[bool], ...]:
+    """One clause per kind of second factor, each true for users who hold one."""
+    return (
+        exists().where(TotpCredential.user_id == User.id, TotpCredential.enabled_at.is_not(None)),
+        # passkeys: exists().where(Passkey.user_id == User.id),
+    )
+
+
+async def count_mfa_users(db: AsyncSession) -> int:
+    """Accounts holding any second factor (adminDashboard.mfaUsers)."""
+    statement = select(func.count()).select_from(User).where(or_(*_has_factor_clauses()))
+    return int(await db.scalar(statement) or 0)
+
+
+def account_key(user: User) -> str:
+    return f"user:{user.id}"
