@@ -22,6 +22,9 @@ class Subject(StrEnum):
     CURSOR = auto()  # where a page of users continues
     SEARCH = auto()
     LIST_LIMIT = auto()  # how many of the newest items to list
+    PASSKEY_CREDENTIAL = auto()  # a new passkey's attestation (PublicKeyCredential JSON)
+    PASSKEY_ID = auto()  # one of the caller's passkeys
+    PASSKEY_NAME = auto()  # the label a user gives a passkey
 
 
 class Reason(StrEnum):
@@ -40,6 +43,7 @@ class Reason(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     LAST_ADMIN = "LAST_ADMIN"
     OUT_OF_RANGE = "OUT_OF_RANGE"
+    TOO_MANY = "TOO_MANY"
 
 
 class DomainError(Exception):

@@ -6,7 +6,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+)
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -177,3 +187,59 @@ class AccountToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+# WebAuthn credential ids are at most 1023 bytes; VARBINARY on servers so it can be indexed.
+CredentialIdType = LargeBinary().with_variant(mysql.VARBINARY(1023), "mysql", "mariadb")
+
+
+class Passkey(Base):
+    """A user's registered WebAuthn credential: its id and public key, never a secret."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    credential_id: Mapped[bytes] = mapped_column(CredentialIdType, unique=True)
+    # COSE_Key as the authenticator sent it at registration.
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # The authenticator's signature counter; 0 for those that keep none.
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    # WebAuthn user.id (random, no personal data): one per user, shared by their passkeys.
+    user_handle: Mapped[bytes] = mapped_column(LargeBinary())
+    # Comma-separated AuthenticatorTransport hints ("internal,hybrid"), as the browser said.
+    transports: Mapped[str | None] = mapped_column(String(255), default=None)
+    name: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class ChallengePurpose(StrEnum):
+    REGISTRATION = "REGISTRATION"
+    LOGIN = "LOGIN"
+
+
+class PasskeyChallenge(Base):
+    """A WebAuthn challenge handed out and not yet answered: single use, bound to its flow.
+
+    Registration: bound to the signed-in user (user_id). Sign-in: to the account the
+    username named (user_id; null when none has it, so nothing can answer), or to any
+    account (discoverable).
+    """
+
+    __tablename__ = "passkey_challenges"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    purpose: Mapped[ChallengePurpose] = mapped_column(
+        Enum(ChallengePurpose, native_enum=False, length=16, create_constraint=False)
+    )
+    # base64url of the random bytes the authenticator signs.
+    challenge: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), default=None, index=True
+    )
+    discoverable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Registration: the user.id the new credential gets.
+    user_handle: Mapped[bytes | None] = mapped_column(LargeBinary(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -12,6 +12,7 @@ from gql_auth.config import Settings
 from gql_auth.db import create_engine, create_session_factory
 from gql_auth.mail.sender import Mailer
 from gql_auth.metrics import Metrics
+from gql_auth.passkeys import RelyingParty
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits
 from gql_auth.signin import SignInServices
@@ -64,5 +65,6 @@ def build_services(settings: Settings) -> Services:
             session_lifetime=timedelta(days=settings.refresh_token_expire_days),
             max_sessions=settings.max_sessions_per_user,
             password_min_length=settings.password_min_length,
+            relying_party=RelyingParty.from_settings(settings),
         ),
     )

@@ -1,7 +1,7 @@
 """The one sign-in use case: limits -> password -> (a second factor) -> session and tokens.
 
-Every way into a session runs through here: register, login and
-changePassword. Each function owns its whole sequence, so a resolver only
+Every way into a session runs through here: register, login,
+changePassword and a passkey sign-in. Each function owns its whole sequence, so a resolver only
 parses input and maps the SignedIn it gets back. Refreshing a session is
 rotation's, ending one is sessions'; the CLI's create-admin makes an account
 and no session, so it calls accounts.register.
@@ -14,10 +14,11 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import accounts, audit, sessions
+from gql_auth import accounts, audit, passkeys, sessions
 from gql_auth.audit import EventKind
 from gql_auth.client_info import ClientInfo
 from gql_auth.models import User, utcnow
+from gql_auth.passkeys import RelyingParty
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule
 from gql_auth.sessions import SignedIn
@@ -34,6 +35,7 @@ class SignInServices:
     session_lifetime: timedelta
     max_sessions: int
     password_min_length: int
+    relying_party: RelyingParty  # whom passkeys are scoped to (WEBAUTHN_RP_ID, _ORIGINS)
 
 
 async def register(
@@ -79,6 +81,31 @@ async def with_password(
         db, services.hasher, services.limits, login=login, password=password, client=client
     )
     # <- the place of a second factor: after the password, before the sign-in counts.
+    _record_sign_in(db, user=user, client=client)
+    return await _open_session(db, services, user=user, client=client)
+
+
+async def with_passkey(
+    db: AsyncSession,
+    services: SignInServices,
+    *,
+    challenge_id: str,
+    credential: str,
+    client: ClientInfo,
+) -> SignedIn:
+    """Signs in with a passkey's assertion over a challenge of beginPasskeyLogin.
+
+    No password and no second factor: a passkey that required user verification
+    is both already, something held and the PIN or biometric that unlocked it.
+    """
+    user = await passkeys.authenticate(
+        db,
+        services.limits,
+        services.relying_party,
+        challenge_id=challenge_id,
+        credential=credential,
+        client=client,
+    )
     _record_sign_in(db, user=user, client=client)
     return await _open_session(db, services, user=user, client=client)
 

@@ -21,6 +21,10 @@ class Secret(Enum):
 
     PASSWORD = auto()  # low entropy: each guess counts
     MAILED_TOKEN = auto()  # 256 bits, single-use; redeeming it changes the account
+    PASSKEY_ASSERTION = auto()  # a passkey's signature over a single-use challenge: a sign-in
+
+
+_SIGN_IN_SECRETS = frozenset({Secret.PASSWORD, Secret.PASSKEY_ASSERTION})
 
 
 class CredentialCheck(FieldExtension):
@@ -46,8 +50,8 @@ class CredentialFields:
 
     @property
     def password_checks(self) -> frozenset[str]:
-        """Fields whose UNAUTHENTICATED answer is a refused password: a failed sign-in."""
-        return frozenset(name for name, secret in self.checks.items() if secret is Secret.PASSWORD)
+        """Fields whose UNAUTHENTICATED answer is a refused password or passkey (failed sign-in)."""
+        return frozenset(name for name, secret in self.checks.items() if secret in _SIGN_IN_SECRETS)
 
 
 def credential_fields(root: type, names: NameConverter) -> CredentialFields:

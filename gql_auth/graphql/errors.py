@@ -47,6 +47,9 @@ FIELDS: Mapping[Subject, str] = {
     Subject.CURSOR: "after",
     Subject.SEARCH: "search",
     Subject.LIST_LIMIT: "limit",
+    Subject.PASSKEY_CREDENTIAL: "credential",
+    Subject.PASSKEY_ID: "id",
+    Subject.PASSKEY_NAME: "name",
 }
 
 CLIENT_CODES = frozenset(

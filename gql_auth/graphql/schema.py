@@ -21,7 +21,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.base import get_object_definition
 
 from gql_auth.config import Settings
-from gql_auth.graphql import admin, mutations, profile, queries, recovery
+from gql_auth.graphql import admin, mutations, passkeys, profile, queries, recovery
 from gql_auth.graphql.credentials import credential_fields
 from gql_auth.graphql.document_rules import (
     BoundedOverlappingFieldsRule,
@@ -41,7 +41,8 @@ DOCUMENT_CACHE_SIZE = 128
 # Each area owns its root fields; the SDL lists them in this order.
 Query = merge_types("Query", (queries.Query, admin.Query))
 Mutation = merge_types(
-    "Mutation", (mutations.Mutation, recovery.Mutation, profile.Mutation, admin.Mutation)
+    "Mutation",
+    (mutations.Mutation, recovery.Mutation, profile.Mutation, passkeys.Mutation, admin.Mutation),
 )
 QUERY_DESCRIPTION = (
     "Reads. Guarded fields show who may read them: @isAuthenticated, @hasRole, @isSelfOrAdmin."
