@@ -14,8 +14,8 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
+    Text,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
@@ -189,8 +189,13 @@ class AccountToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
-# WebAuthn credential ids are at most 1023 bytes; VARBINARY on servers so it can be indexed.
-CredentialIdType = LargeBinary().with_variant(mysql.VARBINARY(1023), "mysql", "mariadb")
+# Binary WebAuthn values are kept as base64url text: the async MySQL driver cannot bind
+# bytes. A credential id is at most 1023 bytes (1364 characters); ASCII with a binary
+# collation on servers, so the unique index fits and compares case by case.
+CREDENTIAL_ID_MAX = 1364
+CredentialIdType = String(CREDENTIAL_ID_MAX).with_variant(
+    mysql.VARCHAR(CREDENTIAL_ID_MAX, charset="ascii", collation="ascii_bin"), "mysql", "mariadb"
+)
 
 
 class Passkey(Base):
@@ -200,13 +205,14 @@ class Passkey(Base):
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    credential_id: Mapped[bytes] = mapped_column(CredentialIdType, unique=True)
-    # COSE_Key as the authenticator sent it at registration.
-    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # base64url, as the id travels in PublicKeyCredential JSON.
+    credential_id: Mapped[str] = mapped_column(CredentialIdType, unique=True)
+    # base64url of the COSE_Key the authenticator sent at registration.
+    public_key: Mapped[str] = mapped_column(Text)
     # The authenticator's signature counter; 0 for those that keep none.
     sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
-    # WebAuthn user.id (random, no personal data): one per user, shared by their passkeys.
-    user_handle: Mapped[bytes] = mapped_column(LargeBinary())
+    # base64url of WebAuthn user.id (random, no personal data): one per user, for all its keys.
+    user_handle: Mapped[str] = mapped_column(String(128))
     # Comma-separated AuthenticatorTransport hints ("internal,hybrid"), as the browser said.
     transports: Mapped[str | None] = mapped_column(String(255), default=None)
     name: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -239,7 +245,7 @@ class PasskeyChallenge(Base):
         ForeignKey("users.id", ondelete="CASCADE"), default=None, index=True
     )
     discoverable: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Registration: the user.id the new credential gets.
-    user_handle: Mapped[bytes | None] = mapped_column(LargeBinary(), default=None)
+    # Registration: the user.id (base64url) the new credential gets.
+    user_handle: Mapped[str | None] = mapped_column(String(128), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -30,7 +30,7 @@ async def issue(
     challenge: str,
     user_id: int | None,
     discoverable: bool = False,
-    user_handle: bytes | None = None,
+    user_handle: str | None = None,
 ) -> PasskeyChallenge:
     """Stores a challenge just handed out; expired ones are dropped on the way."""
     await prune_expired(db)

@@ -20,6 +20,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from webauthn.helpers import (
+    base64url_to_bytes,
     bytes_to_base64url,
     generate_user_handle,
     parse_authentication_credential_json,
@@ -42,7 +43,7 @@ from gql_auth.client_info import ClientInfo
 from gql_auth.config import Settings
 from gql_auth.db import rowcount
 from gql_auth.errors import InvalidCredentials, InvalidInput, Reason, Subject
-from gql_auth.models import ChallengePurpose, Passkey, User, utcnow
+from gql_auth.models import CREDENTIAL_ID_MAX, ChallengePurpose, Passkey, User, utcnow
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule
 from gql_auth.validation import EMAIL_MAX
@@ -120,12 +121,12 @@ async def begin_registration(
             f"At most {MAX_PASSKEYS_PER_USER} passkeys per account; delete one first.",
         )
     # One user.id per account: an authenticator then replaces its older key for us.
-    handle = existing[0].user_handle if existing else generate_user_handle()
+    handle = existing[0].user_handle if existing else bytes_to_base64url(generate_user_handle())
     options = webauthn.generate_registration_options(
         rp_id=party.id,
         rp_name=party.name,
         user_name=user.username,
-        user_id=handle,
+        user_id=base64url_to_bytes(handle),
         user_display_name=user.username,
         timeout=_TIMEOUT_MS,
         authenticator_selection=_SELECTION,
@@ -164,18 +165,21 @@ async def finish_registration(
     try:
         verified = webauthn.verify_registration_response(
             credential=parsed,
-            expected_challenge=webauthn.base64url_to_bytes(taken.challenge),
+            expected_challenge=base64url_to_bytes(taken.challenge),
             expected_rp_id=party.id,
             expected_origin=list(party.origins),
             require_user_verification=True,
         )
     except Exception:  # the library's, cbor2's or binascii's errors: all "not valid"
         raise _unverified() from None
+    credential_id = bytes_to_base64url(verified.credential_id)
+    if len(credential_id) > CREDENTIAL_ID_MAX:  # over the spec's 1023 bytes
+        raise _unverified()
     await sessions.lock_user(db, user.id)  # the user's row first: the one lock order
     passkey = Passkey(
         user_id=user.id,
-        credential_id=verified.credential_id,
-        public_key=verified.credential_public_key,
+        credential_id=credential_id,
+        public_key=bytes_to_base64url(verified.credential_public_key),
         sign_count=verified.sign_count,
         user_handle=taken.user_handle,
         transports=_transports(parsed.response.transports),
@@ -282,7 +286,9 @@ async def authenticate(
     parsed = _assertion(credential)
     taken = await passkey_challenges.consume_login(db, challenge_id=challenge_id[:64])
     passkey = (
-        await db.scalar(select(Passkey).where(Passkey.credential_id == parsed.raw_id))
+        await db.scalar(
+            select(Passkey).where(Passkey.credential_id == bytes_to_base64url(parsed.raw_id))
+        )
         if parsed is not None and taken is not None
         else None
     )
@@ -292,15 +298,15 @@ async def authenticate(
     user = await db.get(User, passkey.user_id)
     bound = taken.discoverable or taken.user_id == passkey.user_id
     handle = parsed.response.user_handle
-    if user is None or not bound or (handle is not None and handle != passkey.user_handle):
+    if user is None or not bound or (handle and bytes_to_base64url(handle) != passkey.user_handle):
         raise _failed(db, user_id=passkey.user_id, client=client)
     try:
         verified = webauthn.verify_authentication_response(
             credential=parsed,
-            expected_challenge=webauthn.base64url_to_bytes(taken.challenge),
+            expected_challenge=base64url_to_bytes(taken.challenge),
             expected_rp_id=party.id,
             expected_origin=list(party.origins),
-            credential_public_key=passkey.public_key,
+            credential_public_key=base64url_to_bytes(passkey.public_key),
             credential_current_sign_count=passkey.sign_count,
             require_user_verification=True,
         )
@@ -394,7 +400,9 @@ def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
         for value in (passkey.transports or "").split(",")
         if value in {member.value for member in AuthenticatorTransport}
     ]
-    return PublicKeyCredentialDescriptor(id=passkey.credential_id, transports=transports or None)
+    return PublicKeyCredentialDescriptor(
+        id=base64url_to_bytes(passkey.credential_id), transports=transports or None
+    )
 
 
 def _decoy(party: RelyingParty, username: str) -> PublicKeyCredentialDescriptor:

@@ -21,7 +21,9 @@ depends_on: str | Sequence[str] | None = None
 # Frozen copies of the model types: a migration must not change when models.py does.
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 TIMESTAMP = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
-CREDENTIAL_ID = sa.LargeBinary().with_variant(mysql.VARBINARY(1023), "mysql", "mariadb")
+CREDENTIAL_ID = sa.String(1364).with_variant(
+    mysql.VARCHAR(1364, charset="ascii", collation="ascii_bin"), "mysql", "mariadb"
+)
 
 
 def upgrade() -> None:
@@ -30,9 +32,9 @@ def upgrade() -> None:
         sa.Column("id", ID, primary_key=True, autoincrement=True),
         sa.Column("user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
         sa.Column("credential_id", CREDENTIAL_ID, nullable=False, unique=True),
-        sa.Column("public_key", sa.LargeBinary(), nullable=False),
+        sa.Column("public_key", sa.Text(), nullable=False),
         sa.Column("sign_count", sa.BigInteger(), nullable=False),
-        sa.Column("user_handle", sa.LargeBinary(), nullable=False),
+        sa.Column("user_handle", sa.String(128), nullable=False),
         sa.Column("transports", sa.String(255), nullable=True),
         sa.Column("name", sa.String(64), nullable=True),
         sa.Column("created_at", TIMESTAMP, nullable=False),
@@ -45,11 +47,9 @@ def upgrade() -> None:
         sa.Column("id", sa.String(43), primary_key=True),
         sa.Column("purpose", sa.String(16), nullable=False),
         sa.Column("challenge", sa.String(128), nullable=False),
-        sa.Column(
-            "user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True
-        ),
+        sa.Column("user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
         sa.Column("discoverable", sa.Boolean(), nullable=False),
-        sa.Column("user_handle", sa.LargeBinary(), nullable=True),
+        sa.Column("user_handle", sa.String(128), nullable=True),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.Column("expires_at", TIMESTAMP, nullable=False),
         sa.Index("ix_passkey_challenges_user_id", "user_id"),
