@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import accounts, audit, passkeys, sessions
+from gql_auth import accounts, audit, passkey_login, sessions
 from gql_auth.audit import EventKind
 from gql_auth.client_info import ClientInfo
 from gql_auth.models import User, utcnow
@@ -98,7 +98,7 @@ async def with_passkey(
     No password and no second factor: a passkey that required user verification
     is both already, something held and the PIN or biometric that unlocked it.
     """
-    user = await passkeys.authenticate(
+    user = await passkey_login.authenticate(
         db,
         services.limits,
         services.relying_party,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from gql_auth import passkeys, signin
+from gql_auth import passkey_login, passkeys, signin
 from gql_auth.graphql.context import Info
 from gql_auth.graphql.credentials import CredentialCheck, Secret
 from gql_auth.graphql.inputs import FinishPasskeyLoginInput, FinishPasskeyRegistrationInput
@@ -68,7 +68,7 @@ class Mutation:
     ) -> PasskeyChallenge:
         context = info.context
         async with context.db() as db:
-            begun = await passkeys.begin_login(
+            begun = await passkey_login.begin_login(
                 db,
                 context.services.rate_limits,
                 context.services.sign_in.relying_party,

@@ -1,4 +1,4 @@
-"""Whom passkeys are for: WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS, derived from PUBLIC_URL by default."""
+"""Whom passkeys are for: WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS, by default from PUBLIC_URL."""
 
 from __future__ import annotations
 
