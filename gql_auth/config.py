@@ -11,6 +11,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
 from limits import parse as parse_rate_limit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -80,6 +81,11 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     cors_origins: CommaList = []
     trusted_proxies: CommaList = []
+    # Passkeys: the relying-party id (a host name) and the origins a ceremony may come
+    # from; empty means derived from PUBLIC_URL (see webauthn_rp_id_in_force).
+    webauthn_rp_id: str | None = None
+    webauthn_origins: CommaList = []
+    webauthn_rp_name: str = "gql-auth"
 
     # One field per rate_limit_rules.Rule (what each limits and why is said there).
     rate_limit_login_account_client: str = Rule.LOGIN_ACCOUNT_CLIENT.default
@@ -90,6 +96,9 @@ class Settings(BaseSettings):
     rate_limit_register_ip: str = Rule.REGISTER_IP.default
     rate_limit_reset_email: str = Rule.RESET_EMAIL.default
     rate_limit_reset_ip: str = Rule.RESET_IP.default
+    rate_limit_passkey_challenge_ip: str = Rule.PASSKEY_CHALLENGE_IP.default
+    rate_limit_passkey_login_ip: str = Rule.PASSKEY_LOGIN_IP.default
+    rate_limit_passkey_login_account: str = Rule.PASSKEY_LOGIN_ACCOUNT.default
     # Redis keys start with this, so several deployments can share one Redis.
     rate_limit_key_prefix: str = "gql-auth"
 
@@ -111,7 +120,7 @@ class Settings(BaseSettings):
     metrics_enabled: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", "webauthn_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -152,6 +161,27 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes")
         return value
 
+    @field_validator("webauthn_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if _origin_of(origin) != origin:
+                raise ValueError(f"{origin!r} is not an origin like https://example.com")
+        return value
+
+    @model_validator(mode="after")
+    def _passkey_origins_match_the_rp_id(self) -> Self:
+        # A browser refuses a ceremony whose origin is not the RP id or below it:
+        # a mismatch would only show as every passkey failing.
+        rp_id = self.webauthn_rp_id_in_force
+        for origin in self.webauthn_origins_in_force:
+            host = urlsplit(origin).hostname or ""
+            if host != rp_id and not host.endswith("." + rp_id):
+                raise ValueError(
+                    f"WEBAUTHN_ORIGINS: {origin} is not on WEBAUTHN_RP_ID {rp_id} or below it"
+                )
+        return self
+
     @model_validator(mode="after")
     def _production_rules(self) -> Self:
         if self.environment is not Environment.PRODUCTION:
@@ -172,11 +202,29 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
 
+    @property
+    def webauthn_rp_id_in_force(self) -> str:
+        """WEBAUTHN_RP_ID, else the host of PUBLIC_URL."""
+        return self.webauthn_rp_id or urlsplit(self.public_url).hostname or "localhost"
+
+    @property
+    def webauthn_origins_in_force(self) -> tuple[str, ...]:
+        """WEBAUTHN_ORIGINS, else the origin of PUBLIC_URL."""
+        return tuple(self.webauthn_origins) or (_origin_of(self.public_url),)
+
     def signing_key(self) -> str:
         """The HS256 key; development falls back to a key kept in a local file."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
         return _development_secret(self.secret_key_file)
+
+
+def _origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL, lower-cased, as a browser puts it in clientDataJSON."""
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port is not None else ""
+    return f"{parts.scheme.lower()}://{host}{port}"
 
 
 def _development_secret(path: Path) -> str:

@@ -23,6 +23,9 @@ class Subject(StrEnum):
     SEARCH = auto()
     LIST_LIMIT = auto()  # how many of the newest items to list
     CODE = auto()  # a second-factor code being set up (confirmTotp)
+    PASSKEY_CREDENTIAL = auto()  # a new passkey's attestation (PublicKeyCredential JSON)
+    PASSKEY_ID = auto()  # one of the caller's passkeys
+    PASSKEY_NAME = auto()  # the label a user gives a passkey
 
 
 class Reason(StrEnum):
@@ -44,6 +47,7 @@ class Reason(StrEnum):
     MFA_REQUIRED = "MFA_REQUIRED"
     ALREADY_ENABLED = "ALREADY_ENABLED"
     NOT_ENABLED = "NOT_ENABLED"
+    TOO_MANY = "TOO_MANY"
 
 
 class DomainError(Exception):

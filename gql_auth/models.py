@@ -6,7 +6,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -228,3 +238,65 @@ class AccountToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+# Binary WebAuthn values are kept as base64url text: the async MySQL driver cannot bind
+# bytes. A credential id is at most 1023 bytes (1364 characters); ASCII with a binary
+# collation on servers, so the unique index fits and compares case by case.
+CREDENTIAL_ID_MAX = 1364
+CredentialIdType = String(CREDENTIAL_ID_MAX).with_variant(
+    mysql.VARCHAR(CREDENTIAL_ID_MAX, charset="ascii", collation="ascii_bin"), "mysql", "mariadb"
+)
+
+
+class Passkey(Base):
+    """A user's registered WebAuthn credential: its id and public key, never a secret."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # base64url, as the id travels in PublicKeyCredential JSON.
+    credential_id: Mapped[str] = mapped_column(CredentialIdType, unique=True)
+    # base64url of the COSE_Key the authenticator sent at registration.
+    public_key: Mapped[str] = mapped_column(Text)
+    # The authenticator's signature counter; 0 for those that keep none.
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    # base64url of WebAuthn user.id (random, no personal data): one per user, for all its keys.
+    user_handle: Mapped[str] = mapped_column(String(128))
+    # Comma-separated AuthenticatorTransport hints ("internal,hybrid"), as the browser said.
+    transports: Mapped[str | None] = mapped_column(String(255), default=None)
+    name: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class ChallengePurpose(StrEnum):
+    REGISTRATION = "REGISTRATION"
+    LOGIN = "LOGIN"
+
+
+class PasskeyChallenge(Base):
+    """A WebAuthn challenge handed out and not yet answered: single use, bound to its flow.
+
+    Registration: bound to the signed-in user (user_id). Sign-in: to the account the
+    username named (user_id; null when none has it, so nothing can answer), or to any
+    account (discoverable).
+    """
+
+    __tablename__ = "passkey_challenges"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    purpose: Mapped[ChallengePurpose] = mapped_column(
+        Enum(ChallengePurpose, native_enum=False, length=16, create_constraint=False)
+    )
+    # base64url of the random bytes the authenticator signs.
+    challenge: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), default=None, index=True
+    )
+    discoverable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Registration: the user.id (base64url) the new credential gets.
+    user_handle: Mapped[str | None] = mapped_column(String(128), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -35,6 +35,12 @@ class Rule(Enum):
     # Mails sent (reset links, verification links), per address and per client.
     RESET_EMAIL = ("3/hour", "e-mail address", False)
     RESET_IP = ("20/hour", "client address", False)
+    # Passkey sign-in challenges handed out per client: each is a row until it expires.
+    PASSKEY_CHALLENGE_IP = ("60/15minutes", "client address", False)
+    # Failed passkey sign-ins, reserved before the assertion is checked. An assertion
+    # cannot be guessed, so these bound wasted work and probing, and fail open.
+    PASSKEY_LOGIN_IP = ("30/15minutes", "client address", False)
+    PASSKEY_LOGIN_ACCOUNT = ("50/hour", "account", False)
 
     def __init__(self, default: str, key: str, guards_passwords: bool) -> None:
         self.default = default

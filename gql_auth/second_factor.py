@@ -24,7 +24,7 @@ from gql_auth.audit import EventKind
 from gql_auth.client_info import ClientInfo
 from gql_auth.db import rowcount
 from gql_auth.errors import InvalidCredentials, SecondFactorMethod
-from gql_auth.models import TotpCredential, User
+from gql_auth.models import Passkey, TotpCredential, User
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule
 from gql_auth.secret_box import SecretBox
@@ -53,10 +53,11 @@ class Removed:
 
     totp: bool
     recovery_codes: int
+    passkeys: int
 
     @property
     def anything(self) -> bool:
-        return self.totp or self.recovery_codes > 0
+        return self.totp or self.recovery_codes > 0 or self.passkeys > 0
 
 
 def secret_context(user_id: int) -> str:
@@ -151,14 +152,17 @@ async def delete_totp(db: AsyncSession, *, user_id: int) -> tuple[int, int]:
 
 
 async def remove_all(db: AsyncSession, *, user: User, client: ClientInfo) -> Removed:
-    """Every second factor of the user goes (an operator's answer to a lost phone).
-
-    Passkeys, when they land, are one more delete here (and in Removed).
-    """
+    """Every second factor of the user goes: TOTP, recovery codes and passkeys (an
+    operator's answer to a lost phone or a lost security key)."""
     await lock_user(db, user.id)
     enabled = (await status(db, user_id=user.id)).totp_enabled
     _, codes = await delete_totp(db, user_id=user.id)
-    removed = Removed(totp=enabled, recovery_codes=codes)
+    passkeys = await db.execute(
+        delete(Passkey)
+        .where(Passkey.user_id == user.id)
+        .execution_options(synchronize_session=False)
+    )
+    removed = Removed(totp=enabled, recovery_codes=codes, passkeys=rowcount(passkeys))
     if removed.anything:
         audit.record(db, EventKind.MFA_DISABLED, user_id=user.id, client=client)
     return removed
@@ -168,7 +172,7 @@ def _has_factor_clauses() -> tuple[ColumnElement[bool], ...]:
     """One clause per kind of second factor, each true for users who hold one."""
     return (
         exists().where(TotpCredential.user_id == User.id, TotpCredential.enabled_at.is_not(None)),
-        # passkeys: exists().where(Passkey.user_id == User.id),
+        exists().where(Passkey.user_id == User.id),
     )
 
 

@@ -13,6 +13,7 @@ from gql_auth.config import Settings
 from gql_auth.db import create_engine, create_reader_engine, create_session_factory
 from gql_auth.mail.sender import Mailer
 from gql_auth.metrics import Metrics
+from gql_auth.passkeys import RelyingParty
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits
 from gql_auth.second_factor import FactorServices
@@ -82,6 +83,7 @@ def build_services(settings: Settings) -> Services:
             max_sessions=settings.max_sessions_per_user,
             password_min_length=settings.password_min_length,
             factors=factors,
+            relying_party=RelyingParty.from_settings(settings),
         ),
         factors=factors,
     )

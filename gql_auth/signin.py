@@ -1,11 +1,11 @@
 """The one sign-in use case: limits -> password -> a second factor -> session and tokens.
 
 Every way into a session runs through here: register, login (and verifyMfa,
-its second step when the account has TOTP on) and changePassword. Each
-function owns its whole sequence, so a resolver only parses input and maps
-the SignedIn it gets back. Refreshing a session is rotation's, ending one is
-sessions'; the CLI's create-admin makes an account and no session, so it
-calls accounts.register.
+its second step when the account has TOTP on), a passkey sign-in and
+changePassword. Each function owns its whole sequence, so a resolver only
+parses input and maps the SignedIn it gets back. Refreshing a session is
+rotation's, ending one is sessions'; the CLI's create-admin makes an account
+and no session, so it calls accounts.register.
 """
 
 from __future__ import annotations
@@ -16,11 +16,20 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import accounts, amr, audit, mfa_challenges, second_factor, sessions
+from gql_auth import (
+    accounts,
+    amr,
+    audit,
+    mfa_challenges,
+    passkey_login,
+    second_factor,
+    sessions,
+)
 from gql_auth.audit import EventKind
 from gql_auth.client_info import ClientInfo
 from gql_auth.errors import InvalidCredentials, SecondFactorRequired
 from gql_auth.models import User, utcnow
+from gql_auth.passkeys import RelyingParty
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule
 from gql_auth.sessions import SignedIn
@@ -38,6 +47,7 @@ class SignInServices:
     max_sessions: int
     password_min_length: int
     factors: second_factor.FactorServices
+    relying_party: RelyingParty  # whom passkeys are scoped to (WEBAUTHN_RP_ID, _ORIGINS)
 
 
 async def register(
@@ -114,6 +124,31 @@ async def with_second_factor(
         raise refused
     _record_sign_in(db, user=user, client=client)
     return await _open_session(db, services, user=user, client=client, amr=amr.PASSWORD_AND_OTP)
+
+
+async def with_passkey(
+    db: AsyncSession,
+    services: SignInServices,
+    *,
+    challenge_id: str,
+    credential: str,
+    client: ClientInfo,
+) -> SignedIn:
+    """Signs in with a passkey's assertion over a challenge of beginPasskeyLogin.
+
+    No password and no second factor: a passkey that required user verification
+    is both already, something held and the PIN or biometric that unlocked it.
+    """
+    user = await passkey_login.authenticate(
+        db,
+        services.limits,
+        services.relying_party,
+        challenge_id=challenge_id,
+        credential=credential,
+        client=client,
+    )
+    _record_sign_in(db, user=user, client=client)
+    return await _open_session(db, services, user=user, client=client, amr=amr.PASSKEY)
 
 
 async def change_password(

@@ -39,6 +39,8 @@ PUBLIC_ROOT_FIELDS = {
         "resetPassword",
         "verifyEmail",
         "verifyMfa",
+        "beginPasskeyLogin",
+        "finishPasskeyLogin",
     },
 }
 # Fields of the types that public root fields return, readable by anyone who gets the object.
@@ -46,6 +48,8 @@ PUBLIC_TYPE_FIELDS = {
     "User": {"id", "username", "role", "isActive", "createdAt"},
     # What register/login/refreshToken hand to the caller who just proved who they are.
     "AuthPayload": {"accessToken", "tokenType", "expiresIn", "refreshToken", "user"},
+    # A passkey sign-in begun: a public challenge, tied to no secret.
+    "PasskeyChallenge": {"challengeId", "options"},
 }
 # Private data: only the user themselves or an admin, wherever the User is reached from.
 PRIVATE_FIELDS = {"User": {"email", "emailVerified", "lastLoginAt", "pendingEmail"}}
@@ -62,6 +66,9 @@ AUTHENTICATED = {
     "confirmTotp",
     "disableTotp",
     "regenerateRecoveryCodes",
+    "beginPasskeyRegistration",
+    "finishPasskeyRegistration",
+    "deletePasskey",
 }
 
 SCHEMA = build_schema()
@@ -238,7 +245,7 @@ class TestPermissionChecksCannotBeSkipped:
 
 # Argument and input-field names that carry a secret the server checks. A name starting with
 # "new" is one being chosen (newPassword), which checks nothing.
-SECRET_NAME = re.compile(r"(password|token|code|secret|otp)$", re.IGNORECASE)
+SECRET_NAME = re.compile(r"(password|token|code|secret|otp|credential)$", re.IGNORECASE)
 # Mutations that take a secret-like argument yet are no credential check, and why. The rule
 # "one credential check per request" is for guessable secrets (passwords) and for the mailed
 # tokens whose redemption takes over a password or an address. Adding here is a security decision.
@@ -246,6 +253,8 @@ NOT_CREDENTIAL_CHECKS = {
     "register": "chooses a password, verifies none",
     "refreshToken": "a 256-bit session token, rotated on use: aliases add no useful guesses",
     "logout": "a 256-bit session token that only ends its own session",
+    "finishPasskeyRegistration": "a new key's attestation over the caller's own single-use "
+    "challenge: it adds a key, checks no secret (the password was checked at the begin)",
 }
 
 
@@ -309,6 +318,7 @@ class TestEverySecretCheckIsDeclared:
         assert secret_arguments(fields["requestPasswordReset"]) == []
         assert secret_arguments(fields["verifyMfa"]) == ["code", "mfaToken"]
         assert secret_arguments(fields["disableTotp"]) == ["code", "currentPassword"]
+        assert secret_arguments(fields["finishPasskeyLogin"]) == ["credential"]
 
     def test_the_mutations_that_check_a_password_or_redeem_a_mailed_token_declare_it(
         self,
@@ -328,6 +338,9 @@ class TestEverySecretCheckIsDeclared:
             "confirmTotp",
             "disableTotp",
             "regenerateRecoveryCodes",
+            "beginPasskeyRegistration",
+            "finishPasskeyLogin",
+            "deletePasskey",
         }
 
     @pytest.mark.parametrize("name", sorted(NOT_CREDENTIAL_CHECKS))

@@ -183,15 +183,16 @@ def test_graphiql_signs_in_and_reads_me_in_chromium(tmp_path: Path) -> None:
     npm_ci(BROWSER_DIR, tools["npm"])
     username = "alice"  # a fresh database: the README's screenshot shows this name
 
-    with live_server(tmp_path) as server:
+    # localhost, not 127.0.0.1: WebAuthn takes a host name as RP id, never an address.
+    with live_server(tmp_path, host_name="localhost") as server:
         _register(server, username)
         report = _drive_graphiql(server, tools["node"], username, tmp_path)
         token = report["login"]["data"]["login"]["accessToken"]
         after_sign_out = _me_refused(server, token)
 
-    # Offline: nothing left 127.0.0.1, the page and its assets did load, nothing broke.
+    # Offline: nothing left the host, the page and its assets did load, nothing broke.
     assert report["blocked"] == []
-    assert all(urlsplit(url).hostname == "127.0.0.1" for url in report["requests"])
+    assert all(urlsplit(url).hostname == "localhost" for url in report["requests"])
     assert any("/graphiql/static/vendor/graphiql.min.js" in url for url in report["requests"])
     assert report["cspViolations"] == []
     assert report["pageErrors"] == []
@@ -218,6 +219,18 @@ def test_graphiql_signs_in_and_reads_me_in_chromium(tmp_path: Path) -> None:
     assert report["meSignedOutRequest"]["authorization"] is None
     assert report["meSignedOut"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert after_sign_out["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", after_sign_out
+
+    # "Add passkey" registered the virtual authenticator's key; "Sign in with passkey" signed
+    # in with it and no password, and `me` went out with that new token.
+    assert report["afterAddPasskey"].startswith("Passkey added")
+    assert [c["rpId"] for c in report["authenticatorCredentials"]] == ["localhost"]
+    signed_in = report["afterPasskeySignIn"]
+    assert signed_in["status"].startswith(f"Signed in as {username}")
+    assert "finishPasskeyLogin" in signed_in["status"]
+    passkey_bearer = json.loads(signed_in["headersPane"])["Authorization"]
+    assert passkey_bearer != f"Bearer {token}"
+    assert report["mePasskeyRequest"]["authorization"] == passkey_bearer
+    assert report["mePasskey"] == {"data": {"me": {"username": username}}}
 
     if os.environ.get(UPDATE_SCREENSHOT):
         shutil.copyfile(report["screenshot"], REPO / "docs" / "graphiql.png")

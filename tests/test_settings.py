@@ -129,6 +129,11 @@ class TestRefusals:
         assert settings.rate_limit_register_ip == "100/hour"
         assert settings.rate_limit_reset_email == "3/hour"
         assert settings.rate_limit_reset_ip == "20/hour"
+        assert settings.rate_limit_passkey_challenge_ip == "60/15minutes"
+        assert settings.rate_limit_passkey_login_ip == "30/15minutes"
+        assert settings.rate_limit_passkey_login_account == "50/hour"
+        assert settings.webauthn_rp_id_in_force == "127.0.0.1"
+        assert settings.webauthn_origins_in_force == ("http://127.0.0.1:8000",)
         assert settings.cors_origins == []
         assert settings.metrics_enabled is False
 

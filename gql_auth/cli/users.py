@@ -132,6 +132,7 @@ def _reset_mfa(args: argparse.Namespace) -> int:
     parts = [
         *(["TOTP"] if removed.totp else []),
         f"{removed.recovery_codes} recovery code(s)",
+        f"{removed.passkeys} passkey(s)",
     ]
     print(f"removed {', '.join(parts)} of {args.user}; password sign-in needs no second factor now")
     return 0

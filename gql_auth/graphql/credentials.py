@@ -22,6 +22,10 @@ class Secret(Enum):
     PASSWORD = auto()  # low entropy: each guess counts
     MAILED_TOKEN = auto()  # 256 bits, single-use; redeeming it changes the account
     SECOND_FACTOR = auto()  # a 6-digit TOTP or a recovery code: each guess counts
+    PASSKEY_ASSERTION = auto()  # a passkey's signature over a single-use challenge: a sign-in
+
+
+_SIGN_IN_SECRETS = frozenset({Secret.PASSWORD, Secret.SECOND_FACTOR, Secret.PASSKEY_ASSERTION})
 
 
 class CredentialCheck(FieldExtension):
@@ -47,12 +51,9 @@ class CredentialFields:
 
     @property
     def password_checks(self) -> frozenset[str]:
-        """Fields whose UNAUTHENTICATED answer is a refused password or code: a failed sign-in."""
-        return frozenset(
-            name
-            for name, secret in self.checks.items()
-            if secret in {Secret.PASSWORD, Secret.SECOND_FACTOR}
-        )
+        """Fields whose UNAUTHENTICATED answer is a refused password, code or passkey: a failed
+        sign-in."""
+        return frozenset(name for name, secret in self.checks.items() if secret in _SIGN_IN_SECRETS)
 
 
 def credential_fields(root: type, names: NameConverter) -> CredentialFields:

@@ -50,6 +50,9 @@ FIELDS: Mapping[Subject, str] = {
     Subject.SEARCH: "search",
     Subject.LIST_LIMIT: "limit",
     Subject.CODE: "code",
+    Subject.PASSKEY_CREDENTIAL: "credential",
+    Subject.PASSKEY_ID: "id",
+    Subject.PASSKEY_NAME: "name",
 }
 
 CLIENT_CODES = frozenset(

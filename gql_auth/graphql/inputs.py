@@ -78,3 +78,24 @@ class SecondFactorInput:
         description="The password in use now; a wrong one counts as a failed sign-in."
     )
     code: str = strawberry.field(description="A current TOTP code (or a recovery code).")
+
+
+@strawberry.input(description="A new passkey, as the browser created it.")
+class FinishPasskeyRegistrationInput:
+    credential: str = strawberry.field(
+        description="PublicKeyCredential.toJSON() as a string. One that does not answer the "
+        "caller's latest challenge, or fails verification, is BAD_USER_INPUT with field "
+        "credential, reason INVALID; one already registered, reason TAKEN."
+    )
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A label to tell passkeys apart; at most 64 characters.",
+    )
+
+
+@strawberry.input(description="The answer to a `beginPasskeyLogin` challenge.")
+class FinishPasskeyLoginInput:
+    challenge_id: str = strawberry.field(description="From `beginPasskeyLogin`.")
+    credential: str = strawberry.field(
+        description="PublicKeyCredential.toJSON() as a string, from navigator.credentials.get."
+    )

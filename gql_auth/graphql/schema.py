@@ -16,7 +16,15 @@ from strawberry.types.base import get_object_definition
 from strawberry.types.graphql import OperationType
 
 from gql_auth.config import Settings
-from gql_auth.graphql import admin, mutations, profile, queries, recovery, second_factor
+from gql_auth.graphql import (
+    admin,
+    mutations,
+    passkeys,
+    profile,
+    queries,
+    recovery,
+    second_factor,
+)
 from gql_auth.graphql.credentials import credential_fields
 from gql_auth.graphql.document_rules import DocumentLimits
 from gql_auth.graphql.documents import DocumentCheck, ValidDocuments
@@ -37,6 +45,7 @@ Mutation = merge_types(
         recovery.Mutation,
         profile.Mutation,
         second_factor.Mutation,
+        passkeys.Mutation,
         admin.Mutation,
     ),
 )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from gql_auth import admin, audit, dashboards, models, second_factor, sessions
+from gql_auth import admin, audit, dashboards, models, passkeys, second_factor, sessions
 from gql_auth.errors import OutOfRange, Subject
 from gql_auth.graphql.context import Info
 from gql_auth.graphql.permissions import IsSelfOrAdmin, guarded_by
@@ -142,6 +142,38 @@ class Session:
         )
 
 
+@strawberry.type(description="A registered WebAuthn credential.")
+class Passkey:
+    id: strawberry.ID = strawberry.field(description="Pass it to `deletePasskey(id:)`.")
+    name: str | None = strawberry.field(
+        description="The label given at registration; null if none was."
+    )
+    created_at: datetime = strawberry.field(description="When it was registered (UTC).")
+    last_used_at: datetime | None = strawberry.field(
+        description="When it last signed in; null if never."
+    )
+
+    @classmethod
+    def from_row(cls, row: models.Passkey) -> Passkey:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+        )
+
+
+@strawberry.type(description="A passkey sign-in begun: answer it with `finishPasskeyLogin`.")
+class PasskeyChallenge:
+    challenge_id: str = strawberry.field(
+        description="Pass it to `finishPasskeyLogin`; single use, valid 5 minutes."
+    )
+    options: str = strawberry.field(
+        description="PublicKeyCredentialRequestOptions as JSON, for "
+        "PublicKeyCredential.parseRequestOptionsFromJSON."
+    )
+
+
 MAX_LIST_LIMIT = 100
 
 
@@ -170,6 +202,12 @@ class UserDashboard:
         async with info.context.db() as db:
             state = await second_factor.status(db, user_id=self.viewer.user.id)
         return state.recovery_codes_left
+
+    @strawberry.field(description="The caller's passkeys, oldest first.")
+    async def passkeys(self, info: Info) -> list[Passkey]:
+        async with info.context.db() as db:
+            rows = await passkeys.list_for(db, user_id=self.viewer.user.id)
+        return [Passkey.from_row(row) for row in rows]
 
     @strawberry.field(description="Newest first; limit 1-100.")
     async def recent_events(

@@ -1,6 +1,7 @@
 // Drives Debian's Chromium through gql-auth's GraphiQL page for tests/test_graphiql_browser.py:
-// login in the editor, the token in the headers pane, `me` with it, sign out, and every
-// request recorded. Prints one JSON report on stdout; the Python test judges it.
+// login in the editor, the token in the headers pane, `me` with it, "Add passkey", sign out,
+// "Sign in with passkey" (Chromium's virtual authenticator, DevTools protocol) and `me` again,
+// and every request recorded. Prints one JSON report on stdout; the Python test judges it.
 //
 //   BASE_URL=http://127.0.0.1:8000 USERNAME=alice PASSWORD=... OUT_DIR=/tmp/x node graphiql.mjs
 import { mkdtempSync } from "node:fs";
@@ -65,6 +66,24 @@ try {
     if (message.type() === "error") report.consoleErrors.push(message.text());
     if (message.text().startsWith("CSP violation")) report.cspViolations.push(message.text());
   });
+  // A platform authenticator with resident keys and user verification, as a laptop has.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable", { enableUI: false });
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  const statusStartsWith = (prefix) =>
+    page.waitForFunction(
+      (p) => document.querySelector("#gql-auth-status").textContent.startsWith(p),
+      prefix,
+    );
   const graphqlPosts = [];
   page.on("request", (request) => {
     if (request.method() === "POST" && request.url() === `${BASE_URL}/graphql`) {
@@ -128,13 +147,28 @@ try {
   await page.waitForSelector('[role="dialog"]');
   await page.keyboard.press("Escape");
 
-  // 4. Sign out: the token is forgotten, the session revoked, `me` refused again.
+  // 4. "Add passkey" asks for the password again and registers the browser's passkey.
+  page.once("dialog", (dialog) => dialog.accept(PASSWORD));
+  await page.click("#gql-auth-add-passkey");
+  await statusStartsWith("Passkey added");
+  report.afterAddPasskey = await page.textContent("#gql-auth-status");
+
+  // 5. Sign out: the token is forgotten, the session revoked, `me` refused again.
   await page.click("#gql-auth-sign-out");
   await page.waitForFunction(() => document.querySelector("#gql-auth-status").textContent.startsWith("Signed out"));
   report.afterSignOut = await signInState();
   report.signOutRequest = graphqlPosts.find((post) => post.body?.includes("logout(")) ?? null;
   report.meSignedOut = await execute('"errors"');
   report.meSignedOutRequest = graphqlPosts.at(-1) ?? null;
+
+  // 6. "Sign in with passkey": no password, the passkey's token is kept, `me` runs with it.
+  await page.click("#gql-auth-passkey-sign-in");
+  await statusStartsWith("Signed in");
+  report.afterPasskeySignIn = await signInState();
+  report.mePasskey = await execute('"me"');
+  report.mePasskeyRequest = graphqlPosts.at(-1) ?? null;
+  const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  report.authenticatorCredentials = credentials.map((c) => ({ rpId: c.rpId, signCount: c.signCount }));
 } catch (error) {
   // Leave evidence for the failing test: what the page showed and said.
   const page = context.pages()[0];

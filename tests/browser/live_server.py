@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import SECRET_KEY
-from tests.servers import ServerProcess, migrate, server_environment
+from tests.servers import ServerProcess, free_port, migrate, server_environment
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -80,14 +80,22 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(workdir: Path) -> Iterator[LiveServer]:
-    """Migrates a fresh SQLite file, serves it on a free port, and always stops the server."""
+def live_server(workdir: Path, *, host_name: str = "127.0.0.1") -> Iterator[LiveServer]:
+    """Migrates a fresh SQLite file, serves it on a free port, and always stops the server.
+
+    The server listens on 127.0.0.1; `host_name` is what the browser types, and the
+    server's PUBLIC_URL (WebAuthn wants a name such as localhost, not an address).
+    """
     database_url = f"sqlite:///{workdir / 'live.db'}"
-    env = server_environment(database_url, ENVIRONMENT="development", LOG_LEVEL="WARNING")
+    port = free_port()
+    url = f"http://{host_name}:{port}"
+    env = server_environment(
+        database_url, ENVIRONMENT="development", LOG_LEVEL="WARNING", PUBLIC_URL=url
+    )
     migrate(env, workdir)
-    process = ServerProcess(env, workdir, "--host", "127.0.0.1")
+    process = ServerProcess(env, workdir, "--host", "127.0.0.1", port=port)
     try:
         process.wait_until_healthy()
-        yield LiveServer(process.url, database_url, SECRET_KEY, process.log)
+        yield LiveServer(url, database_url, SECRET_KEY, process.log)
     finally:
         process.stop()

@@ -59,6 +59,8 @@ _PAGE = """<!doctype html>
 <header class="gql-auth-bar">
   <strong>gql-auth</strong>
   <span id="gql-auth-status" role="status">Not signed in.</span>
+  <button id="gql-auth-passkey-sign-in" type="button" hidden>Sign in with passkey</button>
+  <button id="gql-auth-add-passkey" type="button" hidden>Add passkey</button>
   <button id="gql-auth-sign-out" type="button" hidden>Sign out</button>
 </header>
 <main id="graphiql" data-endpoint="{endpoint}" data-style-nonce="{style_nonce}">

@@ -1,16 +1,25 @@
 // gql-auth's GraphiQL: a fetcher that keeps the access token returned by
 // login, verifyMfa, register, refreshToken and changePassword (in sessionStorage, so it
 // dies with the tab), shows it in the headers pane and sends it as
-// `Authorization: Bearer ...` until you sign out.
+// `Authorization: Bearer ...` until you sign out. Its buttons add a passkey to the
+// signed-in account and sign in with one (WebAuthn, through the same GraphQL API).
 (function () {
   "use strict";
 
-  const AUTH_MUTATIONS = ["login", "verifyMfa", "register", "refreshToken", "changePassword"];
+  const AUTH_MUTATIONS = [
+    "login", "verifyMfa", "register", "refreshToken", "changePassword", "finishPasskeyLogin",
+  ];
   const STORAGE_KEY = "gql-auth.graphiql.auth";
   const container = document.getElementById("graphiql");
   const endpoint = container.dataset.endpoint || "/graphql";
   const status = document.getElementById("gql-auth-status");
   const signOutButton = document.getElementById("gql-auth-sign-out");
+  const passkeySignInButton = document.getElementById("gql-auth-passkey-sign-in");
+  const addPasskeyButton = document.getElementById("gql-auth-add-passkey");
+  // The JSON helpers of WebAuthn level 3; without them the passkey buttons stay hidden.
+  const passkeysSupported =
+    typeof window.PublicKeyCredential === "function" &&
+    typeof PublicKeyCredential.parseCreationOptionsFromJSON === "function";
   // GraphiQL's dialogs add one <style> at run time; the page's CSP admits it by this nonce.
   window.__webpack_nonce__ = container.dataset.styleNonce;
 
@@ -150,6 +159,81 @@
     }
   }
 
+  function firstError(result) {
+    const error = result && result.errors && result.errors[0];
+    return error ? error.message : null;
+  }
+
+  // beginPasskeyLogin without a username: any passkey this browser holds for the site answers.
+  async function signInWithPasskey() {
+    status.textContent = "Waiting for your passkey\u2026";
+    try {
+      const begun = await post({
+        query: "mutation BeginPasskeyLogin { beginPasskeyLogin { challengeId options } }",
+        operationName: "BeginPasskeyLogin",
+      });
+      if (!begun.data) throw new Error(firstError(begun));
+      const { challengeId, options } = begun.data.beginPasskeyLogin;
+      const assertion = await navigator.credentials.get({
+        publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(JSON.parse(options)),
+      });
+      const finished = await post({
+        query:
+          "mutation FinishPasskeyLogin($input: FinishPasskeyLoginInput!) { finishPasskeyLogin(input: $input) { accessToken refreshToken user { username } } }",
+        variables: { input: { challengeId, credential: JSON.stringify(assertion.toJSON()) } },
+        operationName: "FinishPasskeyLogin",
+      });
+      const payload = finished.data && finished.data.finishPasskeyLogin;
+      if (!payload) throw new Error(firstError(finished));
+      setAuth({
+        accessToken: payload.accessToken,
+        refreshToken: payload.refreshToken,
+        username: payload.user.username,
+        via: "finishPasskeyLogin",
+      });
+    } catch (error) {
+      status.textContent = "Passkey sign-in failed: " + (error && error.message);
+    }
+  }
+
+  // The password is asked again, as the API wants for adding a passkey.
+  async function addPasskey() {
+    const password = window.prompt("Your current password, to add a passkey:");
+    if (password === null || !auth) return;
+    const headers = { Authorization: bearer(auth) };
+    status.textContent = "Waiting for your authenticator\u2026";
+    try {
+      const begun = await post(
+        {
+          query:
+            "mutation BeginPasskeyRegistration($password: String!) { beginPasskeyRegistration(currentPassword: $password) }",
+          variables: { password },
+          operationName: "BeginPasskeyRegistration",
+        },
+        headers,
+      );
+      if (!begun.data) throw new Error(firstError(begun));
+      const options = JSON.parse(begun.data.beginPasskeyRegistration);
+      const created = await navigator.credentials.create({
+        publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options),
+      });
+      const finished = await post(
+        {
+          query:
+            "mutation FinishPasskeyRegistration($input: FinishPasskeyRegistrationInput!) { finishPasskeyRegistration(input: $input) { id name } }",
+          variables: { input: { credential: JSON.stringify(created.toJSON()), name: "GraphiQL" } },
+          operationName: "FinishPasskeyRegistration",
+        },
+        headers,
+      );
+      const passkey = finished.data && finished.data.finishPasskeyRegistration;
+      if (!passkey) throw new Error(firstError(finished));
+      status.textContent = "Passkey added (id " + passkey.id + "): sign in with it next time.";
+    } catch (error) {
+      status.textContent = "Adding a passkey failed: " + (error && error.message);
+    }
+  }
+
   function describe() {
     if (!auth) return "Not signed in: run login or register, and its token is sent from then on.";
     const who = auth.username ? " as " + auth.username : "";
@@ -164,6 +248,8 @@
   function render() {
     status.textContent = describe();
     signOutButton.hidden = !auth;
+    addPasskeyButton.hidden = !auth || !passkeysSupported;
+    passkeySignInButton.hidden = Boolean(auth) || !passkeysSupported;
     root.render(
       React.createElement(GraphiQL, {
         fetcher: fetcher,
@@ -181,6 +267,12 @@
 
   signOutButton.addEventListener("click", () => {
     signOut();
+  });
+  passkeySignInButton.addEventListener("click", () => {
+    signInWithPasskey();
+  });
+  addPasskeyButton.addEventListener("click", () => {
+    addPasskey();
   });
   render();
 })();

@@ -1,0 +1,642 @@
+"""Passkeys through the real app: a software authenticator registers and signs in over HTTP.
+
+Every refusal is tried the way an attacker would: a challenge answered twice
+(also at once), another origin or RP id, a counter that went back, a
+deleted key, another account's key, a deactivated account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gql_auth.config import Settings
+from gql_auth.models import utcnow
+from tests.authenticator import USER_PRESENT, SoftAuthenticator, b64url, unb64url
+from tests.helpers import (
+    ME,
+    STRONG_PASSWORD,
+    SqlDatabase,
+    assert_error,
+    assert_no_leak,
+    claims_of,
+    data_of,
+    event_kinds,
+    gql,
+    make_settings,
+    post_graphql,
+    refresh,
+    register,
+    register_admin,
+    running_app,
+)
+from tests.test_cli import run_cli
+
+PUBLIC_URL = "https://auth.example.com"
+ORIGIN = PUBLIC_URL
+
+BEGIN_REGISTRATION = """
+mutation Begin($password: String!) { beginPasskeyRegistration(currentPassword: $password) }"""
+FINISH_REGISTRATION = """
+mutation Finish($input: FinishPasskeyRegistrationInput!) {
+  finishPasskeyRegistration(input: $input) { id name createdAt lastUsedAt }
+}"""
+BEGIN_LOGIN = """
+mutation BeginLogin($username: String) {
+  beginPasskeyLogin(username: $username) { challengeId options }
+}"""
+FINISH_LOGIN = """
+mutation FinishLogin($input: FinishPasskeyLoginInput!) {
+  finishPasskeyLogin(input: $input) { accessToken refreshToken user { id username email } }
+}"""
+DELETE = """
+mutation Delete($id: ID!, $password: String!) { deletePasskey(id: $id, currentPassword: $password) }
+"""
+MFA_USERS = "query { adminDashboard { mfaUsers } }"
+DASHBOARD_PASSKEYS = "query { userDashboard { passkeys { id name createdAt lastUsedAt } } }"
+
+
+@pytest.fixture
+def settings(database: SqlDatabase) -> Settings:
+    return make_settings(database.url, public_url=PUBLIC_URL)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_app(settings) as client:
+        yield client
+
+
+async def begin_registration(client: httpx.AsyncClient, token: str) -> str:
+    body = await gql(client, BEGIN_REGISTRATION, {"password": STRONG_PASSWORD}, token=token)
+    options: str = data_of(body, "beginPasskeyRegistration")
+    return options
+
+
+async def finish_registration(
+    client: httpx.AsyncClient, token: str, credential: str, name: str | None = "laptop"
+) -> dict[str, Any]:
+    return await gql(
+        client,
+        FINISH_REGISTRATION,
+        {"input": {"credential": credential, "name": name}},
+        token=token,
+    )
+
+
+async def add_passkey(
+    client: httpx.AsyncClient, token: str, authenticator: SoftAuthenticator
+) -> dict[str, Any]:
+    options = await begin_registration(client, token)
+    body = await finish_registration(client, token, authenticator.create(options))
+    passkey: dict[str, Any] = data_of(body, "finishPasskeyRegistration")
+    return passkey
+
+
+async def begin_login(client: httpx.AsyncClient, username: str | None) -> dict[str, str]:
+    body = await gql(client, BEGIN_LOGIN, {"username": username})
+    challenge: dict[str, str] = data_of(body, "beginPasskeyLogin")
+    return challenge
+
+
+async def finish_login(
+    client: httpx.AsyncClient, challenge_id: str, credential: str
+) -> dict[str, Any]:
+    variables = {"input": {"challengeId": challenge_id, "credential": credential}}
+    return await gql(client, FINISH_LOGIN, variables)
+
+
+async def user_with_passkey(
+    client: httpx.AsyncClient,
+) -> tuple[dict[str, Any], SoftAuthenticator, dict[str, Any]]:
+    """A fresh account (its AuthPayload), its authenticator, and the passkey registered."""
+    account = await register(client)
+    authenticator = SoftAuthenticator(origin=ORIGIN)
+    passkey = await add_passkey(client, account["accessToken"], authenticator)
+    return account, authenticator, passkey
+
+
+async def sign_in(
+    client: httpx.AsyncClient, username: str | None, authenticator: SoftAuthenticator, **bend: Any
+) -> dict[str, Any]:
+    challenge = await begin_login(client, username)
+    credential = authenticator.get(challenge["options"], **bend)
+    return await finish_login(client, challenge["challengeId"], credential)
+
+
+def refused(body: dict[str, Any]) -> None:
+    assert_error(body, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+    assert body["data"] is None
+
+
+class TestRegistration:
+    async def test_creation_options_are_the_json_a_browser_parses(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        account = await register(client)
+
+        options = json.loads(await begin_registration(client, account["accessToken"]))
+
+        assert options["rp"] == {"id": "auth.example.com", "name": "gql-auth"}
+        assert options["user"]["name"] == account["user"]["username"]
+        assert len(unb64url(options["user"]["id"])) >= 16  # random, no user id or e-mail
+        assert len(unb64url(options["challenge"])) >= 32
+        assert {"type": "public-key", "alg": -7} in options["pubKeyCredParams"]
+        assert options["authenticatorSelection"]["residentKey"] == "required"
+        assert options["authenticatorSelection"]["userVerification"] == "required"
+        assert options["excludeCredentials"] == []
+        assert options["timeout"] == 300_000
+
+    async def test_a_registered_passkey_is_listed_on_the_dashboard_and_recorded(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        account, authenticator, passkey = await user_with_passkey(client)
+
+        body = await gql(client, DASHBOARD_PASSKEYS, token=account["accessToken"])
+
+        assert data_of(body, "userDashboard")["passkeys"] == [passkey]
+        assert passkey["name"] == "laptop"
+        assert passkey["lastUsedAt"] is None
+        (row,) = database.rows("passkeys")
+        assert row["credential_id"] == b64url(authenticator.only_credential_id)
+        assert row["transports"] == "internal"
+        assert "PASSKEY_ADDED" in event_kinds(database, account["user"]["id"])
+
+    async def test_the_next_registration_excludes_passkeys_already_registered(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        account, authenticator, _ = await user_with_passkey(client)
+
+        options = json.loads(await begin_registration(client, account["accessToken"]))
+
+        excluded = [unb64url(item["id"]) for item in options["excludeCredentials"]]
+        assert excluded == [authenticator.only_credential_id]
+
+    async def test_a_wrong_current_password_gives_no_options_and_counts_as_failed(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        account = await register(client)
+
+        body = await gql(
+            client, BEGIN_REGISTRATION, {"password": "not-it"}, token=account["accessToken"]
+        )
+
+        assert_error(body, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+        assert database.count("passkey_challenges") == 0
+        assert event_kinds(database, account["user"]["id"])[-1] == "LOGIN_FAILED"
+
+    async def test_anonymous_callers_cannot_begin_a_registration(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        body = await gql(client, BEGIN_REGISTRATION, {"password": STRONG_PASSWORD})
+
+        assert_error(body, "UNAUTHENTICATED")
+
+    async def test_a_registration_challenge_is_used_once(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        account = await register(client)
+        token = account["accessToken"]
+        options = await begin_registration(client, token)
+        authenticator = SoftAuthenticator(origin=ORIGIN)
+        data_of(
+            await finish_registration(client, token, authenticator.create(options)),
+            "finishPasskeyRegistration",
+        )
+
+        again = await finish_registration(client, token, authenticator.create(options))
+
+        assert_error(again, "BAD_USER_INPUT", field="credential", reason="INVALID")
+        assert database.count("passkeys") == 1
+
+    async def test_another_users_challenge_cannot_be_answered(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        alice, bob = await register(client), await register(client)
+        options = await begin_registration(client, alice["accessToken"])
+
+        body = await finish_registration(
+            client, bob["accessToken"], SoftAuthenticator(origin=ORIGIN).create(options)
+        )
+
+        assert_error(body, "BAD_USER_INPUT", field="credential", reason="INVALID")
+        assert database.count("passkeys") == 0
+
+    @pytest.mark.parametrize(
+        "bend",
+        [
+            {"origin": "https://evil.example"},
+            {"rp_id": "example.com"},
+            {"flags": USER_PRESENT},  # no user verification
+        ],
+        ids=["wrong-origin", "wrong-rp-id", "not-user-verified"],
+    )
+    async def test_a_credential_made_for_another_party_or_unverified_is_refused(
+        self, client: httpx.AsyncClient, database: SqlDatabase, bend: dict[str, Any]
+    ) -> None:
+        account = await register(client)
+        token = account["accessToken"]
+        options = await begin_registration(client, token)
+
+        body = await finish_registration(
+            client, token, SoftAuthenticator(origin=ORIGIN).create(options, **bend)
+        )
+
+        assert_error(body, "BAD_USER_INPUT", field="credential", reason="INVALID")
+        assert database.count("passkeys") == 0
+        assert database.count("passkey_challenges") == 0  # used up all the same
+
+    @pytest.mark.parametrize("credential", ["", "{}", "[1]", "not json", '{"id": 1}', "x" * 20000])
+    async def test_malformed_credentials_are_bad_input_without_leaks(
+        self, client: httpx.AsyncClient, credential: str
+    ) -> None:
+        account = await register(client)
+        token = account["accessToken"]
+        await begin_registration(client, token)
+
+        response = await post_graphql(
+            client,
+            FINISH_REGISTRATION,
+            {"input": {"credential": credential}},
+            token=token,
+        )
+
+        assert_no_leak(response, sent=credential)
+        assert_error(response.json(), "BAD_USER_INPUT", field="credential", reason="INVALID")
+
+    async def test_a_name_over_64_characters_is_refused_before_the_challenge_is_used(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        account = await register(client)
+        token = account["accessToken"]
+        options = await begin_registration(client, token)
+        authenticator = SoftAuthenticator(origin=ORIGIN)
+
+        long_name = await finish_registration(
+            client, token, authenticator.create(options), "n" * 65
+        )
+        fine = await finish_registration(client, token, authenticator.create(options), None)
+
+        assert_error(long_name, "BAD_USER_INPUT", field="name", reason="TOO_LONG")
+        assert data_of(fine, "finishPasskeyRegistration")["name"] is None
+
+
+class TestSignIn:
+    async def test_a_passkey_signs_in_without_a_password_and_the_token_reads_me(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        account, authenticator, passkey = await user_with_passkey(client)
+        username = account["user"]["username"]
+
+        body = await sign_in(client, username, authenticator)
+
+        payload = data_of(body, "finishPasskeyLogin")
+        assert payload["user"]["username"] == username
+        assert payload["user"]["email"] == account["user"]["email"]  # vouched for
+        assert claims_of(payload["accessToken"])["sub"] == account["user"]["id"]
+        me = await gql(client, ME, token=payload["accessToken"])
+        assert data_of(me, "me")["username"] == username
+        assert event_kinds(database, account["user"]["id"])[-1] == "LOGIN_SUCCEEDED"
+        listed = await gql(client, DASHBOARD_PASSKEYS, token=payload["accessToken"])
+        assert data_of(listed, "userDashboard")["passkeys"][0]["lastUsedAt"] is not None
+        (row,) = database.rows("passkeys")
+        assert row["sign_count"] == 1
+
+    async def test_without_a_username_any_discoverable_passkey_answers(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        account, authenticator, _ = await user_with_passkey(client)
+        challenge = await begin_login(client, None)
+
+        assert json.loads(challenge["options"])["allowCredentials"] == []
+        body = await finish_login(
+            client, challenge["challengeId"], authenticator.get(challenge["options"])
+        )
+
+        assert data_of(body, "finishPasskeyLogin")["user"]["id"] == account["user"]["id"]
+
+    async def test_request_options_list_the_accounts_passkeys(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        account, authenticator, _ = await user_with_passkey(client)
+
+        options = json.loads((await begin_login(client, account["user"]["email"]))["options"])
+
+        assert options["rpId"] == "auth.example.com"
+        assert options["userVerification"] == "required"
+        assert [unb64url(item["id"]) for item in options["allowCredentials"]] == [
+            authenticator.only_credential_id
+        ]
+
+    async def test_unknown_names_get_options_as_plausible_as_real_ones(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        account, _, _ = await user_with_passkey(client)
+        real = json.loads((await begin_login(client, account["user"]["username"]))["options"])
+        first, again = [
+            json.loads((await begin_login(client, "nobody-here"))["options"]) for _ in range(2)
+        ]
+        other = json.loads((await begin_login(client, "someone-else"))["options"])
+        without_passkeys = await register(client)
+        plain = json.loads(
+            (await begin_login(client, without_passkeys["user"]["username"]))["options"]
+        )
+
+        for options in (first, plain):
+            assert options.keys() == real.keys()
+            assert len(options["allowCredentials"]) == 1
+            assert options["allowCredentials"][0].keys() == real["allowCredentials"][0].keys()
+        assert first["allowCredentials"] == again["allowCredentials"]  # stable, like a real key
+        assert first["allowCredentials"] != other["allowCredentials"]
+        assert first["challenge"] != again["challenge"]
+
+    async def test_a_challenge_is_used_once(self, client: httpx.AsyncClient) -> None:
+        account, authenticator, _ = await user_with_passkey(client)
+        challenge = await begin_login(client, account["user"]["username"])
+        data_of(
+            await finish_login(
+                client, challenge["challengeId"], authenticator.get(challenge["options"])
+            ),
+            "finishPasskeyLogin",
+        )
+
+        replayed = await finish_login(
+            client, challenge["challengeId"], authenticator.get(challenge["options"])
+        )
+
+        refused(replayed)
+
+    async def test_one_challenge_answered_at_once_opens_at_most_one_session(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        account, authenticator, _ = await user_with_passkey(client)
+        challenge = await begin_login(client, account["user"]["username"])
+        # Different assertions (rising counters) over the one challenge, all sent at once.
+        credentials = [authenticator.get(challenge["options"]) for _ in range(5)]
+
+        bodies = await asyncio.gather(
+            *(finish_login(client, challenge["challengeId"], c) for c in credentials)
+        )
+
+        signed_in = [body for body in bodies if not body.get("errors")]
+        assert len(signed_in) == 1, bodies
+        for body in bodies:
+            if body.get("errors"):
+                refused(body)
+        live = [
+            row for row in database.rows("sessions") if row["user_id"] == int(account["user"]["id"])
+        ]
+        assert len(live) == 2  # registration's and the one passkey sign-in
+
+    @pytest.mark.parametrize(
+        "bend",
+        [
+            {"origin": "https://auth.example.com.evil.example"},
+            {"origin": "http://auth.example.com"},
+            {"rp_id": "evil.example"},
+            {"flags": USER_PRESENT},
+        ],
+        ids=["wrong-origin", "plain-http-origin", "wrong-rp-id", "not-user-verified"],
+    )
+    async def test_an_assertion_for_another_party_or_unverified_is_refused(
+        self, client: httpx.AsyncClient, database: SqlDatabase, bend: dict[str, Any]
+    ) -> None:
+        account, authenticator, _ = await user_with_passkey(client)
+
+        body = await sign_in(client, account["user"]["username"], authenticator, **bend)
+
+        refused(body)
+        assert event_kinds(database, account["user"]["id"])[-1] == "LOGIN_FAILED"
+
+    async def test_a_counter_that_did_not_move_on_is_refused(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        account, authenticator, _ = await user_with_passkey(client)
+        username = account["user"]["username"]
+        data_of(await sign_in(client, username, authenticator, sign_count=5), "finishPasskeyLogin")
+
+        same = await sign_in(client, username, authenticator, sign_count=5)
+        lower = await sign_in(client, username, authenticator, sign_count=4)
+        higher = await sign_in(client, username, authenticator, sign_count=6)
+
+        refused(same)
+        refused(lower)
+        data_of(higher, "finishPasskeyLogin")
+
+    async def test_an_authenticator_without_a_counter_keeps_signing_in(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        account = await register(client)
+        authenticator = SoftAuthenticator(origin=ORIGIN, counter_step=0)
+        await add_passkey(client, account["accessToken"], authenticator)
+
+        for _ in range(2):
+            body = await sign_in(client, account["user"]["username"], authenticator)
+            data_of(body, "finishPasskeyLogin")
+
+    async def test_another_accounts_passkey_cannot_answer_a_username_bound_challenge(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        alice, _, _ = await user_with_passkey(client)
+        _, mallory_key, _ = await user_with_passkey(client)
+        challenge = await begin_login(client, alice["user"]["username"])
+
+        body = await finish_login(
+            client,
+            challenge["challengeId"],
+            mallory_key.get(challenge["options"], credential_id=mallory_key.only_credential_id),
+        )
+
+        refused(body)
+
+    async def test_an_unknown_or_expired_challenge_is_refused(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        account, authenticator, _ = await user_with_passkey(client)
+        challenge = await begin_login(client, account["user"]["username"])
+        table = database.table("passkey_challenges")
+        with database.engine.begin() as connection:
+            connection.execute(table.update().values(expires_at=utcnow() - timedelta(seconds=1)))
+
+        expired = await finish_login(
+            client, challenge["challengeId"], authenticator.get(challenge["options"])
+        )
+        unknown = await finish_login(
+            client, b64url(b"no such challenge"), authenticator.get(challenge["options"])
+        )
+
+        refused(expired)
+        refused(unknown)
+
+    async def test_a_deleted_passkey_cannot_sign_in(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        account, authenticator, passkey = await user_with_passkey(client)
+        body = await gql(
+            client,
+            DELETE,
+            {"id": passkey["id"], "password": STRONG_PASSWORD},
+            token=account["accessToken"],
+        )
+        assert data_of(body, "deletePasskey") is True
+
+        discoverable = await sign_in(client, None, authenticator)
+
+        refused(discoverable)
+        assert database.count("passkeys") == 0
+        assert "PASSKEY_REMOVED" in event_kinds(database, account["user"]["id"])
+
+    async def test_a_deactivated_account_cannot_sign_in_with_its_passkey(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        account, authenticator, _ = await user_with_passkey(client)
+        database.update_user(account["user"]["id"], is_active=False)
+
+        refused(await sign_in(client, account["user"]["username"], authenticator))
+
+    @pytest.mark.parametrize("credential", ["", "{}", "null", "not json", '{"rawId": "!!"}'])
+    async def test_malformed_assertions_are_refused_without_leaks(
+        self, client: httpx.AsyncClient, credential: str
+    ) -> None:
+        challenge = await begin_login(client, None)
+
+        response = await post_graphql(
+            client,
+            FINISH_LOGIN,
+            {"input": {"challengeId": challenge["challengeId"], "credential": credential}},
+        )
+
+        assert_no_leak(response, sent=credential)
+        refused(response.json())
+
+
+class TestDeletion:
+    async def test_deleting_needs_the_current_password(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        account, _, passkey = await user_with_passkey(client)
+
+        body = await gql(
+            client, DELETE, {"id": passkey["id"], "password": "wrong"}, token=account["accessToken"]
+        )
+
+        assert_error(body, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+        assert database.count("passkeys") == 1
+
+    async def test_another_users_passkey_is_not_found_and_stays(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        _, _, alices = await user_with_passkey(client)
+        mallory = await register(client)
+
+        body = await gql(
+            client,
+            DELETE,
+            {"id": alices["id"], "password": STRONG_PASSWORD},
+            token=mallory["accessToken"],
+        )
+
+        assert_error(body, "BAD_USER_INPUT", field="id", reason="NOT_FOUND")
+        assert database.count("passkeys") == 1
+
+
+class TestLimits:
+    async def test_failed_passkey_sign_ins_are_limited_per_client_even_in_parallel(
+        self, database: SqlDatabase
+    ) -> None:
+        settings = make_settings(
+            database.url, public_url=PUBLIC_URL, rate_limit_passkey_login_ip="3/15minutes"
+        )
+        async with running_app(settings) as client:
+            challenges = [await begin_login(client, None) for _ in range(6)]
+
+            bodies = await asyncio.gather(
+                *(finish_login(client, c["challengeId"], "{}") for c in challenges)
+            )
+
+        codes = sorted(body["errors"][0]["extensions"]["code"] for body in bodies)
+        assert codes == ["RATE_LIMITED"] * 3 + ["UNAUTHENTICATED"] * 3
+
+    async def test_a_successful_passkey_sign_in_uses_up_no_failures(
+        self, database: SqlDatabase
+    ) -> None:
+        settings = make_settings(
+            database.url, public_url=PUBLIC_URL, rate_limit_passkey_login_ip="2/15minutes"
+        )
+        async with running_app(settings) as client:
+            account, authenticator, _ = await user_with_passkey(client)
+            for _ in range(4):
+                data_of(
+                    await sign_in(client, account["user"]["username"], authenticator),
+                    "finishPasskeyLogin",
+                )
+
+    async def test_handing_out_challenges_is_limited_per_client(
+        self, database: SqlDatabase
+    ) -> None:
+        settings = make_settings(
+            database.url, public_url=PUBLIC_URL, rate_limit_passkey_challenge_ip="2/15minutes"
+        )
+        async with running_app(settings) as client:
+            bodies = [await gql(client, BEGIN_LOGIN, {"username": None}) for _ in range(3)]
+
+        data_of(bodies[1], "beginPasskeyLogin")
+        assert_error(bodies[2], "RATE_LIMITED")
+        assert database.count("passkey_challenges") == 2
+
+
+class TestPasskeysAsAFactor:
+    """A passkey is a factor of its own: amr hwk+user, counted and removed with the others."""
+
+    async def test_a_passkey_session_carries_hwk_and_user_through_a_refresh(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        account, authenticator, _ = await user_with_passkey(client)
+
+        payload = data_of(
+            await sign_in(client, account["user"]["username"], authenticator), "finishPasskeyLogin"
+        )
+        refreshed = data_of(await refresh(client, payload["refreshToken"]), "refreshToken")
+
+        assert claims_of(payload["accessToken"])["amr"] == ["hwk", "user"]
+        assert claims_of(refreshed["accessToken"])["amr"] == ["hwk", "user"]
+
+    async def test_admin_fields_take_a_passkey_session_when_mfa_is_required(
+        self, database: SqlDatabase
+    ) -> None:
+        settings = make_settings(database.url, public_url=PUBLIC_URL, admin_requires_mfa=True)
+        async with running_app(settings) as client:
+            admin = await register_admin(client, database)
+            authenticator = SoftAuthenticator(origin=ORIGIN)
+            await add_passkey(client, admin["accessToken"], authenticator)
+            with_password_only = await gql(client, MFA_USERS, token=admin["accessToken"])
+            payload = data_of(
+                await sign_in(client, admin["user"]["username"], authenticator),
+                "finishPasskeyLogin",
+            )
+
+            with_passkey = await gql(client, MFA_USERS, token=payload["accessToken"])
+
+        assert_error(with_password_only, "FORBIDDEN", reason="MFA_REQUIRED")
+        assert data_of(with_passkey, "adminDashboard")["mfaUsers"] == 1
+
+    async def test_reset_mfa_removes_passkeys_too(
+        self, client: httpx.AsyncClient, database: SqlDatabase, tmp_path: Path
+    ) -> None:
+        account, authenticator, _ = await user_with_passkey(client)
+        username = account["user"]["username"]
+
+        result = run_cli("reset-mfa", username, cwd=tmp_path, env={"DATABASE_URL": database.url})
+
+        assert result.returncode == 0, result.stderr
+        assert "1 passkey(s)" in result.stdout
+        assert database.count("passkeys") == 0
+        assert event_kinds(database, account["user"]["id"])[-1] == "MFA_DISABLED"
+        refused(await sign_in(client, None, authenticator))  # the key itself, unlisted
