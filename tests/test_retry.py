@@ -182,10 +182,14 @@ def wait_for_a_lock_wait(database: SqlDatabase, timeout: float = 20.0) -> None:
     try:
         while time.monotonic() < deadline:
             with monitor.cursor() as cursor:
+                # MariaDB may wait for a row lock while still optimizing a unique-key
+                # lookup (state "Statistics"), its transaction RUNNING: a statement
+                # unfinished after half a second, while we hold its rows, waits too.
                 cursor.execute(
-                    "SELECT COUNT(*) FROM information_schema.INNODB_TRX t "
-                    "JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
-                    "WHERE t.trx_state = 'LOCK WAIT' AND p.DB = %s",
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST p "
+                    "LEFT JOIN information_schema.INNODB_TRX t ON p.ID = t.trx_mysql_thread_id "
+                    "WHERE p.DB = %s AND p.ID <> CONNECTION_ID() AND (t.trx_state = 'LOCK WAIT'"
+                    " OR (p.COMMAND = 'Query' AND p.TIME_MS > 500))",
                     (database_name(database),),
                 )
                 (waiting,) = cursor.fetchone() or (0,)
