@@ -305,6 +305,7 @@ LEAK_MARKERS = (
     "sqlalche.me",
     "pymysql",
     "aiomysql",
+    "asyncmy",
     "aiosqlite",
     "SELECT ",
     "INSERT ",

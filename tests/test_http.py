@@ -22,7 +22,16 @@ from tests.helpers import (
 )
 
 REQUEST_ID = re.compile(r"[0-9a-f]{32}")
-LEAKS = ("Traceback", "sqlalchemy", "pymysql", "aiomysql", "aiosqlite", "SELECT", 'File "')
+LEAKS = (
+    "Traceback",
+    "sqlalchemy",
+    "pymysql",
+    "aiomysql",
+    "asyncmy",
+    "aiosqlite",
+    "SELECT",
+    'File "',
+)
 
 unreachable = pytest.mark.parametrize(
     "database_url", UNREACHABLE_DATABASE_URLS.values(), ids=UNREACHABLE_DATABASE_URLS.keys()
