@@ -33,6 +33,10 @@ class Rule(Enum):
     # Mails sent (reset links, verification links), per address and per client.
     RESET_EMAIL = ("3/hour", "e-mail address", False)
     RESET_IP = ("20/hour", "client address", False)
+    # POST /oauth/introspect per calling resource server, counted before its secret is
+    # checked (so guessing INTROSPECTION_SECRET is limited too). Generous: a resource
+    # server may introspect on every request it serves.
+    INTROSPECT_CLIENT = ("1200/minute", "client address", False)
 
     def __init__(self, default: str, key: str, guards_passwords: bool) -> None:
         self.default = default
