@@ -51,8 +51,11 @@ def migrate(env: dict[str, str], workdir: Path) -> None:
 class ServerProcess:
     """Started at construction; call wait_until_healthy, and always stop (it reaps)."""
 
-    def __init__(self, env: dict[str, str], workdir: Path, *extra_args: str) -> None:
-        self.port = free_port()
+    def __init__(
+        self, env: dict[str, str], workdir: Path, *extra_args: str, port: int | None = None
+    ) -> None:
+        # A given port: a restarted server keeps the address its clients know.
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / f"server-{self.port}.log"
         with self.log.open("wb") as output:
