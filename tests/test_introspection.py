@@ -59,7 +59,16 @@ class TestWhoMayAsk:
 
     @pytest.mark.parametrize(
         "authorization",
-        [None, "", f"Bearer {SECRET[:-1]}", f"Bearer {SECRET}x", f"Basic {SECRET}", SECRET],
+        [
+            None,
+            "",
+            "Bearer",
+            f"Bearer {SECRET[:-1]}",
+            f"Bearer {SECRET}x",
+            f"Bearer  {SECRET}",
+            f"Basic {SECRET}",
+            SECRET,
+        ],
     )
     async def test_without_the_secret_the_answer_is_401_and_says_nothing_of_the_token(
         self, database: SqlDatabase, authorization: str | None
@@ -79,6 +88,10 @@ class TestAnswers:
         async with running_app(with_introspection(database)) as client:
             payload = await register(client, "introspected")
             response = await introspect(client, payload["accessToken"])
+            # The scheme is case-insensitive (RFC 7235), the secret is not.
+            lower_case = await introspect(
+                client, payload["accessToken"], {"Authorization": f"bearer {SECRET}"}
+            )
 
         claims = claims_of(payload["accessToken"])
         assert response.status_code == 200
@@ -94,6 +107,7 @@ class TestAnswers:
             "aud": "gql-auth",
             "token_type": "access",
         }
+        assert lower_case.json() == response.json()
 
     async def test_after_logout_the_token_is_inactive_at_once(self, database: SqlDatabase) -> None:
         async with running_app(with_introspection(database)) as client:

@@ -44,7 +44,7 @@ def mount(app: FastAPI, services: Services) -> None:
 
 
 def _endpoint(services: Services, secret: SecretStr):  # type: ignore[no-untyped-def]
-    expected = f"Bearer {secret.get_secret_value()}".encode()
+    expected = secret.get_secret_value().encode()
 
     async def introspect(request: Request) -> JSONResponse:
         # Counted before the secret is compared: guessing it is limited like everything else.
@@ -57,8 +57,9 @@ def _endpoint(services: Services, secret: SecretStr):  # type: ignore[no-untyped
             await services.rate_limits.consume(Rule.INTROSPECT_CLIENT, address_key(caller))
         except RateLimited as limited:
             return _error(429, "rate_limited", {"retry-after": str(limited.retry_after)})
-        presented = request.headers.get("authorization", "").encode()
-        if not hmac.compare_digest(presented, expected):  # constant time: no guessing by timing
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        # Constant time: the secret cannot be guessed byte by byte from the answer's timing.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(presented.encode(), expected):
             return _error(401, "invalid_client", {"www-authenticate": 'Bearer realm="introspect"'})
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
             return _error(415, "invalid_request")
