@@ -77,7 +77,7 @@ def load_signing_keys(settings: Settings) -> SigningKeys:
         published.setdefault(member["kid"], member)
         by_kid[member["kid"]] = key
     signer = jwk.construct(_private_pem(private_key), algorithm)
-    kid = public_jwk(_jose_public_key(private_key.public_key(), algorithm))["kid"]
+    kid = next(iter(published))  # the signing key's, listed first
     return SigningKeys(
         algorithm, signer, kid=kid, by_kid=by_kid, published=tuple(published.values())
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -208,26 +209,24 @@ class TestDevelopmentKey:
         assert response.json() == {"data": {"me": {"username": "restarted"}}}
 
     def test_parallel_first_starts_agree_on_one_key(self, algorithm: str, tmp_path: Path) -> None:
-        settings = development(tmp_path, algorithm)
-        read, write = os.pipe()
-        children = []
-        for _ in range(4):
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - the child reports its kid and leaves
-                os.close(read)
-                try:
-                    kid = load_signing_keys(settings).kid or ""
-                    os.write(write, (kid + "\n").encode())
-                finally:
-                    os._exit(0)
-            children.append(pid)
-        os.close(write)
-        for pid in children:
-            os.waitpid(pid, 0)
-        with os.fdopen(read) as output:
-            kids = output.read().split()
+        # Four processes start at once with no key yet, as workers started by hand would.
+        script = (
+            "import sys; from gql_auth.config import Settings;"
+            "from gql_auth.signing_keys import load_signing_keys;"
+            "settings = Settings(_env_file=None, jwt_algorithm=sys.argv[1],"
+            " secret_key_file=sys.argv[2]);"
+            "print(load_signing_keys(settings).kid)"
+        )
+        command = [sys.executable, "-c", script, algorithm, str(tmp_path / ".gql_auth_secret")]
+        starts = [
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(4)
+        ]
+        outputs = [start.communicate(timeout=60) for start in starts]
 
-        assert len(kids) == 4
-        assert len(set(kids)) == 1
-        assert kids[0] == load_signing_keys(settings).kid
-        assert not list(tmp_path.glob("*.tmp"))  # nothing left aside
+        assert [start.returncode for start in starts] == [0, 0, 0, 0], outputs
+        kids = {stdout.strip() for stdout, _stderr in outputs}
+        assert kids == {load_signing_keys(development(tmp_path, algorithm)).kid}
+        assert [path.name for path in tmp_path.iterdir()] == [
+            f".gql_auth_secret.{algorithm.lower()}.pem"
+        ]  # one key, nothing left aside
