@@ -15,7 +15,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run test lint format schema bench graphiql-assets codegen clean
+.PHONY: help install lock run test lint format schema bench graphiql-assets codegen resource-server clean
 
 help:
 	@echo "make run      migrate the database (SQLite by default) and serve on http://$(HOST):$(PORT)/graphql"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench    load-test gql-auth vs REST, fastapi-users and a bare ASGI app (~3 min; not part of test)"
 	@echo "make graphiql-assets  re-copy the pinned GraphiQL/React browser builds into gql_auth/web/graphiql/static"
 	@echo "make codegen  regenerate the Apollo example's typed documents after schema.graphql changes"
+	@echo "make resource-server  run examples/resource-server against GQL_AUTH_URL (default $(GQL_AUTH_URL))"
 	@echo "make clean    remove .venv, caches and build output (keeps the database and secret file)"
 
 $(BIN)/python:
@@ -74,6 +75,11 @@ graphiql-assets:
 
 codegen:
 	cd examples/apollo-client && npm ci --ignore-scripts && npm run codegen
+
+# The Node.js service that verifies gql-auth's ES256/RS256 tokens (JWKS and introspection).
+GQL_AUTH_URL ?= http://$(HOST):$(PORT)
+resource-server:
+	cd examples/resource-server && npm ci --ignore-scripts && GQL_AUTH_URL=$(GQL_AUTH_URL) npm start
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from gql_auth.rate_limit_rules import Rule
 
 MIN_SECRET_BYTES = 32
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+# Other services verify these with the public key alone (signing_keys.py, the JWKS).
+ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "RS256"})
 # OWASP's floor for argon2id; production refuses anything cheaper.
 ARGON2_MIN_MEMORY_KIB = 19456
 ARGON2_MIN_TIME_COST = 2
@@ -52,6 +55,13 @@ class Settings(BaseSettings):
     # Where development keeps its generated key so tokens survive restarts.
     secret_key_file: Path = Path(".gql_auth_secret")
     jwt_algorithm: str = "HS256"
+    # ES256/RS256: the PEM signing key; development generates one beside SECRET_KEY_FILE.
+    jwt_private_key_file: Path | None = None
+    # Retired (or next) public keys: still accepted and published during a rotation.
+    jwt_previous_public_key_files: CommaList = []
+    jwt_hasura_claims: bool = False
+    # Resource servers present it to POST /oauth/introspect; unset, that route is 404.
+    introspection_secret: SecretStr | None = None
     jwt_issuer: str = "gql-auth"
     jwt_audience: str = "gql-auth"
     access_token_expire_minutes: int = Field(default=15, ge=1)
@@ -99,6 +109,7 @@ class Settings(BaseSettings):
     rate_limit_passkey_challenge_ip: str = Rule.PASSKEY_CHALLENGE_IP.default
     rate_limit_passkey_login_ip: str = Rule.PASSKEY_LOGIN_IP.default
     rate_limit_passkey_login_account: str = Rule.PASSKEY_LOGIN_ACCOUNT.default
+    rate_limit_introspect_client: str = Rule.INTROSPECT_CLIENT.default
     # Redis keys start with this, so several deployments can share one Redis.
     rate_limit_key_prefix: str = "gql-auth"
 
@@ -120,7 +131,13 @@ class Settings(BaseSettings):
     metrics_enabled: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
-    @field_validator("cors_origins", "trusted_proxies", "webauthn_origins", mode="before")
+    @field_validator(
+        "cors_origins",
+        "trusted_proxies",
+        "webauthn_origins",
+        "jwt_previous_public_key_files",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -149,12 +166,14 @@ class Settings(BaseSettings):
     @field_validator("jwt_algorithm")
     @classmethod
     def _check_algorithm(cls, value: str) -> str:
-        # The key is a shared secret, so only HMAC algorithms make sense.
-        if value not in {"HS256", "HS384", "HS512"}:
-            raise ValueError("must be one of HS256, HS384, HS512")
+        # HMAC with SECRET_KEY, or a key pair whose public half other services verify with.
+        if value not in HMAC_ALGORITHMS | ASYMMETRIC_ALGORITHMS:
+            raise ValueError("must be one of HS256, HS384, HS512, ES256, RS256")
         return value
 
-    @field_validator("secret_key", "secret_key_previous", "totp_encryption_key")
+    @field_validator(
+        "secret_key", "secret_key_previous", "totp_encryption_key", "introspection_secret"
+    )
     @classmethod
     def _check_secret_length(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
@@ -186,7 +205,13 @@ class Settings(BaseSettings):
     def _production_rules(self) -> Self:
         if self.environment is not Environment.PRODUCTION:
             return self
-        if self.secret_key is None:
+        if self.is_asymmetric:
+            if self.jwt_private_key_file is None:
+                raise ValueError(
+                    f"JWT_PRIVATE_KEY_FILE must be set when ENVIRONMENT=production and "
+                    f"JWT_ALGORITHM={self.jwt_algorithm} (gql-auth gen-key writes one)"
+                )
+        elif self.secret_key is None:
             raise ValueError("SECRET_KEY must be set explicitly when ENVIRONMENT=production")
         if (
             self.argon2_memory_cost < ARGON2_MIN_MEMORY_KIB
@@ -211,6 +236,10 @@ class Settings(BaseSettings):
     def webauthn_origins_in_force(self) -> tuple[str, ...]:
         """WEBAUTHN_ORIGINS, else the origin of PUBLIC_URL."""
         return tuple(self.webauthn_origins) or (_origin_of(self.public_url),)
+
+    @property
+    def is_asymmetric(self) -> bool:
+        return self.jwt_algorithm in ASYMMETRIC_ALGORITHMS
 
     def signing_key(self) -> str:
         """The HS256 key; development falls back to a key kept in a local file."""
@@ -251,7 +280,43 @@ def _development_secret(path: Path) -> str:
     return new_key
 
 
-def _read_private_file(path: Path) -> str | None:
+def read_private_file(path: Path, *, setting: str) -> str | None:
+    """A key file's text, or None when there is none; SettingsError unless only we can read it."""
+    return _read_private_file(path, setting)
+
+
+def create_private_file(path: Path, text: str, *, setting: str) -> str:
+    """Writes a new key file (0600) unless one appeared meanwhile; returns the one that is there.
+
+    Written aside and hard-linked into place: a reader never sees half a
+    key, a symlink planted at `path` is never written through, and of two
+    processes creating it at once the first link wins for both.
+    """
+    aside = path.with_name(f"{path.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError as error:
+        raise SettingsError(f"{setting} {path}: cannot write it ({error.strerror})") from None
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass  # another process was first: its key is the key
+        except OSError as error:
+            raise SettingsError(f"{setting} {path}: cannot write it ({error.strerror})") from None
+    finally:
+        aside.unlink(missing_ok=True)
+    theirs = _read_private_file(path, setting)
+    if theirs is None:
+        raise SettingsError(f"{setting} {path} vanished while being created")
+    return theirs
+
+
+def _read_private_file(path: Path, setting: str = "SECRET_KEY_FILE") -> str | None:
     """The file's text, or None when there is none; SettingsError unless only we can read it."""
     try:
         # O_NONBLOCK: a FIFO planted here must not hang the start-up.
@@ -261,11 +326,11 @@ def _read_private_file(path: Path) -> str | None:
     except OSError as error:
         if error.errno == errno.ELOOP:
             raise SettingsError(
-                f"SECRET_KEY_FILE {path} is a symbolic link; refusing to follow it"
+                f"{setting} {path} is a symbolic link; refusing to follow it"
             ) from None
-        raise SettingsError(f"SECRET_KEY_FILE {path}: cannot read it ({error.strerror})") from None
+        raise SettingsError(f"{setting} {path}: cannot read it ({error.strerror})") from None
     try:
-        _check_private(path, os.fstat(fd))
+        _check_private(path, os.fstat(fd), setting)
     except SettingsError:
         os.close(fd)
         raise
@@ -273,18 +338,18 @@ def _read_private_file(path: Path) -> str | None:
         return handle.read().strip()
 
 
-def _check_private(path: Path, info: os.stat_result) -> None:
+def _check_private(path: Path, info: os.stat_result, setting: str) -> None:
     # Checked on the open file, not the name: nothing can be swapped in between.
     if not stat.S_ISREG(info.st_mode):
-        raise SettingsError(f"SECRET_KEY_FILE {path} is not a regular file")
+        raise SettingsError(f"{setting} {path} is not a regular file")
     if info.st_uid != os.geteuid():
+        remedy = "delete it or set SECRET_KEY" if setting == "SECRET_KEY_FILE" else "chown it"
         raise SettingsError(
-            f"SECRET_KEY_FILE {path} is owned by another user (uid {info.st_uid}); "
-            "delete it or set SECRET_KEY"
+            f"{setting} {path} is owned by another user (uid {info.st_uid}); {remedy}"
         )
     if info.st_mode & 0o077:
         raise SettingsError(
-            f"SECRET_KEY_FILE {path} has mode {stat.S_IMODE(info.st_mode):04o}, so other "
+            f"{setting} {path} has mode {stat.S_IMODE(info.st_mode):04o}, so other "
             f"users may read the key; run chmod 600 {path}, or delete it for a new key"
         )
 

@@ -41,6 +41,10 @@ class Rule(Enum):
     # cannot be guessed, so these bound wasted work and probing, and fail open.
     PASSKEY_LOGIN_IP = ("30/15minutes", "client address", False)
     PASSKEY_LOGIN_ACCOUNT = ("50/hour", "account", False)
+    # POST /oauth/introspect per calling resource server, counted before its secret is
+    # checked (so guessing INTROSPECTION_SECRET is limited too). Generous: a resource
+    # server may introspect on every request it serves.
+    INTROSPECT_CLIENT = ("1200/minute", "client address", False)
 
     def __init__(self, default: str, key: str, guards_passwords: bool) -> None:
         self.default = default

@@ -7,17 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import audit
 from gql_auth.audit import EventKind
 from gql_auth.client_info import ClientInfo
 from gql_auth.db import rowcount
-from gql_auth.errors import TokenRevoked
 from gql_auth.models import AuthSession, RetiredRefreshToken, User, utcnow
 from gql_auth.tokens import (
-    AccessClaims,
     AccessTokenCodec,
     hash_token,
     is_plausible_token,
@@ -144,30 +142,6 @@ def issue(
         user=user,
         session=session,
     )
-
-
-# Built once, run with parameters: building the select and its cache key on
-# every request cost more CPU than running the query (docs/performance.md).
-_VIEWER_ROW = (
-    select(AuthSession, User)
-    .join(User, User.id == AuthSession.user_id)
-    .where(AuthSession.id == bindparam("session_id"), AuthSession.user_id == bindparam("user_id"))
-)
-
-
-async def resolve_viewer(db: AsyncSession, claims: AccessClaims) -> Viewer:
-    """One indexed lookup of session and user; revoked, expired or inactive is refused."""
-    parameters = {"session_id": claims.session_id, "user_id": claims.user_id}
-    row = (await db.execute(_VIEWER_ROW, parameters)).first()
-    now = utcnow()
-    if row is None:
-        raise TokenRevoked
-    session, user = row  # plain unpacking: Row.tuple() warns on every call (SQLAlchemy 2.0 and 2.1)
-    if not session.is_live(now) or not user.is_active:
-        raise TokenRevoked
-    if now - session.last_used_at >= LAST_USED_RESOLUTION:
-        session.last_used_at = now
-    return Viewer(user=user, session=session)
 
 
 async def active_sessions(db: AsyncSession, *, user_id: int) -> Sequence[AuthSession]:

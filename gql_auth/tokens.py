@@ -5,16 +5,22 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from jose import ExpiredSignatureError, JWTError, jwk, jwt
+from jose import ExpiredSignatureError, JWTError, jwt
+from jose.backends.base import Key
 
 from gql_auth.config import Settings
 from gql_auth.errors import TokenExpired, TokenInvalid
+from gql_auth.models import Role
+from gql_auth.signing_keys import load_signing_keys
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
+# Hasura reads its session variables from this claim (JWT_HASURA_CLAIMS).
+HASURA_CLAIMS = "https://hasura.io/jwt/claims"
 _REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
 _DECODE_OPTIONS = {f"require_{claim}": True for claim in _REQUIRED_CLAIMS}
 # Longer than any token we issue; rejects garbage before any crypto runs.
@@ -32,28 +38,41 @@ class AccessClaims:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifiedAccessToken:
+    """A token that checked out: what gql-auth uses, and every claim as it was signed."""
+
+    claims: AccessClaims
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class IssuedAccessToken:
     token: str
     expires_in: int
 
 
 class AccessTokenCodec:
-    """Signs with SECRET_KEY as given, so other services can verify with any JWT library."""
+    """Signs with SECRET_KEY as given (HS*), or with a private key whose public half is published.
+
+    Either way other services can verify with any JWT library: HS* needs the
+    secret, ES256/RS256 only the JWKS.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self._algorithm = settings.jwt_algorithm
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._lifetime = timedelta(minutes=settings.access_token_expire_minutes)
-        self._signing_key = settings.signing_key()
-        previous = settings.secret_key_previous
+        self._hasura_claims = settings.jwt_hasura_claims
         # A retired key still verifies during a rotation; it never signs.
-        # Key objects are built once: given a string, python-jose tries it as
-        # JSON and builds a new key on every decode (a third of its cost).
-        self._verifying_keys = [
-            jwk.construct(key, self._algorithm)
-            for key in [self._signing_key] + ([previous.get_secret_value()] if previous else [])
-        ]
+        self._keys = load_signing_keys(settings)
+        self._headers = {"kid": self._keys.kid} if self._keys.kid else None
+
+    def jwks(self) -> dict[str, object] | None:
+        """The public keys other services verify with; None with HS*, whose key is secret."""
+        if not self._keys.asymmetric:
+            return None
+        return {"keys": [dict(member) for member in self._keys.published]}
 
     def issue(
         self, *, user_id: int, session_id: str, role: str, amr: Sequence[str]
@@ -71,11 +90,19 @@ class AccessTokenCodec:
             "iss": self._issuer,
             "aud": self._audience,
         }
-        token = jwt.encode(claims, self._signing_key, algorithm=self._algorithm)
+        if self._hasura_claims:
+            claims[HASURA_CLAIMS] = hasura_claims(user_id=user_id, role=role)
+        token = jwt.encode(
+            claims, self._keys.signing_key, algorithm=self._algorithm, headers=self._headers
+        )
         return IssuedAccessToken(token=token, expires_in=int(self._lifetime.total_seconds()))
 
     def decode(self, token: str) -> AccessClaims:
-        """Checks crit, signature, algorithm allow-list, exp, iss, aud and type, or raises."""
+        """Checks crit, signature, algorithm allow-list, kid, exp, iss, aud and type, or raises."""
+        return self.verify(token).claims
+
+    def verify(self, token: str) -> VerifiedAccessToken:
+        """decode's checks (all of them live here), keeping the signed claims for introspection."""
         if not token or len(token) > _MAX_TOKEN_LENGTH or _has_critical_extensions(token):
             raise TokenInvalid
         claims = self._verified_claims(token)
@@ -92,10 +119,12 @@ class AccessTokenCodec:
         methods = (
             tuple(amr) if isinstance(amr, list) and all(isinstance(m, str) for m in amr) else ()
         )
-        return AccessClaims(user_id=int(subject), session_id=session_id, amr=methods)
+        return VerifiedAccessToken(
+            AccessClaims(user_id=int(subject), session_id=session_id, amr=methods), claims
+        )
 
-    def _verified_claims(self, token: str) -> dict[str, object]:
-        for key in self._verifying_keys:
+    def _verified_claims(self, token: str) -> dict[str, Any]:
+        for key in self._candidate_keys(token):
             try:
                 return jwt.decode(
                     token,
@@ -110,6 +139,34 @@ class AccessTokenCodec:
             except JWTError:
                 continue
         raise TokenInvalid
+
+    def _candidate_keys(self, token: str) -> tuple[Key, ...]:
+        """ES256/RS256: the one allow-listed key its `kid` names. HS*: each secret in turn.
+
+        Only `kid` picks a key, and only among ours: `jku`, `jwk` and `x5u`
+        headers (keys a token brings along or points to) are never looked at.
+        """
+        if not self._keys.asymmetric:
+            return self._keys.secrets
+        kid = jwt.get_unverified_header(token).get("kid")  # parses: crit was checked first
+        key = self._keys.by_kid.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise TokenInvalid
+        return (key,)
+
+
+def hasura_claims(*, user_id: int, role: str) -> dict[str, object]:
+    """Hasura's session variables: the user, their role and every role it holds.
+
+    gql-auth's role names are used as they are (USER, ADMIN): Hasura's own
+    all-powerful `admin` role is a different, lower-case name.
+    """
+    held = Role(role)
+    return {
+        "x-hasura-default-role": held.value,
+        "x-hasura-allowed-roles": [other.value for other in Role if other.rank <= held.rank],
+        "x-hasura-user-id": str(user_id),
+    }
 
 
 def _has_critical_extensions(token: str) -> bool:

@@ -54,6 +54,7 @@ class ServerProcess:
     def __init__(
         self, env: dict[str, str], workdir: Path, *extra_args: str, port: int | None = None
     ) -> None:
+        # A given port: a restarted server keeps the address its clients know.
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / f"server-{self.port}.log"

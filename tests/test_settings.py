@@ -65,7 +65,7 @@ BAD_VALUES = [
         id="security_event_retention_days=forever",
     ),
     pytest.param({"jwt_algorithm": "none"}, "JWT_ALGORITHM", id="jwt_algorithm=none"),
-    pytest.param({"jwt_algorithm": "RS256"}, "JWT_ALGORITHM", id="jwt_algorithm=RS256"),
+    pytest.param({"jwt_algorithm": "RS512"}, "JWT_ALGORITHM", id="jwt_algorithm=RS512"),
     pytest.param({"environment": "staging"}, "ENVIRONMENT", id="environment=staging"),
     pytest.param(
         {"trusted_proxies": "not-a-network"}, "TRUSTED_PROXIES", id="trusted_proxies=not-a-network"

@@ -14,12 +14,13 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import retention
-from gql_auth.cli import users
+from gql_auth.cli import keys, users
 from gql_auth.cli.support import CommandError, run_in_transaction
 from gql_auth.config import SettingsError, load_settings
 from gql_auth.db import create_private_sqlite_file, shared_sqlite_file_mode
 from gql_auth.metrics import MULTIPROCESS_ENV
 from gql_auth.services import Services
+from gql_auth.signing_keys import load_signing_keys
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
 
     gen_secret = commands.add_parser("gen-secret", help="print a new 256-bit url-safe secret")
     gen_secret.set_defaults(handler=_gen_secret)
+
+    keys.add_commands(commands)
     return parser
 
 
@@ -80,7 +83,8 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = load_settings()  # fail here, in one line, before any worker starts
-    settings.signing_key()  # development: create the key file once, not once per worker
+    # Development: create the key file once, not once per worker; a bad key fails here.
+    load_signing_keys(settings)
     shared = shared_sqlite_file_mode(settings.database_url)
     if shared is not None:
         print(

@@ -26,7 +26,7 @@ from gql_auth.graphql.schema import build_schema
 from gql_auth.logging_setup import configure_logging
 from gql_auth.metrics import Metrics
 from gql_auth.services import Services, build_services
-from gql_auth.web import graphiql
+from gql_auth.web import graphiql, introspection, jwks
 from gql_auth.web.edge import Edge
 from gql_auth.web.http_guards import RequestGuard
 
@@ -130,6 +130,8 @@ def create_app(settings: Settings) -> FastAPI:
     if not settings.is_production:
         graphiql.mount_static(app)
     app.add_api_route("/healthz", _health_endpoint(services), methods=["GET"])
+    jwks.mount(app, services)
+    introspection.mount(app, services)
     if services.metrics is not None:
         app.add_api_route(
             "/metrics", _metrics_endpoint(services, services.metrics), methods=["GET"]
