@@ -107,7 +107,7 @@ def run_demo(demo: list[str], server: LiveServer, **env: str) -> subprocess.Comp
         env={"PATH": os.environ.get("PATH", ""), "GRAPHQL_URL": server.graphql_url, **env},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=100,
         check=False,
         stdin=subprocess.DEVNULL,
     )
@@ -208,3 +208,28 @@ def test_refused_refresh_signs_out_and_fails(
     assert len(signed_out) == 1, lines  # one shared refresh, so one sign-out
     assert signed_out[0].startswith("signed out: refresh failed (UNAUTHENTICATED/"), lines
     assert lines[-1] == "failed: UNAUTHENTICATED/TOKEN_EXPIRED", lines
+
+
+def test_demo_signs_in_through_mfa_required_and_verify_mfa(
+    demo: list[str], server: LiveServer, database: SqlDatabase
+) -> None:
+    username = unique_username("totp")
+    done = run_demo(
+        demo, server, DEMO_MFA="1", DEMO_USERNAME=username, DEMO_PASSWORD=STRONG_PASSWORD
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    # login without the code printed the MFA_REQUIRED error, not tokens; verifyMfa's
+    # access token carries amr pwd+otp and `me` answers as the account.
+    assert done.stdout.splitlines() == [
+        f"register: {username} (USER)",
+        "confirmTotp: 10 recovery codes",
+        "login: UNAUTHENTICATED/MFA_REQUIRED (TOTP, RECOVERY_CODE)",
+        f'verifyMfa: {username}, amr ["pwd","otp"]',
+        f"me: {username}",
+        "logout: true",
+    ]
+    user_id = database.user_row(username)["id"]
+    sessions = [row for row in database.rows("sessions") if row["user_id"] == user_id]
+    # register's session and verifyMfa's (logged out); login itself opened none.
+    assert sorted(row["revoked_at"] is None for row in sessions) == [False, True]

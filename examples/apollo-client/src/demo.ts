@@ -4,20 +4,28 @@
 //     register -> login -> me -> userDashboard -> refresh -> logout, as a new user
 //     (DEMO_USERNAME / DEMO_PASSWORD, or a generated name and a sample password).
 //
+//   GRAPHQL_URL=... DEMO_MFA=1 node dist/demo.js
+//     register -> enrollTotp -> confirmTotp -> login (MFA_REQUIRED) -> verifyMfa -> me -> logout,
+//     computing the TOTP codes itself (waits for the next 30 s step: a used step is a replay).
+//
 //   GRAPHQL_URL=... ACCESS_TOKEN=... REFRESH_TOKEN=... node dist/demo.js
 //     resumes a saved session: me and userDashboard run at once; when the access
 //     token has expired both fail, one refresh serves both, both are retried; then logout.
-import { ApolloClient, HttpLink, InMemoryCache } from "@apollo/client";
+import { ApolloClient, CombinedGraphQLErrors, HttpLink, InMemoryCache } from "@apollo/client";
 import { randomBytes } from "node:crypto";
+import { Secret, TOTP } from "otpauth";
 
 import { AuthSession, describeError } from "./auth.js";
 import {
+  ConfirmTotpDocument,
+  EnrollTotpDocument,
   LoginDocument,
   LogoutDocument,
   MeDocument,
   RefreshTokenDocument,
   RegisterDocument,
   UserDashboardDocument,
+  VerifyMfaDocument,
 } from "./operations.js";
 
 const url = process.env["GRAPHQL_URL"];
@@ -107,11 +115,80 @@ async function savedSession(accessToken: string, refreshToken: string): Promise<
   await logout();
 }
 
+function amrOf(accessToken: string): string {
+  const payload = accessToken.split(".")[1] ?? "";
+  const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as { amr?: string[] };
+  return JSON.stringify(claims.amr ?? []);
+}
+
+async function nextTotpStep(totp: TOTP): Promise<string> {
+  // The server accepts only a strictly later time step than the last accepted one.
+  const wait = totp.period * 1000 - (Date.now() % (totp.period * 1000)) + 250;
+  await new Promise((resolve) => setTimeout(resolve, wait));
+  return totp.generate();
+}
+
+async function mfaUser(): Promise<void> {
+  const username = process.env["DEMO_USERNAME"] ?? `demo_${randomBytes(3).toString("hex")}`;
+  const password = process.env["DEMO_PASSWORD"] ?? "Quokka-Harbour-Lantern-42";
+  const email = `${username.toLowerCase()}@example.com`;
+
+  const registered = await client.mutate({
+    mutation: RegisterDocument,
+    variables: { input: { username, email, password } },
+  });
+  if (!registered.data) throw new Error("register returned no data");
+  session.signIn(registered.data.register);
+  console.log(`register: ${registered.data.register.user.username} (${registered.data.register.user.role})`);
+
+  const enrolled = await client.mutate({
+    mutation: EnrollTotpDocument,
+    variables: { currentPassword: password },
+  });
+  if (!enrolled.data) throw new Error("enrollTotp returned no data");
+  const totp = new TOTP({ secret: Secret.fromBase32(enrolled.data.enrollTotp.secret) });
+  const confirmed = await client.mutate({
+    mutation: ConfirmTotpDocument,
+    variables: { code: totp.generate() },
+  });
+  console.log(`confirmTotp: ${confirmed.data?.confirmTotp.length ?? 0} recovery codes`);
+  session.signOut();
+
+  let mfaToken: string | null = null;
+  try {
+    const loggedIn = await client.mutate({
+      mutation: LoginDocument,
+      variables: { input: { username, password } },
+    });
+    console.log(`login: tokens without a code? ${Boolean(loggedIn.data?.login.accessToken)}`);
+  } catch (error) {
+    // Apollo Client 4: GraphQL errors arrive as CombinedGraphQLErrors (error.errors).
+    const extensions = CombinedGraphQLErrors.is(error) ? (error.errors[0]?.extensions ?? {}) : {};
+    if (extensions["reason"] !== "MFA_REQUIRED") throw error;
+    mfaToken = String(extensions["mfaToken"]);
+    const methods = (extensions["mfaMethods"] as string[] | undefined) ?? [];
+    console.log(`login: ${describeError(error)} (${methods.join(", ")})`);
+  }
+  if (mfaToken === null) throw new Error("login did not ask for a second factor");
+
+  const verified = await client.mutate({
+    mutation: VerifyMfaDocument,
+    variables: { input: { mfaToken, code: await nextTotpStep(totp) } },
+  });
+  if (!verified.data) throw new Error("verifyMfa returned no data");
+  session.signIn(verified.data.verifyMfa);
+  console.log(`verifyMfa: ${verified.data.verifyMfa.user.username}, amr ${amrOf(verified.data.verifyMfa.accessToken)}`);
+  console.log(`me: ${await me()}`);
+  await logout();
+}
+
 async function main(): Promise<void> {
   const accessToken = process.env["ACCESS_TOKEN"];
   const refreshToken = process.env["REFRESH_TOKEN"];
   if (accessToken && refreshToken) {
     await savedSession(accessToken, refreshToken);
+  } else if (process.env["DEMO_MFA"]) {
+    await mfaUser();
   } else {
     await newUser();
   }

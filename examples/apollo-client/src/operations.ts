@@ -74,3 +74,32 @@ export const UserDashboardDocument = graphql(`
     }
   }
 `);
+
+export const EnrollTotpDocument = graphql(`
+  mutation EnrollTotp($currentPassword: String!) {
+    enrollTotp(currentPassword: $currentPassword) {
+      secret
+      otpauthUri
+    }
+  }
+`);
+
+export const ConfirmTotpDocument = graphql(`
+  mutation ConfirmTotp($code: String!) {
+    confirmTotp(code: $code)
+  }
+`);
+
+export const VerifyMfaDocument = graphql(`
+  mutation VerifyMfa($input: VerifyMfaInput!) {
+    verifyMfa(input: $input) {
+      accessToken
+      refreshToken
+      expiresIn
+      user {
+        id
+        username
+      }
+    }
+  }
+`);

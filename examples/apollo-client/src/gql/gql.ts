@@ -20,6 +20,9 @@ type Documents = {
     "\n  mutation Logout($refreshToken: String!) {\n    logout(refreshToken: $refreshToken)\n  }\n": typeof types.LogoutDocument,
     "\n  query Me {\n    me {\n      id\n      username\n      email\n      role\n    }\n  }\n": typeof types.MeDocument,
     "\n  query UserDashboard {\n    userDashboard {\n      user {\n        username\n      }\n      activeSessions {\n        id\n        current\n      }\n      recentEvents(limit: 5) {\n        kind\n        at\n      }\n    }\n  }\n": typeof types.UserDashboardDocument,
+    "\n  mutation EnrollTotp($currentPassword: String!) {\n    enrollTotp(currentPassword: $currentPassword) {\n      secret\n      otpauthUri\n    }\n  }\n": typeof types.EnrollTotpDocument,
+    "\n  mutation ConfirmTotp($code: String!) {\n    confirmTotp(code: $code)\n  }\n": typeof types.ConfirmTotpDocument,
+    "\n  mutation VerifyMfa($input: VerifyMfaInput!) {\n    verifyMfa(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n": typeof types.VerifyMfaDocument,
 };
 const documents: Documents = {
     "\n  mutation Register($input: RegisterInput!) {\n    register(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n        role\n      }\n    }\n  }\n": types.RegisterDocument,
@@ -28,6 +31,9 @@ const documents: Documents = {
     "\n  mutation Logout($refreshToken: String!) {\n    logout(refreshToken: $refreshToken)\n  }\n": types.LogoutDocument,
     "\n  query Me {\n    me {\n      id\n      username\n      email\n      role\n    }\n  }\n": types.MeDocument,
     "\n  query UserDashboard {\n    userDashboard {\n      user {\n        username\n      }\n      activeSessions {\n        id\n        current\n      }\n      recentEvents(limit: 5) {\n        kind\n        at\n      }\n    }\n  }\n": types.UserDashboardDocument,
+    "\n  mutation EnrollTotp($currentPassword: String!) {\n    enrollTotp(currentPassword: $currentPassword) {\n      secret\n      otpauthUri\n    }\n  }\n": types.EnrollTotpDocument,
+    "\n  mutation ConfirmTotp($code: String!) {\n    confirmTotp(code: $code)\n  }\n": types.ConfirmTotpDocument,
+    "\n  mutation VerifyMfa($input: VerifyMfaInput!) {\n    verifyMfa(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n": types.VerifyMfaDocument,
 };
 
 /**
@@ -68,6 +74,18 @@ export function graphql(source: "\n  query Me {\n    me {\n      id\n      usern
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query UserDashboard {\n    userDashboard {\n      user {\n        username\n      }\n      activeSessions {\n        id\n        current\n      }\n      recentEvents(limit: 5) {\n        kind\n        at\n      }\n    }\n  }\n"): (typeof documents)["\n  query UserDashboard {\n    userDashboard {\n      user {\n        username\n      }\n      activeSessions {\n        id\n        current\n      }\n      recentEvents(limit: 5) {\n        kind\n        at\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EnrollTotp($currentPassword: String!) {\n    enrollTotp(currentPassword: $currentPassword) {\n      secret\n      otpauthUri\n    }\n  }\n"): (typeof documents)["\n  mutation EnrollTotp($currentPassword: String!) {\n    enrollTotp(currentPassword: $currentPassword) {\n      secret\n      otpauthUri\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConfirmTotp($code: String!) {\n    confirmTotp(code: $code)\n  }\n"): (typeof documents)["\n  mutation ConfirmTotp($code: String!) {\n    confirmTotp(code: $code)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation VerifyMfa($input: VerifyMfaInput!) {\n    verifyMfa(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation VerifyMfa($input: VerifyMfaInput!) {\n    verifyMfa(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
