@@ -257,11 +257,15 @@ class Bench:
         if migrate.returncode != 0:
             raise RuntimeError(f"gql-auth migrate failed: {migrate.stderr[-2000:]}")
         username, password = f"bench{secrets.token_hex(4)}", secrets.token_urlsafe(18)
+        # Sign-ins get an account of their own: each opens a session, and past
+        # MAX_SESSIONS_PER_USER the oldest is revoked, which would end `me`'s.
+        signer = f"signer{secrets.token_hex(4)}"
         options = self.options
         with self.gql_auth(f"{backend}-me", env) as port:
             url = f"http://127.0.0.1:{port}/graphql"
             token = register(url, username, password)
-            login = json.dumps({"query": LOGIN_QUERY, "variables": {"u": username, "p": password}})
+            register(url, signer, password)
+            login = json.dumps({"query": LOGIN_QUERY, "variables": {"u": signer, "p": password}})
             me = self.record(
                 backend,
                 "me",
@@ -351,7 +355,17 @@ SECRET_KEY = secrets.token_urlsafe(32)
 
 def server_env(extra: dict[str, str]) -> dict[str, str]:
     """Production settings: explicit key, default argon2 cost, JSON request log."""
-    return os.environ | {"ENVIRONMENT": "production", "SECRET_KEY": SECRET_KEY} | extra
+    return (
+        os.environ
+        | {
+            "ENVIRONMENT": "production",
+            "SECRET_KEY": SECRET_KEY,
+            # The one limit raised: the login rows measure hashing throughput with
+            # one account from one address, which this limit exists to stop.
+            "RATE_LIMIT_SIGNIN_ACCOUNT_CLIENT": "1000000/minute",
+        }
+        | extra
+    )
 
 
 def format_row(row: Row) -> str:
@@ -380,7 +394,7 @@ def ratios(rows: list[Row], backend: str) -> str:
         check("me/tutorial", found["me"].rps / found["tutorial"].rps, 1.5)
     if {"me", "fastapi-users"} <= found.keys():
         check("me/fastapi-users", found["me"].rps / found["fastapi-users"].rps, 4)
-    if {"me", "rest"} <= found.keys():
+    if {"me", "rest"} <= found.keys() and found["rest"].rps > 0:
         check("me/rest", found["me"].rps / found["rest"].rps, 0.8)
     if {"storm idle", "storm loaded"} <= found.keys():
         check(
