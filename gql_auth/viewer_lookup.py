@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 
 from gql_auth.errors import TokenRevoked
 from gql_auth.models import AuthSession, User, utcnow
@@ -44,6 +44,9 @@ class ViewerLookup:
     """Resolves a decoded access token to its live session and active user, or TokenRevoked."""
 
     def __init__(self, engine: Engine, *, threads: int) -> None:
+        # Instances are built without a query, which is what would configure the
+        # mappers: a fresh worker's first request may well be this read.
+        configure_mappers()
         self._engine = engine
         # Bounded: at most this many reads wait on the database at once.
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="viewer-read")
