@@ -17,11 +17,9 @@ import json
 import os
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -118,6 +116,7 @@ async def main(batches: int, batch: int) -> None:
     sys.path.insert(0, str(BENCH))
     import rest_app
     import tutorial_app
+    from timing import medians_per_call
 
     from gql_auth.web.app import app_from_environment
 
@@ -145,20 +144,9 @@ async def main(batches: int, batch: int) -> None:
             raise SystemExit(f"{name} failed: {answer}")
         for _ in range(100):
             await target()
-    cpu: dict[str, list[float]] = {name: [] for name in targets}
-    wall: dict[str, list[float]] = {name: [] for name in targets}
-    for _ in range(batches):
-        for name, target in targets.items():
-            started, started_wall = time.process_time(), time.perf_counter()
-            for _ in range(batch):
-                await target()
-            cpu[name].append(1e6 * (time.process_time() - started) / batch)
-            wall[name].append(1e6 * (time.perf_counter() - started_wall) / batch)
-    for name in targets:
-        print(
-            f"{name:20} {statistics.median(cpu[name]):8.1f} us CPU"
-            f" {statistics.median(wall[name]):8.1f} us wall per request"
-        )
+    medians = await medians_per_call(targets, batches, batch)
+    for name, (cpu, wall) in medians.items():
+        print(f"{name:20} {cpu:8.1f} us CPU {wall:8.1f} us wall per request")
 
 
 if __name__ == "__main__":

@@ -13,12 +13,9 @@ import asyncio
 import os
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,6 +26,7 @@ os.environ["DATABASE_URL"] = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{
 from sqlalchemy import select  # noqa: E402 - after the environment above
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
+from timing import Target, medians_per_call  # noqa: E402 - bench/, beside this script
 
 from gql_auth.config import get_settings  # noqa: E402
 from gql_auth.db import create_engine, create_reader_engine, create_session_factory  # noqa: E402
@@ -87,8 +85,8 @@ async def main(batches: int, batch: int) -> None:
     async def core() -> object:
         return await lookup.resolve(claims)
 
-    targets: Targets = {
-        "async ORM (aiosqlite/aiomysql)": async_orm,
+    targets: dict[str, Target] = {
+        "async ORM (aiosqlite/asyncmy)": async_orm,
         "sync ORM, one thread hop": sync_orm,
         "Core columns, one thread hop": core,
     }
@@ -102,24 +100,9 @@ async def main(batches: int, batch: int) -> None:
     await engine.dispose()
 
 
-Targets = dict[str, Callable[[], Awaitable[object]]]
-
-
-async def measure(targets: Targets, batches: int, batch: int) -> None:
-    cpu: dict[str, list[float]] = {name: [] for name in targets}
-    wall: dict[str, list[float]] = {name: [] for name in targets}
-    for _ in range(batches):
-        for name, target in targets.items():
-            started, started_wall = time.process_time(), time.perf_counter()
-            for _ in range(batch):
-                await target()
-            cpu[name].append(1e6 * (time.process_time() - started) / batch)
-            wall[name].append(1e6 * (time.perf_counter() - started_wall) / batch)
-    for name in targets:
-        print(
-            f"  {name:32} {statistics.median(cpu[name]):7.1f} us CPU"
-            f" {statistics.median(wall[name]):7.1f} us wall"
-        )
+async def measure(targets: dict[str, Target], batches: int, batch: int) -> None:
+    for name, (cpu, wall) in (await medians_per_call(targets, batches, batch)).items():
+        print(f"  {name:32} {cpu:7.1f} us CPU {wall:7.1f} us wall")
 
 
 if __name__ == "__main__":

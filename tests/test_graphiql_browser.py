@@ -11,8 +11,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,21 +20,20 @@ import pytest
 
 from gql_auth.web.graphiql import STATIC_DIR
 from tests.browser.live_server import (
+    BROWSER_DIR,
     REPO,
     LiveServer,
+    drive_browser,
     live_server,
     npm_ci,
+    register_on,
     require_tools,
 )
 from tests.helpers import (
-    REGISTER,
-    STRONG_PASSWORD,
     make_settings,
-    register_input,
     running_app,
 )
 
-BROWSER_DIR = REPO / "tests" / "browser"
 ASSETS_PROJECT = REPO / "gql_auth" / "web" / "graphiql"
 # Set to copy the screenshot to docs/graphiql.png (the README's picture).
 UPDATE_SCREENSHOT = "GQL_AUTH_UPDATE_SCREENSHOT"
@@ -123,50 +120,6 @@ class TestOfflinePage:
 # --- a real browser -------------------------------------------------------------------
 
 
-def _register(server: LiveServer, username: str) -> None:
-    body = httpx.post(
-        server.graphql_url,
-        json={"query": REGISTER, "variables": {"input": register_input(username)}},
-        timeout=10,
-    ).json()
-    assert not body.get("errors"), body
-
-
-def _drive_graphiql(server: LiveServer, node: str, username: str, out: Path) -> dict[str, Any]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", str(Path.home())),
-        "BASE_URL": server.url,
-        "USERNAME": username,
-        "PASSWORD": STRONG_PASSWORD,
-        "OUT_DIR": str(out),
-    }
-    # Its own process group; on a timeout SIGTERM lets playwright close Chromium first.
-    process = subprocess.Popen(
-        [node, str(BROWSER_DIR / "graphiql.mjs")],
-        cwd=BROWSER_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            stdout, stderr = process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            stdout, stderr = process.communicate()
-        pytest.fail(f"the browser run took over 120s:\n{stderr}\n{stdout}")
-    assert process.returncode == 0, f"browser run failed:\n{stderr}\n{stdout}"
-    report: dict[str, Any] = json.loads(stdout)
-    return report
-
-
 def _me_refused(server: LiveServer, token: str) -> dict[str, Any]:
     body: dict[str, Any] = httpx.post(
         server.graphql_url,
@@ -185,8 +138,8 @@ def test_graphiql_signs_in_and_reads_me_in_chromium(tmp_path: Path) -> None:
 
     # localhost, not 127.0.0.1: WebAuthn takes a host name as RP id, never an address.
     with live_server(tmp_path, host_name="localhost") as server:
-        _register(server, username)
-        report = _drive_graphiql(server, tools["node"], username, tmp_path)
+        register_on(server, username)
+        report = drive_browser(server, tools["node"], "graphiql.mjs", username, tmp_path)
         token = report["login"]["data"]["login"]["accessToken"]
         after_sign_out = _me_refused(server, token)
 

@@ -9,64 +9,19 @@ Skipped without node, npm or chromium; failed without them under CI=true.
 from __future__ import annotations
 
 import base64
-import json
-import os
-import signal
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.browser.live_server import REPO, LiveServer, live_server, npm_ci, require_tools
-from tests.helpers import REGISTER, STRONG_PASSWORD, register_input
-
-BROWSER_DIR = REPO / "tests" / "browser"
-
-
-def _register(server: LiveServer, username: str) -> None:
-    body = httpx.post(
-        server.graphql_url,
-        json={"query": REGISTER, "variables": {"input": register_input(username)}},
-        timeout=10,
-    ).json()
-    assert not body.get("errors"), body
-
-
-def _drive(server: LiveServer, node: str, username: str, out: Path) -> dict[str, Any]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", str(Path.home())),
-        "BASE_URL": server.url,
-        "USERNAME": username,
-        "PASSWORD": STRONG_PASSWORD,
-        "OUT_DIR": str(out),
-    }
-    # Its own process group; on a timeout SIGTERM lets playwright close Chromium first.
-    process = subprocess.Popen(
-        [node, str(BROWSER_DIR / "passkeys.mjs")],
-        cwd=BROWSER_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            stdout, stderr = process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            stdout, stderr = process.communicate()
-        pytest.fail(f"the browser run took over 120s:\n{stderr}\n{stdout}")
-    assert process.returncode == 0, f"browser run failed:\n{stderr}\n{stdout}"
-    report: dict[str, Any] = json.loads(stdout)
-    return report
+from tests.browser.live_server import (
+    BROWSER_DIR,
+    drive_browser,
+    live_server,
+    npm_ci,
+    register_on,
+    require_tools,
+)
 
 
 def _unpadded(credential_id: str) -> str:
@@ -81,8 +36,8 @@ def test_a_passkey_registers_and_signs_in_in_chromium(tmp_path: Path) -> None:
     username = "passkey-alice"
 
     with live_server(tmp_path, host_name="localhost") as server:
-        _register(server, username)
-        report = _drive(server, tools["node"], username, tmp_path)
+        register_on(server, username)
+        report = drive_browser(server, tools["node"], "passkeys.mjs", username, tmp_path)
         me_over_http = httpx.post(
             server.graphql_url.replace("localhost", "127.0.0.1"),
             json={"query": "{ me { username } }"},

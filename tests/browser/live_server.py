@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
-from tests.helpers import SECRET_KEY
+from tests.helpers import REGISTER, SECRET_KEY, STRONG_PASSWORD, register_input
 from tests.servers import ServerProcess, free_port, migrate, server_environment
 
 REPO = Path(__file__).resolve().parents[2]
+BROWSER_DIR = REPO / "tests" / "browser"
 
 
 def require_tools(*tools: str, why: str) -> dict[str, str]:
@@ -99,3 +104,51 @@ def live_server(workdir: Path, *, host_name: str = "127.0.0.1") -> Iterator[Live
         yield LiveServer(url, database_url, SECRET_KEY, process.log)
     finally:
         process.stop()
+
+
+def register_on(server: LiveServer, username: str) -> None:
+    """An account with STRONG_PASSWORD, made over the server's own GraphQL endpoint."""
+    body = httpx.post(
+        server.graphql_url,
+        json={"query": REGISTER, "variables": {"input": register_input(username)}},
+        timeout=10,
+    ).json()
+    assert not body.get("errors"), body
+
+
+def drive_browser(
+    server: LiveServer, node: str, script: str, username: str, out: Path
+) -> dict[str, Any]:
+    """Runs a playwright script of tests/browser against the server; its JSON report."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", str(Path.home())),
+        "BASE_URL": server.url,
+        "USERNAME": username,
+        "PASSWORD": STRONG_PASSWORD,
+        "OUT_DIR": str(out),
+    }
+    # Its own process group; on a timeout SIGTERM lets playwright close Chromium first.
+    process = subprocess.Popen(
+        [node, str(BROWSER_DIR / script)],
+        cwd=BROWSER_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            stdout, stderr = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+        pytest.fail(f"the browser run took over 120s:\n{stderr}\n{stdout}")
+    assert process.returncode == 0, f"browser run failed:\n{stderr}\n{stdout}"
+    report: dict[str, Any] = json.loads(stdout)
+    return report
