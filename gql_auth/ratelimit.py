@@ -6,7 +6,9 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
@@ -48,6 +50,28 @@ class Reservation:
             await self._windows.release(keys, self._token)
         except Exception:  # the attempt then stays counted: the strict side
             self._limits.log_outage("could not give back a reserved attempt")
+
+    async def refund_all(self) -> None:
+        await self.refund(*self._keys)
+
+
+# The reservations of the operation now running, while someone records them.
+_recording: ContextVar[list[Reservation] | None] = ContextVar("reservations", default=None)
+
+
+@contextmanager
+def recording_reservations() -> Iterator[list[Reservation]]:
+    """Collects every reservation taken in this context (tasks it starts included).
+
+    The request boundary gives them back when it rolls an attempt back and
+    runs it again, so a retried operation counts once under every rule.
+    """
+    taken: list[Reservation] = []
+    token = _recording.set(taken)
+    try:
+        yield taken
+    finally:
+        _recording.reset(token)
 
 
 class RateLimits:
@@ -125,7 +149,11 @@ class RateLimits:
         if wait is not None:
             raise RateLimited(retry_after=max(1, math.ceil(wait)))
         keys = {rule: window.key for rule, window in zip(attempt, windows, strict=True)}
-        return Reservation(self, store, keys, token)
+        reservation = Reservation(self, store, keys, token)
+        recording = _recording.get()
+        if recording is not None:
+            recording.append(reservation)
+        return reservation
 
     async def _take(
         self, windows: list[Window], token: str, *, guards_passwords: bool

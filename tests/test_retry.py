@@ -26,6 +26,8 @@ from gql_auth.db import is_transient_conflict
 from gql_auth.models import utcnow
 from tests.conftest import MARIADB, Backend
 from tests.helpers import (
+    LOGIN,
+    STRONG_PASSWORD,
     SqlDatabase,
     assert_error,
     data_of,
@@ -283,6 +285,31 @@ class TestLockWaitTimeoutIsRetried:
         (session,) = mariadb.rows("sessions")
         assert session["revoked_at"] is not None
         assert event_kinds(mariadb, registered["user"]["id"]) == ["REGISTERED", "LOGGED_OUT"]
+
+    async def test_a_retried_sign_in_counts_once_under_the_limits(
+        self, mariadb: SqlDatabase, impatient_url: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """The rolled-back attempt's reservations are given back before the second one."""
+        caplog.set_level(logging.WARNING, logger="gql_auth")
+        settings = make_settings(impatient_url, rate_limit_signin_account_client="1/15minutes")
+        async with running_app(settings) as client:
+            registered = await register(client)  # register is no sign-in under this rule
+            sign_in = {
+                "input": {"username": registered["user"]["username"], "password": STRONG_PASSWORD}
+            }
+            with other_transaction(mariadb) as other:
+                execute(
+                    other, "SELECT id FROM users WHERE id = %s FOR UPDATE", registered["user"]["id"]
+                )
+                request = asyncio.create_task(gql(client, LOGIN, sign_in))
+                await until_retried(caplog)  # the first attempt gave up waiting
+            body = await request
+            second = await gql(client, LOGIN, sign_in)
+
+        assert data_of(body, "login")["accessToken"]
+        assert len(retries_logged(caplog)) == 1
+        assert_error(second, "RATE_LIMITED")  # the one sign-in the rule allows was that one
+        assert event_kinds(mariadb, registered["user"]["id"]).count("LOGIN_SUCCEEDED") == 1
 
     async def test_a_second_conflict_is_not_retried_and_saves_nothing(
         self, mariadb: SqlDatabase, impatient_url: str, caplog: pytest.LogCaptureFixture

@@ -25,6 +25,7 @@ from gql_auth.graphql.context import Context
 from gql_auth.graphql.schema import build_schema
 from gql_auth.logging_setup import configure_logging
 from gql_auth.metrics import Metrics
+from gql_auth.ratelimit import recording_reservations
 from gql_auth.services import Services, build_services
 from gql_auth.web import graphiql, introspection, jwks
 from gql_auth.web.edge import Edge
@@ -83,13 +84,18 @@ class _GraphQLApp(GraphQL[Context, None]):
                 sub_response=sub_response,
             )
 
-        result = await attempt(context)
+        with recording_reservations() as reserved:
+            result = await attempt(context)
         if not context.retrying:
             return result
         logger.warning(
             "request %s: deadlock or lock timeout, nothing was saved; running it once more",
             context.request_id,
         )
+        # Nothing of the first attempt counts, its attempts under the limits neither:
+        # the second one reserves them again.
+        for reservation in reserved:
+            await reservation.refund_all()
         await asyncio.sleep(random.uniform(0, RETRY_JITTER_SECONDS))  # noqa: S311 - not a secret
         second = await self.get_context(request, sub_response)
         second.may_retry = False  # once: a second conflict is answered as an error
