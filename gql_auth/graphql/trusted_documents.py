@@ -113,9 +113,10 @@ def _read_manifest(path: Path) -> dict[str, str]:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as error:
         raise ManifestError(f"{where}: cannot read it ({error.strerror})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # checked on the open file: nothing swapped in
+        os.close(fd)
+        raise ManifestError(f"{where} is not a regular file")
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise ManifestError(f"{where} is not a regular file")
         raw = handle.read()
     try:
         manifest = json.loads(raw.decode("utf-8"))
