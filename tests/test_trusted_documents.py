@@ -262,7 +262,7 @@ class TestStartUp:
         assert "Uvicorn" not in result.stderr and "Started" not in result.stderr
 
     def test_export_schema_ignores_the_manifest(self, tmp_path: Path) -> None:
-        """The SDL is exported before codegen writes a new manifest: a stale one must not block it."""
+        """The SDL is exported before codegen writes a new manifest; a stale one cannot block."""
         path = write_manifest(tmp_path / "manifest.json", "query Stale { gone }")
         result = run_cli("export-schema", cwd=tmp_path, env={"TRUSTED_DOCUMENTS_FILE": str(path)})
         assert result.returncode == 0, result.stderr
