@@ -33,7 +33,9 @@ from tests.helpers import (
     register_input,
     running_app,
 )
+from tests.servers import ServerProcess, migrate, server_environment
 from tests.test_cli import assert_one_line_failure, run_cli
+from tests.test_resource_server import wait_for_workers, worker_serving
 
 ME = "query Me { me { id username } }"
 TYPENAME = "query Typename { __typename }"
@@ -614,3 +616,69 @@ class TestOutcomeRecording:
             'gql_auth_requests_total{operation="invalid",outcome="PERSISTED_QUERY_ID_REQUIRED"} 1.0'
             in metrics
         )
+
+
+# --- a real `gql-auth serve --workers 2` in production ------------------------------------
+
+
+@pytest.mark.slow
+async def test_two_production_workers_run_ids_and_refuse_free_text(
+    database: SqlDatabase, manifest: Path, tmp_path: Path
+) -> None:
+    """Each worker loads and checks the manifest itself; both run ids and refuse texts."""
+    env = server_environment(
+        database.url,
+        ENVIRONMENT="production",
+        # Production refuses argon2 below OWASP's floor.
+        ARGON2_MEMORY_COST="19456",
+        ARGON2_TIME_COST="2",
+        TRUSTED_DOCUMENTS_FILE=str(manifest),
+        LOG_LEVEL="INFO",  # wait_for_workers reads uvicorn's start-up lines
+    )
+    migrate(env, tmp_path)
+    server = ServerProcess(env, tmp_path, "--workers", "2")
+    try:
+        await asyncio.to_thread(server.wait_until_healthy)
+        await asyncio.to_thread(wait_for_workers, server, 2)
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            payload = await register_by_id(client)
+        token = payload["accessToken"]
+        ran: set[int] = set()
+        refused: set[int] = set()
+        for _round in range(10):  # the kernel hands connections out as it likes: until both
+            await _one_round(server, token, payload["user"]["username"], ran, refused)
+            if len(ran) == 2 and len(refused) == 2:
+                break
+    finally:
+        server.stop()
+
+    assert len(ran) == 2, ran  # both workers ran a trusted document
+    assert len(refused) == 2, refused  # and both refused a text
+    assert database.count("users") == 1
+
+
+async def _one_round(
+    server: ServerProcess, token: str, username: str, ran: set[int], refused: set[int]
+) -> None:
+    """Parallel requests, each on a connection of its own, noted by the worker that answered."""
+    clients = [httpx.AsyncClient(base_url=server.url, timeout=30) for _ in range(8)]
+    try:
+        responses = await asyncio.gather(
+            *(
+                by_id(client, ME, token=token)
+                if index % 2
+                else client.post("/graphql", json={"query": ME}, headers={"Accept": "*/*"})
+                for index, client in enumerate(clients)
+            )
+        )
+        for index, response in enumerate(responses):
+            client_port = response.extensions["network_stream"].get_extra_info("client_addr")[1]
+            worker = worker_serving(server.process.pid, server.port, client_port)
+            if index % 2:
+                assert data_of(response.json(), "me")["username"] == username
+                ran.add(worker)
+            else:
+                assert_error(response.json(), "PERSISTED_QUERY_ID_REQUIRED")
+                refused.add(worker)
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients))
