@@ -219,8 +219,9 @@ class TestStartUp:
             ('{"a": ', "is not valid JSON"),
             (json.dumps({sha256(ME): 7}), "is not a document text"),
             (json.dumps({sha256(ME): None}), "is not a document text"),
+            ("[" * 200_000 + "]" * 200_000, "nested too deeply"),
         ],
-        ids=["array", "truncated", "number", "null"],
+        ids=["array", "truncated", "number", "null", "deep"],
     )
     def test_a_manifest_of_the_wrong_shape_is_refused(
         self, tmp_path: Path, content: str, expected: str
