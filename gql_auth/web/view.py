@@ -23,7 +23,9 @@ from fastapi import Request, WebSocket
 from fastapi.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -104,21 +106,29 @@ class GraphQLView(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """Strawberry's, with the document id handed to Schema.execute."""
-        if not isinstance(request_data, _RequestData) or request_data.document_id is None:
-            return await super().execute_single(
-                request, request_adapter, sub_response, context, root_value, request_data
+        """Strawberry's, with the document id (if any) handed to our Schema.execute."""
+        allowed = OperationType.from_http(request_adapter.method)
+        if not self.allow_queries_via_get and request_adapter.method == "GET":
+            allowed = allowed - {OperationType.QUERY}
+        document_id = request_data.document_id if isinstance(request_data, _RequestData) else None
+        try:
+            return await self.schema.execute(  # type: ignore[call-arg]  # our Schema's keyword
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+                document_id=document_id,
             )
-        return await self.schema.execute(  # type: ignore[call-arg]  # our Schema's keyword
-            request_data.query,
-            root_value=root_value,
-            variable_values=request_data.variables,
-            context_value=context,
-            operation_name=request_data.operation_name,
-            allowed_operation_types=OperationType.from_http(request_adapter.method),
-            operation_extensions=request_data.extensions,
-            document_id=request_data.document_id,
-        )
+        except CannotGetOperationTypeError as error:  # Strawberry's plain-text answers
+            raise HTTPException(400, error.as_http_error_reason()) from error
+        except InvalidOperationTypeError as error:
+            reason = error.as_http_error_reason(request_adapter.method)
+            raise HTTPException(400, reason) from error
+        except MissingQueryError as error:
+            raise HTTPException(400, "No GraphQL query found in the request") from error
 
     async def process_result(
         self, request: Request, result: ExecutionResult
