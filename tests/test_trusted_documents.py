@@ -650,9 +650,12 @@ async def test_two_production_workers_run_ids_and_refuse_free_text(
             await _one_round(server, token, payload["user"]["username"], ran, refused)
             if len(ran) == 2 and len(refused) == 2:
                 break
+        log = server.log.read_text()
     finally:
         server.stop()
 
+    # Each worker read and checked the manifest itself, with ONLY on by production's default.
+    assert log.count(f"trusted documents: {len(LISTED)} from {manifest}; nothing else runs") == 2
     assert len(ran) == 2, ran  # both workers ran a trusted document
     assert len(refused) == 2, refused  # and both refused a text
     assert database.count("users") == 1

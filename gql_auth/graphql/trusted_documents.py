@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import stat
@@ -27,6 +28,7 @@ from gql_auth.config import SettingsError
 from gql_auth.graphql.document_rules import DocumentLimits
 from gql_auth.graphql.documents import Rules, validate_within_limits
 
+logger = logging.getLogger("gql_auth")
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 _SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}")
 
@@ -103,6 +105,8 @@ def load_trusted_documents(path: Path, checks: DocumentChecks, *, only: bool) ->
     documents: dict[str, TrustedDocument] = {}
     for key, text in _read_manifest(path).items():
         documents[key.lower()] = TrustedDocument(text, _checked(path, key, text, checks))
+    rule = "nothing else runs" if only else "query texts still run"
+    logger.info("trusted documents: %d from %s; %s", len(documents), path, rule)
     return TrustedDocuments(documents, only=only)
 
 
