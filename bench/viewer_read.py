@@ -3,7 +3,8 @@
 Compares, on one database (a fresh SQLite file by default), the read every
 authenticated request makes: the async ORM through the async driver (what
 gql-auth did before), the ORM on a sync Session run whole on one thread, and
-Core columns on one thread (gql_auth.viewer_lookup, what it does now).
+Core columns on one thread (gql_auth.viewer_lookup on a server database),
+and, on SQLite, Core columns on the loop itself (what it does there).
 Prints medians over interleaved batches; run it on a quiet machine.
 """
 
@@ -29,7 +30,12 @@ from sqlalchemy.orm import Session  # noqa: E402
 from timing import Target, medians_per_call  # noqa: E402 - bench/, beside this script
 
 from gql_auth.config import get_settings  # noqa: E402
-from gql_auth.db import create_engine, create_reader_engine, create_session_factory  # noqa: E402
+from gql_auth.db import (  # noqa: E402
+    create_engine,
+    create_loop_reader_engine,
+    create_reader_engine,
+    create_session_factory,
+)
 from gql_auth.models import AuthSession, User, utcnow  # noqa: E402
 from gql_auth.tokens import AccessClaims, new_session_id  # noqa: E402
 from gql_auth.viewer_lookup import ViewerLookup  # noqa: E402
@@ -68,6 +74,8 @@ async def main(batches: int, batch: int) -> None:
     statement = ORM_ROW.where(AuthSession.id == claims.session_id)
     threads = ThreadPoolExecutor(max_workers=1)
     lookup = ViewerLookup(reader, threads=1)
+    loop_engine = create_loop_reader_engine(settings)
+    on_loop = ViewerLookup(create_reader_engine(settings), threads=1, loop_engine=loop_engine)
 
     async def async_orm() -> object:
         async with factory() as db:
@@ -85,11 +93,16 @@ async def main(batches: int, batch: int) -> None:
     async def core() -> object:
         return await lookup.resolve(claims)
 
+    async def core_on_loop() -> object:
+        return await on_loop.resolve(claims)
+
     targets: dict[str, Target] = {
         "async ORM (aiosqlite/asyncmy)": async_orm,
         "sync ORM, one thread hop": sync_orm,
         "Core columns, one thread hop": core,
     }
+    if loop_engine is not None:
+        targets["Core columns, on the loop"] = core_on_loop
     for name, target in targets.items():
         if await target() is None:
             raise SystemExit(f"{name} found no session")
@@ -97,6 +110,7 @@ async def main(batches: int, batch: int) -> None:
     await measure(targets, batches, batch)
     threads.shutdown()
     lookup.close()
+    on_loop.close()
     await engine.dispose()
 
 

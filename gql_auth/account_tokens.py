@@ -6,7 +6,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.models import AccountToken, TokenPurpose, User
-from gql_auth.sessions import lock_user
+from gql_auth.session_locks import lock_user
 
 
 async def discard(db: AsyncSession, *, user: User, purpose: TokenPurpose | None = None) -> None:

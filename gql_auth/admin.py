@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import account_tokens, audit, sessions
+from gql_auth import account_tokens, audit, session_endings
 from gql_auth.accounts import parse_user_id
 from gql_auth.audit import EventKind
 from gql_auth.client_info import ClientInfo
@@ -117,7 +117,7 @@ async def set_active(db: AsyncSession, *, user_id: str, active: bool, client: Cl
             await _keep_an_admin(db, user)
         # A reset link must not outlive the account's deactivation (nor wake it up later).
         await account_tokens.discard_all(db, user=user)
-        await sessions.revoke_all(db, user_id=user.id)
+        await session_endings.revoke_all(db, user_id=user.id)
     user.is_active = active
     kind = EventKind.ACCOUNT_ACTIVATED if active else EventKind.ACCOUNT_DEACTIVATED
     audit.record(db, kind, user_id=user.id, client=client)

@@ -34,7 +34,7 @@ def client_address(
     send the header, so it is believed only when our own peer is a trusted
     proxy, and only up to the first hop that is not one.
     """
-    if peer is None or not _is_trusted(peer, trusted):
+    if peer is None or not trusted or not _is_trusted(peer, trusted):
         return peer
     hops = [hop.strip() for line in forwarded_for for hop in line.split(",") if hop.strip()]
     for hop in reversed(hops):

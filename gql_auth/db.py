@@ -53,7 +53,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
-def create_reader_engine(settings: Settings) -> Engine:
+def create_reader_engine(settings: Settings, *, lock_wait_seconds: float | None = None) -> Engine:
     """A sync engine for short reads run whole on a database thread (gql_auth.viewer_lookup).
 
     Through the async driver every statement, fetch and reset is its own hand-over
@@ -72,10 +72,25 @@ def create_reader_engine(settings: Settings) -> Engine:
     if url.get_backend_name() == "sqlite":
         # Checked out by whichever reader thread runs the read, one thread at a time.
         options["connect_args"] = {**options["connect_args"], "check_same_thread": False}
+        if lock_wait_seconds is not None:
+            options["connect_args"]["timeout"] = lock_wait_seconds
     engine = sqlalchemy.create_engine(url, **options)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def create_loop_reader_engine(settings: Settings) -> Engine | None:
+    """SQLite only: an engine for reads on the event loop itself, which never waits on a lock.
+
+    In WAL mode a reader does not wait for writers, of this process or another;
+    the rare lock it could meet (WAL recovery, a connection in exclusive locking
+    mode) fails at once here and the caller reads on a thread instead. A server
+    database is a network round trip away: never read on the loop.
+    """
+    if sync_url(settings.database_url).get_backend_name() != "sqlite":
+        return None
+    return create_reader_engine(settings, lock_wait_seconds=0)
 
 
 def _engine_options(url: URL, settings: Settings) -> dict[str, Any]:

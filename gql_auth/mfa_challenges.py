@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.db import rowcount
 from gql_auth.models import MfaChallenge, User, utcnow
-from gql_auth.sessions import lock_user
+from gql_auth.session_locks import lock_user
 from gql_auth.tokens import hash_token, is_plausible_token, new_refresh_token
 
 LIFETIME = timedelta(minutes=5)

@@ -37,7 +37,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from gql_auth import accounts, audit, passkey_challenges, sessions
+from gql_auth import accounts, audit, passkey_challenges, session_locks
 from gql_auth.audit import EventKind
 from gql_auth.client_info import ClientInfo
 from gql_auth.config import Settings
@@ -177,7 +177,7 @@ async def finish_registration(
     credential_id = bytes_to_base64url(verified.credential_id)
     if len(credential_id) > CREDENTIAL_ID_MAX:  # over the spec's 1023 bytes
         raise _unverified()
-    await sessions.lock_user(db, user.id)  # the user's row first: the one lock order
+    await session_locks.lock_user(db, user.id)  # the user's row first: the one lock order
     passkey = Passkey(
         user_id=user.id,
         credential_id=credential_id,
@@ -217,7 +217,7 @@ async def remove(
     number = accounts.parse_user_id(passkey_id)  # the same shape of id
     deleted = 0
     if number is not None:
-        await sessions.lock_user(db, user.id)
+        await session_locks.lock_user(db, user.id)
         result = await db.execute(
             delete(Passkey)
             .where(Passkey.id == number, Passkey.user_id == user.id)

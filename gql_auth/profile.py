@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import account_tokens, accounts, recovery, sessions
+from gql_auth import account_tokens, accounts, recovery, session_locks
 from gql_auth.client_info import ClientInfo
 from gql_auth.errors import InvalidInput, Reason, Subject
 from gql_auth.models import TokenPurpose, User
@@ -121,7 +121,7 @@ async def _save(
     """Writes the change in a savepoint: losing a race for the name undoes it, not the request."""
     # The user's row first, then its session and tokens: the one lock order. The
     # savepoint flushes what is pending (the session's lastUsedAt) before it opens.
-    await sessions.lock_user(db, user.id)
+    await session_locks.lock_user(db, user.id)
     try:
         async with db.begin_nested():
             if wanted.username is not None:

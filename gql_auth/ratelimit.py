@@ -1,4 +1,10 @@
-"""Rate limits with the `limits` library: in memory, or in Redis so every worker agrees."""
+"""Rate limits: moving windows in memory, or in Redis so every worker agrees.
+
+The `limits` library reads the rules ("10/15minutes"); the counting is
+reservations.py's, so every attempt, whether a check reserved it or a plain
+hit counted it, can be given back: by the outcome that does not count it, or
+by the request boundary when it rolls an attempt back and runs it again.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
 
 from gql_auth.config import Settings
 from gql_auth.errors import RateLimited
@@ -26,12 +30,6 @@ logger = logging.getLogger("gql_auth.ratelimit")
 _OUTAGE_LOG_INTERVAL = 30.0
 # What a refused client is told to wait when we cannot count at all.
 _OUTAGE_RETRY_AFTER = 30
-
-
-@dataclass(frozen=True, slots=True)
-class _Counter:
-    limiter: MovingWindowRateLimiter
-    windows: WindowStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +59,7 @@ _recording: ContextVar[list[Reservation] | None] = ContextVar("reservations", de
 
 @contextmanager
 def recording_reservations() -> Iterator[list[Reservation]]:
-    """Collects every reservation taken in this context (tasks it starts included).
+    """Collects every attempt counted in this context (tasks it starts included).
 
     The request boundary gives them back when it rolls an attempt back and
     runs it again, so a retried operation counts once under every rule.
@@ -88,51 +86,21 @@ class RateLimits:
             rule: parse(getattr(settings, rule.setting)) for rule in Rule
         }
         self._fail_closed = settings.is_production
-        self._local = _Counter(MovingWindowRateLimiter(MemoryStorage()), MemoryWindows())
-        self._shared: _Counter | None = None
-        self._redis_windows: RedisWindows | None = None
+        self._local = MemoryWindows()
+        self._shared: RedisWindows | None = None
         if settings.redis_url:
-            storage: Storage = RedisStorage(
-                "async+" + settings.redis_url,
-                implementation="redispy",
-                key_prefix=settings.rate_limit_key_prefix,
-                wrap_exceptions=True,
-                socket_timeout=1,
-                socket_connect_timeout=1,
-            )
-            self._redis_windows = RedisWindows(
+            self._shared = RedisWindows(
                 settings.redis_url, key_prefix=settings.rate_limit_key_prefix
             )
-            self._shared = _Counter(MovingWindowRateLimiter(storage), self._redis_windows)
         self._last_outage_log = 0.0
 
-    async def check(self, rule: Rule, key: str) -> None:
-        """Raises RateLimited, with the seconds to wait, when the rule is used up."""
-        item = self._items[rule]
-        for counter in self._counters():
-            try:
-                if await counter.limiter.test(item, rule.name, key):
-                    return
-                stats = await counter.limiter.get_window_stats(item, rule.name, key)
-            except Exception:  # any storage failure means "cannot count"
-                self._outage(rule.guards_passwords)
-                continue
-            raise RateLimited(retry_after=max(1, math.ceil(stats.reset_time - time.time())))
-
     async def hit(self, rule: Rule, key: str) -> bool:
-        """Counts one attempt; False when it went over the limit."""
-        item = self._items[rule]
-        for counter in self._counters():
-            try:
-                return await counter.limiter.hit(item, rule.name, key)
-            except Exception:  # any storage failure means "cannot count"
-                self._outage(rule.guards_passwords)
-        return False
+        """Counts one attempt; False, and nothing counted, when the rule is used up."""
+        return isinstance(await self._count({rule: key}), Reservation)
 
     async def consume(self, rule: Rule, key: str) -> None:
-        """Counts one attempt and refuses it when that went over the limit."""
-        if not await self.hit(rule, key):
-            await self.check(rule, key)
+        """Counts one attempt, or refuses it (counting nothing) when the rule is used up."""
+        await self.reserve({rule: key})
 
     async def reserve(self, attempt: Mapping[Rule, str]) -> Reservation:
         """Takes one attempt under every rule (rule -> key) at once, before the work they limit.
@@ -141,13 +109,20 @@ class RateLimits:
         cannot all pass a test and count later, and a refusal takes nothing,
         so a refused attempt costs no rule's budget.
         """
+        counted = await self._count(attempt)
+        if not isinstance(counted, Reservation):
+            raise RateLimited(retry_after=max(1, math.ceil(counted)))
+        return counted
+
+    async def _count(self, attempt: Mapping[Rule, str]) -> Reservation | float:
+        """The attempt taken (and recorded, see recording_reservations), or the seconds to wait."""
         token = uuid.uuid4().hex
         windows = [self._window(rule, key) for rule, key in attempt.items()]
         store, wait = await self._take(
             windows, token, guards_passwords=any(rule.guards_passwords for rule in attempt)
         )
         if wait is not None:
-            raise RateLimited(retry_after=max(1, math.ceil(wait)))
+            return wait
         keys = {rule: window.key for rule, window in zip(attempt, windows, strict=True)}
         reservation = Reservation(self, store, keys, token)
         recording = _recording.get()
@@ -160,22 +135,19 @@ class RateLimits:
     ) -> tuple[WindowStore, float | None]:
         if self._shared is not None:
             try:
-                return self._shared.windows, await self._shared.windows.reserve(windows, token)
+                return self._shared, await self._shared.reserve(windows, token)
             except Exception:  # any storage failure means "cannot count"
                 self._outage(guards_passwords)
-        return self._local.windows, await self._local.windows.reserve(windows, token)
+        return self._local, await self._local.reserve(windows, token)
 
     def _window(self, rule: Rule, key: str) -> Window:
         item = self._items[rule]
         return Window(f"{rule.name}:{key}", item.amount, item.get_expiry())
 
     async def aclose(self) -> None:
-        """Closes the reservations' Redis connections (the app's shutdown)."""
-        if self._redis_windows is not None:
-            await self._redis_windows.aclose()
-
-    def _counters(self) -> list[_Counter]:
-        return [self._shared, self._local] if self._shared else [self._local]
+        """Closes the Redis connections (the app's shutdown)."""
+        if self._shared is not None:
+            await self._shared.aclose()
 
     def _outage(self, guards_passwords: bool) -> None:
         fails_closed = guards_passwords and self._fail_closed

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import account_tokens, audit, sessions
+from gql_auth import account_tokens, audit, session_endings
 from gql_auth.accounts import ensure_available, hash_new_password
 from gql_auth.audit import EventKind
 from gql_auth.client_info import ClientInfo
@@ -98,7 +98,7 @@ async def reset_password(
     user.password_hash = password_hash
     # Other links, and a pending address change an intruder may have started, die too.
     await account_tokens.discard_all(db, user=user)
-    await sessions.revoke_all(db, user_id=user.id)
+    await session_endings.revoke_all(db, user_id=user.id)
     audit.record(db, EventKind.PASSWORD_RESET, user_id=user.id, client=client)
     return user
 

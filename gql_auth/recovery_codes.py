@@ -46,7 +46,7 @@ def normalized(code: str) -> str | None:
 async def replace_all(db: AsyncSession, *, user_id: int) -> list[str]:
     """Deletes the user's codes and makes COUNT new ones; the clear codes exist only in the answer.
 
-    The caller holds the user's row lock (sessions.lock_user).
+    The caller holds the user's row lock (session_locks.lock_user).
     """
     await delete_all(db, user_id=user_id)
     compacts = [_new_compact() for _ in range(COUNT)]

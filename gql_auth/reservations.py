@@ -3,9 +3,10 @@
 The `limits` library's moving window is atomic per limit (a Lua script in
 Redis, a per-key lock in memory) but has neither of the two things a
 credential check needs: taking an entry in several windows all or none, and
-removing one entry again (`clear` empties the whole window). So the checks
-that guard passwords use these windows instead. Each entry carries the
-reservation's random token, so a refund removes exactly that entry.
+removing one entry again (`clear` empties the whole window). So every limit
+counts in these windows instead: the checks that guard passwords, and the
+plain counts too, which a retried operation must give back. Each entry
+carries the reservation's random token, so a refund removes exactly that entry.
 """
 
 from __future__ import annotations

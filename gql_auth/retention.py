@@ -24,7 +24,7 @@ async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
     """Deletes expired sessions with their retired tokens, orphaned retired tokens, old events
     and the mfaTokens of sign-ins never finished (expired after five minutes).
 
-    Revoked sessions that have not expired stay (sessions.prune_expired says
+    Revoked sessions that have not expired stay (session_endings.prune_expired says
     why), and so do their retired tokens: replaying one must still revoke.
     """
     now = utcnow()

@@ -13,7 +13,8 @@ from gql_auth.client_info import ClientInfo
 from gql_auth.db import rowcount
 from gql_auth.errors import TokenExpired, TokenInvalid, TokenRevoked
 from gql_auth.models import AuthSession, RetiredRefreshToken, User, utcnow
-from gql_auth.sessions import SignedIn, issue, lock_session_of_token
+from gql_auth.session_locks import lock_session_of_token
+from gql_auth.sessions import SignedIn, issue
 from gql_auth.tokens import AccessTokenCodec, hash_token, is_plausible_token, new_refresh_token
 
 

@@ -28,7 +28,7 @@ from gql_auth.models import Passkey, TotpCredential, User
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule
 from gql_auth.secret_box import SecretBox
-from gql_auth.sessions import lock_user
+from gql_auth.session_locks import lock_user
 
 WRONG_CODE = "The code is invalid."
 

@@ -10,7 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gql_auth.client_address import Network, parse_networks
 from gql_auth.config import Settings
-from gql_auth.db import create_engine, create_reader_engine, create_session_factory
+from gql_auth.db import (
+    create_engine,
+    create_loop_reader_engine,
+    create_reader_engine,
+    create_session_factory,
+)
 from gql_auth.mail.sender import Mailer
 from gql_auth.metrics import Metrics
 from gql_auth.passkeys import RelyingParty
@@ -68,7 +73,11 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         engine=engine,
         session_factory=create_session_factory(engine),
-        viewers=ViewerLookup(create_reader_engine(settings), threads=VIEWER_READ_THREADS),
+        viewers=ViewerLookup(
+            create_reader_engine(settings),
+            threads=VIEWER_READ_THREADS,
+            loop_engine=create_loop_reader_engine(settings),
+        ),
         hasher=hasher,
         tokens=tokens,
         trusted_proxies=parse_networks(settings.trusted_proxies),

@@ -4,7 +4,7 @@ Every way into a session runs through here: register, login (and verifyMfa,
 its second step when the account has TOTP on), a passkey sign-in and
 changePassword. Each function owns its whole sequence, so a resolver only
 parses input and maps the SignedIn it gets back. Refreshing a session is
-rotation's, ending one is sessions'; the CLI's create-admin makes an account
+rotation's, ending one is session_endings'; the CLI's create-admin makes an account
 and no session, so it calls accounts.register.
 """
 
@@ -23,6 +23,7 @@ from gql_auth import (
     mfa_challenges,
     passkey_login,
     second_factor,
+    session_endings,
     sessions,
 )
 from gql_auth.audit import EventKind
@@ -178,7 +179,7 @@ async def change_password(
         new_password=new_password,
         password_min_length=services.password_min_length,
     )
-    await sessions.revoke_all(db, user_id=user.id)
+    await session_endings.revoke_all(db, user_id=user.id)
     methods = (*amr.PASSWORD, *(method for method in proven if method not in amr.PASSWORD))
     return await _open_session(db, services, user=user, client=client, amr=methods)
 

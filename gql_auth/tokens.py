@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from jose import ExpiredSignatureError, JWTError, jwt
@@ -25,6 +28,12 @@ _REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
 _DECODE_OPTIONS = {f"require_{claim}": True for claim in _REQUIRED_CLAIMS}
 # Longer than any token we issue; rejects garbage before any crypto runs.
 _MAX_TOKEN_LENGTH = 4096
+# Tokens that passed every check, kept by their text: a client sends the same
+# access token for its whole lifetime, and python-jose's checks cost about as
+# much as the rest of an authenticated request (docs/performance.md). Only
+# verified tokens enter (forgeries cannot fill it); expiry is checked on every
+# use, and the session and user are still read on every request.
+VERIFIED_TOKENS_KEPT = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +76,8 @@ class AccessTokenCodec:
         # A retired key still verifies during a rotation; it never signs.
         self._keys = load_signing_keys(settings)
         self._headers = {"kid": self._keys.kid} if self._keys.kid else None
+        # Per codec, so keys and claims checked are this codec's; raising calls are never kept.
+        self._verified = lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(self._verify_signed)
 
     def jwks(self) -> dict[str, object] | None:
         """The public keys other services verify with; None with HS*, whose key is secret."""
@@ -103,7 +114,16 @@ class AccessTokenCodec:
 
     def verify(self, token: str) -> VerifiedAccessToken:
         """decode's checks (all of them live here), keeping the signed claims for introspection."""
-        if not token or len(token) > _MAX_TOKEN_LENGTH or _has_critical_extensions(token):
+        if not token or len(token) > _MAX_TOKEN_LENGTH:
+            raise TokenInvalid
+        verified = self._verified(token)
+        # python-jose's own rule, for a token kept since it was first checked.
+        if verified.payload["exp"] < int(time.time()):
+            raise TokenExpired
+        return verified
+
+    def _verify_signed(self, token: str) -> VerifiedAccessToken:
+        if _has_critical_extensions(token):
             raise TokenInvalid
         claims = self._verified_claims(token)
         subject, session_id = claims.get("sub"), claims.get("sid")
@@ -120,7 +140,8 @@ class AccessTokenCodec:
             tuple(amr) if isinstance(amr, list) and all(isinstance(m, str) for m in amr) else ()
         )
         return VerifiedAccessToken(
-            AccessClaims(user_id=int(subject), session_id=session_id, amr=methods), claims
+            AccessClaims(user_id=int(subject), session_id=session_id, amr=methods),
+            MappingProxyType(claims),  # shared by every request that sends this token
         )
 
     def _verified_claims(self, token: str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from gql_auth.second_factor import (
     status,
     verify_code,
 )
-from gql_auth.sessions import lock_user
+from gql_auth.session_locks import lock_user
 
 # How long an enrolment waits for confirmTotp before enrollTotp must run again.
 PENDING_LIFETIME = timedelta(minutes=15)

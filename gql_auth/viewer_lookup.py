@@ -1,12 +1,16 @@
-"""The per-request session and user check, done whole in one hand-over to a database thread.
+"""The per-request session and user check: on the loop for SQLite, else one thread hand-over.
 
 Every authenticated request runs this read. Through SQLAlchemy's async ORM
 on aiosqlite it cost a dozen thread hand-overs (checkout, cursor, execute,
-fetch, reset, ...), each a queue put, a thread wake-up and a GIL hand-over;
-here the same read on a sync connection runs start to end on one reader
-thread, so the loop waits once. The rows come back detached and join the
-request's own session only if a resolver opens it (Context.db), so a request
-that writes nothing never begins or commits a transaction.
+fetch, reset, ...), each a queue put, a thread wake-up and a GIL hand-over.
+On a server database the same read on a sync connection runs start to end on
+one reader thread, so the loop waits once. On SQLite it runs on the loop: one
+indexed read of a local file in WAL mode, which never waits on writers, costs
+less than the hand-over itself; should it meet a lock, it fails at once and
+goes to a reader thread (gql_auth.db.create_loop_reader_engine). The rows come
+back detached and join the request's own session only if a resolver opens it
+(Context.db), so a request that writes nothing never begins or commits a
+transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 
+from gql_auth.db import is_transient_conflict
 from gql_auth.errors import TokenRevoked
 from gql_auth.models import AuthSession, User, utcnow
 from gql_auth.sessions import LAST_USED_RESOLUTION, Viewer
@@ -38,25 +43,33 @@ _SESSION_KEYS = tuple(column.key for column in _SESSION_COLUMNS)
 _USER_KEYS = tuple(column.key for column in _USER_COLUMNS)
 _SPLIT = len(_SESSION_COLUMNS)
 _Row = TypeVar("_Row", User, AuthSession)
+_Found = tuple[object, ...] | None
+
+
+class _WouldWait(Exception):
+    """The read on the loop met a lock: it goes to a reader thread instead."""
 
 
 class ViewerLookup:
     """Resolves a decoded access token to its live session and active user, or TokenRevoked."""
 
-    def __init__(self, engine: Engine, *, threads: int) -> None:
+    def __init__(self, engine: Engine, *, threads: int, loop_engine: Engine | None = None) -> None:
         # Instances are built without a query, which is what would configure the
         # mappers: a fresh worker's first request may well be this read.
         configure_mappers()
         self._engine = engine
+        self._loop_engine = loop_engine
         # Bounded: at most this many reads wait on the database at once.
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="viewer-read")
 
     async def resolve(self, claims: AccessClaims) -> Viewer:
-        loop = asyncio.get_running_loop()
         now = utcnow()
-        row = await loop.run_in_executor(
-            self._threads, self._read, claims.session_id, claims.user_id
-        )
+        try:
+            row = self._read_on_loop(claims.session_id, claims.user_id)
+        except _WouldWait:
+            row = await asyncio.get_running_loop().run_in_executor(
+                self._threads, self._read, claims.session_id, claims.user_id
+            )
         if row is None:
             raise TokenRevoked
         session = _detached(AuthSession, _SESSION_KEYS, row[:_SPLIT])
@@ -65,7 +78,21 @@ class ViewerLookup:
             raise TokenRevoked
         return Viewer(user=user, session=session)
 
-    def _read(self, session_id: str, user_id: int) -> tuple[object, ...] | None:
+    def _read_on_loop(self, session_id: str, user_id: int) -> _Found:
+        """The read without waiting for anything, or _WouldWait."""
+        if self._loop_engine is None:
+            raise _WouldWait
+        parameters = {"session_id": session_id, "user_id": user_id}
+        try:
+            with self._loop_engine.connect() as connection:
+                row = connection.execute(_VIEWER_ROW, parameters).first()
+        except DBAPIError as error:
+            if is_transient_conflict(error):  # "database is locked", at once: no wait
+                raise _WouldWait from error
+            raise
+        return tuple(row) if row is not None else None
+
+    def _read(self, session_id: str, user_id: int) -> _Found:
         parameters = {"session_id": session_id, "user_id": user_id}
         for attempt in (1, 2):
             try:
@@ -82,6 +109,8 @@ class ViewerLookup:
     def close(self) -> None:
         self._threads.shutdown(wait=True)
         self._engine.dispose()
+        if self._loop_engine is not None:
+            self._loop_engine.dispose()
 
 
 def needs_last_used_update(viewer: Viewer, now: datetime) -> bool:

@@ -27,6 +27,7 @@ from gql_auth.models import utcnow
 from tests.conftest import MARIADB, Backend
 from tests.helpers import (
     LOGIN,
+    REGISTER,
     STRONG_PASSWORD,
     SqlDatabase,
     assert_error,
@@ -35,6 +36,7 @@ from tests.helpers import (
     gql,
     make_settings,
     register,
+    register_input,
     running_app,
     session_id_of,
 )
@@ -42,6 +44,11 @@ from tests.mailbox import running_mail_app
 
 RETRY_MESSAGE = "deadlock or lock timeout, nothing was saved; running it once more"
 LOGOUT = "mutation L($token: String!) { logout(refreshToken: $token) }"
+REGISTER_AND_LOGOUT = """
+mutation RL($input: RegisterInput!, $token: String!) {
+  register(input: $input) { accessToken }
+  logout(refreshToken: $token)
+}"""
 VERIFY_AND_LOGOUT = (
     "mutation B($token: String!) { requestEmailVerification logout(refreshToken: $token) }"
 )
@@ -310,6 +317,31 @@ class TestLockWaitTimeoutIsRetried:
         assert len(retries_logged(caplog)) == 1
         assert_error(second, "RATE_LIMITED")  # the one sign-in the rule allows was that one
         assert event_kinds(mariadb, registered["user"]["id"]).count("LOGIN_SUCCEEDED") == 1
+
+    async def test_a_retried_registration_counts_once_under_its_plain_limit(
+        self, mariadb: SqlDatabase, impatient_url: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A plain count (REGISTER_IP, no reservation) of the rolled-back attempt is given back."""
+        caplog.set_level(logging.WARNING, logger="gql_auth")
+        settings = make_settings(impatient_url, rate_limit_register_ip="2/hour")
+        async with running_app(settings) as client:
+            registered = await register(client)  # the first of the two registrations allowed
+            with other_transaction(mariadb) as other:
+                execute(
+                    other, "SELECT id FROM users WHERE id = %s FOR UPDATE", registered["user"]["id"]
+                )
+                # register counts and inserts; logout then waits for the held user row.
+                variables = {"input": register_input(), "token": registered["refreshToken"]}
+                request = asyncio.create_task(gql(client, REGISTER_AND_LOGOUT, variables))
+                await until_retried(caplog)  # the first attempt gave up waiting
+            body = await request
+            third = await gql(client, REGISTER, {"input": register_input()})
+
+        assert len(retries_logged(caplog)) == 1
+        assert data_of(body, "register")["accessToken"]  # the retry was not refused
+        assert data_of(body, "logout") is True
+        assert_error(third, "RATE_LIMITED")  # the second allowed registration was that one
+        assert mariadb.count("users") == 2  # the rolled-back attempt left no account
 
     async def test_a_second_conflict_is_not_retried_and_saves_nothing(
         self, mariadb: SqlDatabase, impatient_url: str, caplog: pytest.LogCaptureFixture

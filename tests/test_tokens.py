@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -304,3 +305,44 @@ class TestRevocation:
         token = resign(attacker["accessToken"], sub=victim["user"]["id"])
 
         assert_error(await gql(client, ME, token=token), "UNAUTHENTICATED", reason="TOKEN_REVOKED")
+
+
+class TestAcceptedTokensAreCheckedAgain:
+    """A verified token is kept by its text; expiry and the session are still checked each time."""
+
+    async def test_an_accepted_token_is_token_expired_once_its_time_is_up(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        payload = await register(client)
+        expires = int(time.time()) + 1
+        token = resign(payload["accessToken"], exp=expires)
+        assert data_of(await gql(client, ME, token=token), "me")["id"] == payload["user"]["id"]
+
+        while int(time.time()) <= expires:  # python-jose's rule: expired once now > exp
+            await asyncio.sleep(0.1)
+        body = await gql(client, ME, token=token)
+
+        assert_error(body, "UNAUTHENTICATED", reason="TOKEN_EXPIRED")
+
+    async def test_an_accepted_token_is_token_revoked_once_its_session_is(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        payload = await register(client)
+        token = payload["accessToken"]
+        assert data_of(await gql(client, ME, token=token), "me")["id"] == payload["user"]["id"]
+
+        database.update_session(claims_of(token)["sid"], revoked_at=datetime.now(UTC))
+        body = await gql(client, ME, token=token)
+
+        assert_error(body, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
+
+    async def test_a_forgery_of_an_accepted_token_is_still_token_invalid(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        payload = await register(client)
+        token = payload["accessToken"]
+        assert data_of(await gql(client, ME, token=token), "me")["id"] == payload["user"]["id"]
+
+        for forge in FORGERIES.values():
+            body = await gql(client, ME, token=forge(token))
+            assert_error(body, "UNAUTHENTICATED", reason="TOKEN_INVALID")

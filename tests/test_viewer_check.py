@@ -1,6 +1,7 @@
-"""The check every authenticated request makes: one read on a reader thread, no transaction.
+"""The check every authenticated request makes: one read, no transaction.
 
-The session and user are read on a database thread in one go; a request
+The session and user are read in one go (on the loop for SQLite, else on a
+database thread), and on SQLite the loop never waits on a lock; a request
 that writes nothing must not touch the request engine at all (no checkout,
 no BEGIN, no COMMIT), while writes still land: lastUsedAt once a minute,
 and whatever a resolver changes in the caller's own rows.
@@ -9,6 +10,9 @@ and whatever a resolver changes in the caller's own rows.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +33,7 @@ from tests.helpers import (
     data_of,
     gql,
     register,
+    running_app,
     session_id_of,
     started_app,
 )
@@ -138,3 +143,93 @@ async def test_a_reader_connection_the_server_closed_is_replaced(
         bodies = await asyncio.gather(*(gql(client, ME, token=token) for _ in range(8)))
 
     assert all(data_of(body, "me")["id"] == payload["user"]["id"] for body in bodies)
+
+
+LOCK_HELD_SECONDS = 3.0
+
+
+@asynccontextmanager
+async def loop_watch() -> AsyncIterator[Callable[[], float]]:
+    """Measures the longest time the event loop went without running a ticking task."""
+    loop = asyncio.get_running_loop()
+    gaps = [0.0]
+
+    async def tick() -> None:
+        last = loop.time()
+        while True:
+            await asyncio.sleep(0.01)
+            now = loop.time()
+            gaps.append(now - last)
+            last = now
+
+    ticker = asyncio.create_task(tick())
+    try:
+        yield lambda: max(gaps)
+    finally:
+        ticker.cancel()
+
+
+def sqlite_path(database: SqlDatabase) -> str:
+    path = make_url(database.url).database
+    assert path is not None
+    return path
+
+
+class TestTheCheckOnTheLoop:
+    """SQLite: the read runs on the event loop, so it must never wait there for anything."""
+
+    @pytest.fixture(autouse=True)
+    def _sqlite_only(self, backend: Any) -> None:
+        if backend.name != "sqlite":
+            pytest.skip("a server database is always read on a thread")
+
+    async def test_a_locked_file_sends_the_check_to_a_thread_and_never_stalls_the_loop(
+        self, settings: Settings, database: SqlDatabase
+    ) -> None:
+        async with running_app(settings) as client:
+            payload = await register(client)
+        # Exclusive locking mode, taken by a write: no other connection may even read.
+        holder = sqlite3.connect(sqlite_path(database), isolation_level=None)
+        try:
+            holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+            holder.execute("BEGIN IMMEDIATE")
+            holder.execute("UPDATE users SET username = username")
+            holder.execute("COMMIT")
+            async with running_app(settings) as client, loop_watch() as longest_stall:
+                me = asyncio.create_task(gql(client, ME, token=payload["accessToken"]))
+                other = await gql(client, "{ __typename }")  # answered while `me` waits
+                await asyncio.sleep(LOCK_HELD_SECONDS)
+                waiting = not me.done()
+                holder.close()
+                body = await me
+        finally:
+            holder.close()
+
+        assert data_of(other, "__typename") == "Query"
+        assert waiting
+        assert data_of(body, "me")["id"] == payload["user"]["id"]
+        # SQLite's usual busy wait would hold the loop the whole time the lock is held.
+        assert longest_stall() < LOCK_HELD_SECONDS / 2
+
+    async def test_an_open_write_does_not_hold_the_check_back(
+        self, settings: Settings, database: SqlDatabase
+    ) -> None:
+        """WAL: readers never wait for a writer; they see the last commit, then the next."""
+        async with started_app(settings) as app, client_of(app) as client:
+            payload = await register(client)
+            token = payload["accessToken"]
+            writer = sqlite3.connect(sqlite_path(database), isolation_level=None)
+            try:
+                writer.execute("BEGIN IMMEDIATE")
+                writer.execute(
+                    "UPDATE sessions SET revoked_at = CURRENT_TIMESTAMP WHERE id = ?",
+                    (session_id_of(payload),),
+                )
+                during = await asyncio.gather(*(gql(client, ME, token=token) for _ in range(8)))
+                writer.execute("COMMIT")
+            finally:
+                writer.close()
+            after = await gql(client, ME, token=token)
+
+        assert all(data_of(body, "me")["id"] == payload["user"]["id"] for body in during)
+        assert_error(after, "UNAUTHENTICATED", reason="TOKEN_REVOKED")

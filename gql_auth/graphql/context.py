@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeVar
 
 import strawberry
@@ -43,14 +44,6 @@ class Context(BaseContext):
         self.settings = services.settings
         self.http_request = request
         self.request_id = request_id
-        self.client = ClientInfo(
-            ip_address=client_address(
-                request.client.host if request.client else None,
-                request.headers.getlist("x-forwarded-for"),  # every line, not just the first
-                services.trusted_proxies,
-            ),
-            user_agent=request.headers.get("user-agent"),
-        )
         self._session: AsyncSession | None = None
         # Resolvers of one request may run concurrently; an AsyncSession may not.
         self._db_lock = asyncio.Lock()
@@ -63,6 +56,19 @@ class Context(BaseContext):
         self.transient_conflict = False
         # Whether the view may run this operation once more after such a rollback.
         self.may_retry = True
+
+    @cached_property
+    def client(self) -> ClientInfo:
+        """Who is asking, for limits and the audit trail; worked out only when one needs it."""
+        request = self.http_request
+        return ClientInfo(
+            ip_address=client_address(
+                request.client.host if request.client else None,
+                request.headers.getlist("x-forwarded-for"),  # every line, not just the first
+                self.services.trusted_proxies,
+            ),
+            user_agent=request.headers.get("user-agent"),
+        )
 
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:

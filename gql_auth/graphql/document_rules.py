@@ -1,41 +1,26 @@
-"""Sizing up a document before anything runs: depth, aliases, expansion, credential checks.
+"""The limits a document must keep before anything runs, and the refusals when it does not.
 
-Counted on the resolved selection (fragments expanded), because limits that
-only look at the literal text can be side-stepped by moving fields into
-fragments, and Strawberry's depth limiter ignores introspection fields.
-Linear in the document: each definition is walked once, each fragment's
-shape is computed once and reused wherever it is spread, and a spread of an
-unknown fragment or back into its own chain stops the analysis.
+The numbers come from document_shape (fragments expanded, so moving fields
+into fragments side-steps nothing); this module decides which are too many
+and says so in the GraphQL validation envelope. It also lowers graphql-core's
+own overlapping-fields budget, the one validation rule that is quadratic.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    Node,
-    OperationDefinitionNode,
-    OperationType,
-    SelectionSetNode,
-    ValidationContext,
-)
+from graphql import DocumentNode, GraphQLError, Node, ValidationContext
 from graphql.validation import OverlappingFieldsCanBeMergedRule
+
+from gql_auth.graphql.document_shape import Shape, Unmeasurable, operation_shapes
 
 # Fragment spreads can multiply a small text into a huge selection.
 MAX_EXPANDED_FIELDS = 5000
 # Each __schema can return the whole schema: 22 aliased full introspections took 0.4 s of
 # CPU for a 1 MB answer. Introspection tools ask for one.
 MAX_INTROSPECTION_FIELDS = 4
-_INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
-# Counts stop growing here: a doubling chain would otherwise make 2**200-sized integers.
-_SATURATED = 10**9
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,152 +33,10 @@ class DocumentLimits:
     credential_fields: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class _Spread:
-    """A fragment spread, placed: how deep it sits and in what context."""
-
-    node: FragmentSpreadNode
-    depth: int
-    introspection: bool
-    top_level: bool
-
-
-@dataclass(slots=True)
-class Shape:
-    """What a selection adds once fully expanded, relative to where it sits."""
-
-    fields: int = 0
-    aliases: int = 0
-    credential_fields: int = 0  # at its own top level
-    depth: int = 0  # deepest field outside introspection
-    introspection_depth: int = 0  # deepest field at or under __schema/__type
-    any_depth: int = 0  # deepest field of either kind (counts as introspection inside it)
-    introspection_fields: int = 0  # __schema and __type fields
-    spreads: list[_Spread] = field(default_factory=list)
-
-    def add_field(
-        self, node: FieldNode, *, depth: int, introspection: bool, credential: bool
-    ) -> None:
-        self.fields += 1
-        self.aliases += node.alias is not None
-        self.credential_fields += credential
-        self.introspection_fields += node.name.value in _INTROSPECTION_FIELDS
-        self.any_depth = max(self.any_depth, depth)
-        if introspection:
-            self.introspection_depth = max(self.introspection_depth, depth)
-        else:
-            self.depth = max(self.depth, depth)
-
-    def add_spread(self, spread: _Spread, fragment: Shape) -> None:
-        """Adds a resolved fragment's shape at the place it is spread."""
-        self.fields = min(self.fields + fragment.fields, _SATURATED)
-        self.aliases = min(self.aliases + fragment.aliases, _SATURATED)
-        self.introspection_fields = min(
-            self.introspection_fields + fragment.introspection_fields, _SATURATED
-        )
-        if spread.top_level:
-            self.credential_fields = min(
-                self.credential_fields + fragment.credential_fields, _SATURATED
-            )
-        if fragment.any_depth:
-            self.any_depth = max(self.any_depth, spread.depth + fragment.any_depth)
-        if spread.introspection and fragment.any_depth:
-            self.introspection_depth = max(
-                self.introspection_depth, spread.depth + fragment.any_depth
-            )
-            return
-        if fragment.depth:
-            self.depth = max(self.depth, spread.depth + fragment.depth)
-        if fragment.introspection_depth:
-            self.introspection_depth = max(
-                self.introspection_depth, spread.depth + fragment.introspection_depth
-            )
-
-
-class _Refused(Exception):  # control flow inside this module, never raised out
-    def __init__(self, reason: str, message: str, node: Node) -> None:
-        super().__init__(message)
-        self.error = refusal(reason, message, node)
-
-
 def refusal(reason: str, message: str, node: Node | None = None) -> GraphQLError:
     return GraphQLError(
         message, node, extensions={"code": "GRAPHQL_VALIDATION_FAILED", "reason": reason}
     )
-
-
-def _own_shape(selection_set: SelectionSetNode, *, credentials: tuple[str, ...]) -> Shape:
-    """One definition's fields, without following spreads (they are listed instead).
-
-    `credentials` are the names that count as credential checks at its top level.
-    """
-    shape = Shape()
-    stack = [(selection_set, 0, False, credentials)]
-    while stack:
-        selections, depth, introspection, counted = stack.pop()
-        for selection in selections.selections:
-            if isinstance(selection, FieldNode):
-                name = selection.name.value
-                inside = introspection or name in _INTROSPECTION_FIELDS
-                shape.add_field(
-                    selection, depth=depth + 1, introspection=inside, credential=name in counted
-                )
-                if selection.selection_set is not None:
-                    stack.append((selection.selection_set, depth + 1, inside, ()))
-            elif isinstance(selection, InlineFragmentNode):
-                stack.append((selection.selection_set, depth, introspection, counted))
-            elif isinstance(selection, FragmentSpreadNode):
-                shape.spreads.append(_Spread(selection, depth, introspection, bool(counted)))
-    return shape
-
-
-def _fragment_shapes(
-    fragments: dict[str, FragmentDefinitionNode], credentials: tuple[str, ...]
-) -> dict[str, Shape]:
-    """Every fragment's expanded shape, each computed once, in dependency order.
-
-    Walks the spread graph without recursion; an unknown fragment or a spread
-    back into the current chain is refused on the spot.
-    """
-    own = {
-        name: _own_shape(fragment.selection_set, credentials=credentials)
-        for name, fragment in fragments.items()
-    }
-    resolved: dict[str, Shape] = {}
-    for root in own:
-        if root in resolved:
-            continue
-        path: list[tuple[str, Iterator[_Spread]]] = [(root, iter(own[root].spreads))]
-        on_path = {root}
-        while path:
-            name, spreads = path[-1]
-            for spread in spreads:
-                target = _spread_target(spread, own, on_path)
-                if target not in resolved:
-                    path.append((target, iter(own[target].spreads)))
-                    on_path.add(target)
-                    break
-            else:
-                path.pop()
-                on_path.discard(name)
-                resolved[name] = _expanded(own[name], resolved)
-    return resolved
-
-
-def _spread_target(spread: _Spread, own: dict[str, Shape], on_path: set[str]) -> str:
-    name = spread.node.name.value
-    if name not in own:
-        raise _Refused("UNKNOWN_FRAGMENT", f"Unknown fragment '{name}'.", spread.node)
-    if name in on_path:
-        raise _Refused("FRAGMENT_CYCLE", f"Fragment '{name}' is spread within itself.", spread.node)
-    return name
-
-
-def _expanded(own: Shape, resolved: dict[str, Shape]) -> Shape:
-    shape = replace(own, spreads=[])  # its own counts; the spreads are added resolved
-    for spread in own.spreads:
-        shape.add_spread(spread, resolved[spread.node.name.value])
-    return shape
 
 
 def check_document(document: DocumentNode, limits: DocumentLimits) -> list[GraphQLError]:
@@ -202,33 +45,16 @@ def check_document(document: DocumentNode, limits: DocumentLimits) -> list[Graph
     The first operation that breaks a limit is reported, so a document of many
     operations cannot make a long list of errors either.
     """
-    fragments = {
-        definition.name.value: definition
-        for definition in document.definitions
-        if isinstance(definition, FragmentDefinitionNode)
-    }
     try:
-        shapes = _fragment_shapes(fragments, limits.credential_fields)
-        for operation in document.definitions:
-            if isinstance(operation, OperationDefinitionNode):
-                errors = _operation_refusals(operation, shapes, limits)
-                if errors:
-                    return errors
-    except _Refused as refused:
-        return [refused.error]
+        for operation, found in operation_shapes(document, credentials=limits.credential_fields):
+            errors = [
+                refusal(reason, message, operation) for reason, message in violations(found, limits)
+            ]
+            if errors:
+                return errors
+    except Unmeasurable as unmeasurable:
+        return [refusal(unmeasurable.reason, unmeasurable.message, unmeasurable.node)]
     return []
-
-
-def _operation_refusals(
-    operation: OperationDefinitionNode, shapes: dict[str, Shape], limits: DocumentLimits
-) -> list[GraphQLError]:
-    mutation = operation.operation is OperationType.MUTATION
-    credentials = limits.credential_fields if mutation else ()
-    own = _own_shape(operation.selection_set, credentials=credentials)
-    for spread in own.spreads:
-        _spread_target(spread, shapes, set())
-    found = _expanded(own, shapes)
-    return [refusal(reason, message, operation) for reason, message in violations(found, limits)]
 
 
 def violations(found: Shape, limits: DocumentLimits) -> Iterable[tuple[str, str]]:

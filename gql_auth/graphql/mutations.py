@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from gql_auth import rotation, sessions, signin
+from gql_auth import rotation, session_endings, signin
 from gql_auth.graphql.context import Context, Info
 from gql_auth.graphql.credentials import CredentialCheck, Secret
 from gql_auth.graphql.inputs import ChangePasswordInput, LoginInput, RegisterInput
@@ -69,7 +69,9 @@ class Mutation:
     )
     async def logout(self, info: Info, refresh_token: str) -> bool:
         async with info.context.db() as db:
-            await sessions.logout(db, refresh_token=refresh_token, client=info.context.client)
+            await session_endings.logout(
+                db, refresh_token=refresh_token, client=info.context.client
+            )
         return True
 
     @strawberry.mutation(
@@ -79,7 +81,7 @@ class Mutation:
     async def logout_all(self, info: Info) -> int:
         viewer = await require_viewer(info)
         async with info.context.db() as db:
-            return await sessions.logout_everywhere(
+            return await session_endings.logout_everywhere(
                 db, user_id=viewer.user.id, client=info.context.client
             )
 
