@@ -78,6 +78,8 @@ class GraphQLView(GraphQL[Context, None]):
         """Strawberry's checks on the object RequestGuard decoded, plus the document id.
 
         Strawberry's own parse would decode the JSON again and drop `documentId`.
+        The protocol is always plain HTTP: no streaming transport picked from
+        Accept, so every operation goes through Schema.execute and its runner.
         """
         body = parsed_body(request.scope) if isinstance(request, _RequestAdapter) else None
         if body is None:
