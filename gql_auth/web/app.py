@@ -2,109 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
-import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from cross_web import AsyncHTTPRequestAdapter
-from fastapi import FastAPI, Request, WebSocket
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.types import ASGIApp
-from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
-from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from gql_auth import sessions
 from gql_auth.config import Settings, get_settings
-from gql_auth.graphql.context import Context
 from gql_auth.graphql.schema import build_schema
 from gql_auth.logging_setup import configure_logging
 from gql_auth.metrics import Metrics
-from gql_auth.ratelimit import recording_reservations
 from gql_auth.services import Services, build_services
 from gql_auth.web import graphiql, introspection, jwks
 from gql_auth.web.edge import Edge
 from gql_auth.web.http_guards import RequestGuard
+from gql_auth.web.view import GraphQLView
 
 logger = logging.getLogger("gql_auth")
-
-Outcome = ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult
-# Before the second attempt, a pause up to this long, so two transactions
-# that deadlocked each other do not meet again in step.
-RETRY_JITTER_SECONDS = 0.05
-
-
-class _GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's plain ASGI view, routed by path.
-
-    FastAPI's GraphQLRouter solved a chain of dependencies on every request,
-    about 8 % of the CPU of an authenticated query (docs/performance.md).
-    """
-
-    def __init__(self, services: Services, **options: Any) -> None:
-        super().__init__(**options)
-        self._services = services
-
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> Context:
-        if not isinstance(request, Request):
-            raise TypeError("/graphql serves HTTP only")
-        return Context(self._services, request, request.state.request_id)
-
-    async def execute_operation(  # Strawberry's signature (0.341)
-        self,
-        request: Request,
-        request_adapter: AsyncHTTPRequestAdapter,
-        request_data: GraphQLRequestData | list[GraphQLRequestData],
-        context: Context,
-        root_value: None,
-        sub_response: Response,
-    ) -> Outcome:
-        """Runs the operation; once more, in a fresh transaction, after a deadlock.
-
-        RequestTransaction flags the context only when it rolled back, so
-        nothing of the first attempt was saved and its after-commit callbacks
-        (mails) were dropped with it; the second attempt answers either way.
-        """
-        run = super().execute_operation
-
-        async def attempt(context: Context) -> Outcome:
-            return await run(
-                request=request,
-                request_adapter=request_adapter,
-                request_data=request_data,
-                context=context,
-                root_value=root_value,
-                sub_response=sub_response,
-            )
-
-        with recording_reservations() as reserved:
-            result = await attempt(context)
-        if not context.retrying:
-            return result
-        logger.warning(
-            "request %s: deadlock or lock timeout, nothing was saved; running it once more",
-            context.request_id,
-        )
-        # Nothing of the first attempt counts, its attempts under the limits neither:
-        # the second one reserves them again.
-        for reservation in reserved:
-            await reservation.refund_all()
-        await asyncio.sleep(random.uniform(0, RETRY_JITTER_SECONDS))  # noqa: S311 - not a secret
-        second = await self.get_context(request, sub_response)
-        second.may_retry = False  # once: a second conflict is answered as an error
-        return await attempt(second)
-
-    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        # Our offline, auth-aware page instead of Strawberry's, which loads from a CDN.
-        return graphiql.page_response(request.url.path)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -125,7 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
 
     graphql: ASGIApp = RequestGuard(
-        _GraphQLApp(
+        GraphQLView(
             services,
             schema=build_schema(settings),
             graphql_ide=None if settings.is_production else "graphiql",
