@@ -1,9 +1,11 @@
 """CPU and wall time per request of `me` and the REST rows, driven in-process (no sockets).
 
 `python bench/cpu_per_request.py` (in bench/.venv; `make bench` runs it last).
-Targets: gql-auth `me`; a bare Strawberry app on FastAPI's GraphQLRouter
-(only the parse/validation caches, a `me` resolver doing our decode and
-viewer check), the control for what Strawberry's own machinery costs;
+Targets: gql-auth `me`, sent as text and by trusted-document id (what
+skipping the per-request parse, validation and cache lookup buys); a bare
+Strawberry app on FastAPI's GraphQLRouter (only the parse/validation
+caches, a `me` resolver doing our decode and viewer check), the control
+for what Strawberry's own machinery costs;
 `rest` (bench/rest_app.py) and `tutorial` (bench/tutorial_app.py). Prints
 medians over interleaved batches of `time.process_time()` per request,
 which counts every thread of the process (database readers, FastAPI's
@@ -13,6 +15,7 @@ threadpool), and of wall time, which also shows waiting on hand-overs.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import secrets
@@ -26,7 +29,13 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 WORK = Path(tempfile.mkdtemp(prefix="gql-auth-cpu-"))
+ME = "{ me { id username role } }"
+ME_ID = hashlib.sha256(ME.encode()).hexdigest()
+(WORK / "persisted-documents.json").write_text(json.dumps({ME_ID: ME}))
 os.environ.update(
+    # Both rows on one app: ids run, and so does the text (ONLY would refuse it).
+    TRUSTED_DOCUMENTS_FILE=str(WORK / "persisted-documents.json"),
+    TRUSTED_DOCUMENTS_ONLY="false",
     ENVIRONMENT="production",
     SECRET_KEY=secrets.token_urlsafe(32),
     DATABASE_URL=f"sqlite:///{WORK}/gqlauth.db",
@@ -129,11 +138,13 @@ async def main(batches: int, batch: int) -> None:
     json_headers = {"content-type": "application/json"}
     answer = await call(gql, "POST", "/graphql", json_headers, json.dumps(register).encode())
     token = json.loads(answer["body"])["data"]["register"]["accessToken"]
-    me = json.dumps({"query": "{ me { id username role } }"}).encode()
+    me = json.dumps({"query": ME}).encode()
+    me_by_id = json.dumps({"documentId": f"sha256:{ME_ID}"}).encode()
     auth = json_headers | {"authorization": f"Bearer {token}"}
     bare = bare_strawberry_app(rest_app.codec, rest_app.viewers)
     targets: dict[str, Call] = {
         "gql-auth me": lambda: call(gql, "POST", "/graphql", auth, me),
+        "gql-auth me by id": lambda: call(gql, "POST", "/graphql", auth, me_by_id),
         "bare Strawberry me": lambda: call(bare, "POST", "/graphql", auth, me),
         "rest GET /me": lambda: call(rest_app.app, "GET", "/me", auth, b""),
         "tutorial GET /me": lambda: call(tutorial_app.app, "GET", "/me", auth, b""),

@@ -128,6 +128,12 @@ class Settings(BaseSettings):
     # The issuer an authenticator app shows beside the account name.
     totp_issuer: str = Field(default="gql-auth", min_length=1, max_length=64)
 
+    # Trusted documents (graphql/trusted_documents.py): the manifest of the operations the
+    # clients were built with; with TRUSTED_DOCUMENTS_ONLY nothing else runs. Unset ONLY:
+    # see trusted_documents_only_in_force.
+    trusted_documents_file: Path | None = None
+    trusted_documents_only: bool | None = None
+
     metrics_enabled: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
@@ -143,6 +149,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("trusted_documents_file", "trusted_documents_only", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # `TRUSTED_DOCUMENTS_FILE=` in a .env file means "none", not the current directory.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -202,6 +214,15 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _trusted_documents_need_a_manifest(self) -> Self:
+        if self.trusted_documents_only and self.trusted_documents_file is None:
+            raise ValueError(
+                "TRUSTED_DOCUMENTS_ONLY=true needs TRUSTED_DOCUMENTS_FILE: "
+                "without a manifest no operation could run"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _production_rules(self) -> Self:
         if self.environment is not Environment.PRODUCTION:
             return self
@@ -226,6 +247,13 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def trusted_documents_only_in_force(self) -> bool:
+        """TRUSTED_DOCUMENTS_ONLY, else on in production whenever a manifest is given."""
+        if self.trusted_documents_only is not None:
+            return self.trusted_documents_only
+        return self.is_production and self.trusted_documents_file is not None
 
     @property
     def webauthn_rp_id_in_force(self) -> str:

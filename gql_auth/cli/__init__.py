@@ -85,6 +85,10 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()  # fail here, in one line, before any worker starts
     # Development: create the key file once, not once per worker; a bad key fails here.
     load_signing_keys(settings)
+    if settings.trusted_documents_file is not None:
+        from gql_auth.graphql.schema import build_schema
+
+        build_schema(settings)  # a bad manifest entry fails here, in one line naming it
     shared = shared_sqlite_file_mode(settings.database_url)
     if shared is not None:
         print(

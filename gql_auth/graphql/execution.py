@@ -5,7 +5,8 @@ which built each extension per request and entered a context manager per
 hook per step: about as much CPU as the `me` resolver and graphql-core's
 execution together (docs/performance.md). The steps and their order are the
 ones Strawberry's execute had, with our former extensions' work as plain
-calls: the document limits and cache around parse and validation; after
+calls: the document limits and cache around parse and validation (or a
+trusted document, parsed and validated at start-up, in their place); after
 execution the transaction, the error translation and the outcome record.
 Resolvers, permission classes and field extensions are Strawberry's and run
 inside graphql-core's execute as before.
@@ -28,6 +29,7 @@ from gql_auth.graphql.documents import DocumentCheck
 from gql_auth.graphql.errors import translate_errors, translate_outside_operation
 from gql_auth.graphql.observe import OutcomeRecorder
 from gql_auth.graphql.transaction import end_after_exception, end_after_result
+from gql_auth.graphql.trusted_documents import TrustedDocuments
 
 # What the view answers as HTTP errors of its own (400/405) rather than GraphQL errors.
 _TRANSPORT_ERRORS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
@@ -41,22 +43,26 @@ class OperationRunner:
         documents: DocumentCheck,
         recorder: OutcomeRecorder,
         *,
+        trusted: TrustedDocuments,
         max_tokens: int,
         extra_rules: tuple[type[ASTValidationRule], ...],
     ) -> None:
         self.documents = documents
+        self.trusted = trusted
         self._recorder = recorder
         self._max_tokens = max_tokens
         self._extra_rules = extra_rules
 
-    async def run(self, execution: ExecutionContext) -> ExecutionResult:
+    async def run(
+        self, execution: ExecutionContext, *, document_id: str | None = None
+    ) -> ExecutionResult:
         started = time.perf_counter()
         if self._extra_rules:
             execution.validation_rules = (*execution.validation_rules, *self._extra_rules)
         context = execution.context
         step = _Step()
         try:
-            result = await self._prepare_and_execute(execution, step)
+            result = await self._prepare_and_execute(execution, step, document_id)
         except _TRANSPORT_ERRORS as error:
             await _end_after_exception(context, error)
             raise
@@ -74,11 +80,20 @@ class OperationRunner:
         return execution.result
 
     async def _prepare_and_execute(
-        self, execution: ExecutionContext, step: _Step
+        self, execution: ExecutionContext, step: _Step, document_id: str | None
     ) -> ExecutionResult:
-        if not execution.query:
+        try:  # first: with trusted documents only, a text is refused before it is parsed
+            trusted = self.trusted.resolve(execution.query, document_id)
+        except GraphQLError as error:
+            return self._refused(execution, [error])
+        if trusted is not None:
+            execution.query = trusted.text
+            execution.graphql_document = trusted.document
+            known_valid = True
+        elif not execution.query:
             raise MissingQueryError
-        known_valid = self.documents.before_parse(execution)
+        else:
+            known_valid = self.documents.before_parse(execution)
         if not known_valid:
             try:
                 execution.graphql_document = parse(execution.query, max_tokens=self._max_tokens)

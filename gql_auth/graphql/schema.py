@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, specified_rules
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
@@ -31,6 +31,11 @@ from gql_auth.graphql.documents import DocumentCheck, ValidDocuments
 from gql_auth.graphql.errors import translate_outside_operation
 from gql_auth.graphql.execution import OperationRunner
 from gql_auth.graphql.observe import OutcomeRecorder
+from gql_auth.graphql.trusted_documents import (
+    DocumentChecks,
+    load_trusted_documents,
+    no_trusted_documents,
+)
 
 # Distinct valid documents kept parsed and validated; real clients send a handful.
 DOCUMENT_CACHE_SIZE = 128
@@ -74,8 +79,13 @@ class Schema(strawberry.Schema):
         operation_name: str | None = None,
         allowed_operation_types: Iterable[OperationType] | None = None,
         operation_extensions: dict[str, Any] | None = None,
+        *,
+        document_id: str | None = None,
     ) -> ExecutionResult:
-        """Runs an operation through gql_auth.graphql.execution, not Strawberry's extensions."""
+        """Runs an operation through gql_auth.graphql.execution, not Strawberry's extensions.
+
+        `document_id`: the trusted document the request named instead of (or with) a text.
+        """
         execution = self._create_execution_context(
             query=query,
             allowed_operation_types=allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES,
@@ -85,7 +95,7 @@ class Schema(strawberry.Schema):
             operation_name=operation_name,
             operation_extensions=operation_extensions,
         )
-        return await self.runner.run(execution)
+        return await self.runner.run(execution, document_id=document_id)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -100,8 +110,15 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(settings: Settings | None = None) -> Schema:
-    """The schema; production adds lock-downs that never change the SDL."""
+    """The schema; production adds lock-downs that never change the SDL.
+
+    A TRUSTED_DOCUMENTS_FILE is read and every document in it checked here,
+    so a bad one stops the start-up (ManifestError, one line naming it).
+    """
     production = settings is not None and settings.is_production
+    # Only a server's settings name a manifest: the SDL export must work with a stale one.
+    manifest = settings.trusted_documents_file if settings is not None else None
+    only = settings is not None and settings.trusted_documents_only_in_force
     settings = settings or Settings(_env_file=None, secret_key="x" * 32)  # limits only
     config = StrawberryConfig(disable_field_suggestions=production)
     credentials = credential_fields(Mutation, config.name_converter)  # as the fields declare
@@ -117,8 +134,16 @@ def build_schema(settings: Settings | None = None) -> Schema:
     max_tokens = settings.max_query_tokens
     extra_rules = (NoSchemaIntrospectionCustomRule,) if production else ()
     schema = Schema(query=Query, mutation=Mutation, config=config)
+    checks = DocumentChecks(
+        schema._schema, (*specified_rules, *extra_rules), limits, max_tokens=max_tokens
+    )
+    trusted = (
+        no_trusted_documents()
+        if manifest is None
+        else load_trusted_documents(manifest, checks, only=only)
+    )
     schema.runner = OperationRunner(
-        documents, recorder, max_tokens=max_tokens, extra_rules=extra_rules
+        documents, recorder, trusted=trusted, max_tokens=max_tokens, extra_rules=extra_rules
     )
     return schema
 

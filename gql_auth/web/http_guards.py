@@ -1,12 +1,23 @@
-"""Transport rules in front of /graphql: JSON only, bounded bodies, one JSON object."""
+"""Transport rules in front of /graphql: JSON only, bounded bodies, one JSON object.
+
+What the guard learnt is handed on in the ASGI scope's state: the parsed
+body (so the view does not decode the JSON a second time) and the media
+type the answer is to use.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gql_auth.graphql.errors import refusal_body
+from gql_auth.web.negotiation import GRAPHQL_RESPONSE, JSON, content_type, negotiate
+
+# Keys of scope["state"] the guard fills for the view.
+BODY_KEY = "graphql_body"
+MEDIA_TYPE_KEY = "graphql_media_type"
 
 # Media types a browser cannot send cross-site without a CORS preflight.
 _EXECUTABLE_MEDIA_TYPES = frozenset({"application/json", "application/graphql-response+json"})
@@ -28,24 +39,27 @@ class RequestGuard:
         if scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        answer_as = negotiate(_header(scope, b"accept"))
+        if answer_as is None:
+            message = f"POST /graphql answers {GRAPHQL_RESPONSE} or {JSON}."
+            await refuse(send, 406, "NOT_ACCEPTABLE", message, media_type=JSON)
+            return
         if _media_type(scope) not in _EXECUTABLE_MEDIA_TYPES:
-            await _refuse(
-                send, 415, "UNSUPPORTED_MEDIA_TYPE", "POST /graphql takes application/json."
-            )
+            message = "POST /graphql takes application/json."
+            await refuse(send, 415, "UNSUPPORTED_MEDIA_TYPE", message, media_type=answer_as)
             return
         body = await self._read_body(scope, receive)
         if body is None:
-            await _refuse(
-                send,
-                413,
-                "PAYLOAD_TOO_LARGE",
-                f"Request bodies are limited to {self.max_body_bytes} bytes.",
-            )
+            message = f"Request bodies are limited to {self.max_body_bytes} bytes."
+            await refuse(send, 413, "PAYLOAD_TOO_LARGE", message, media_type=answer_as)
             return
-        problem = _unusable_json(body)
-        if problem is not None:
-            await _refuse(send, 400, *problem)
+        parsed = _json_object(body)
+        if isinstance(parsed, tuple):
+            await refuse(send, 400, *parsed, media_type=answer_as)
             return
+        state = scope.setdefault("state", {})
+        state[BODY_KEY] = parsed
+        state[MEDIA_TYPE_KEY] = answer_as
         await self.app(scope, _replay(body), send)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
@@ -69,8 +83,20 @@ class RequestGuard:
         return b"".join(chunks)
 
 
-def _unusable_json(body: bytes) -> tuple[str, str] | None:
-    """Why this body must not reach GraphQL, as (reason, message), or None.
+def parsed_body(scope: Scope) -> dict[str, Any] | None:
+    """The JSON object the guard decoded, or None when it did not (not a POST)."""
+    body: dict[str, Any] | None = scope.get("state", {}).get(BODY_KEY)
+    return body
+
+
+def answer_media_type(scope: Scope) -> str:
+    """The media type the guard negotiated for this request (application/json if none)."""
+    media_type: str = scope.get("state", {}).get(MEDIA_TYPE_KEY, JSON)
+    return media_type
+
+
+def _json_object(body: bytes) -> dict[str, Any] | tuple[str, str]:
+    """The body as one JSON object, or why it must not reach GraphQL, as (reason, message).
 
     Strawberry answers some malformed bodies with a 500 (JSON `null`, a bare
     string, bytes that are not UTF-8, nesting that exhausts the recursion
@@ -91,12 +117,18 @@ def _unusable_json(body: bytes) -> tuple[str, str] | None:
     if not isinstance(parsed, dict):
         # Arrays too: batching would multiply every per-request limit.
         return "INVALID_JSON", "The request body must be one JSON object: {query, variables}."
-    return None
+    return parsed
 
 
 def _media_type(scope: Scope) -> str:
     raw: bytes = dict(scope["headers"]).get(b"content-type", b"")
     return raw.decode("latin-1").split(";", 1)[0].strip().lower()
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """All values of a header, joined as RFC 9110 allows; None when absent."""
+    values = [value for key, value in scope["headers"] if key == name]
+    return b",".join(values).decode("latin-1") if values else None
 
 
 def _replay(body: bytes) -> Receive:
@@ -112,15 +144,21 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-async def _refuse(send: Send, status: int, reason: str, message: str) -> None:
-    """Answers in the contract's error shape, so clients need one error parser."""
+async def refuse(
+    send: Send, status: int, reason: str, message: str, *, media_type: str = JSON
+) -> None:
+    """Answers in the contract's error shape, so clients need one error parser.
+
+    No `data` entry: nothing ran, which is how application/graphql-response+json
+    says a request error (GraphQL over HTTP).
+    """
     body = refusal_body(message, reason=reason)
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type(media_type)),
                 (b"content-length", str(len(body)).encode()),
             ],
         }
