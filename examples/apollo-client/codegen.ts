@@ -21,7 +21,7 @@ const config: CodegenConfig = {
         persistedDocuments: {
           // The plain hex digest, as TRUSTED_DOCUMENTS_FILE's keys and Apollo's
           // persistedQuery.sha256Hash are; `hashAlgorithm: "sha256"` would prefix it
-          // with "sha256:" (the documentId form, which the server accepts too).
+          // with "sha256:" (the documentId form), which TRUSTED_DOCUMENTS_FILE refuses as a key.
           hashAlgorithm: (document) => createHash("sha256").update(document).digest("hex"),
         },
       },
