@@ -85,18 +85,20 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(workdir: Path, *, host_name: str = "127.0.0.1") -> Iterator[LiveServer]:
+def live_server(
+    workdir: Path, *, host_name: str = "127.0.0.1", **settings: str
+) -> Iterator[LiveServer]:
     """Migrates a fresh SQLite file, serves it on a free port, and always stops the server.
 
     The server listens on 127.0.0.1; `host_name` is what the browser types, and the
     server's PUBLIC_URL (WebAuthn wants a name such as localhost, not an address).
+    `settings` are more environment variables, or replace these (e.g. ENVIRONMENT).
     """
     database_url = f"sqlite:///{workdir / 'live.db'}"
     port = free_port()
     url = f"http://{host_name}:{port}"
-    env = server_environment(
-        database_url, ENVIRONMENT="development", LOG_LEVEL="WARNING", PUBLIC_URL=url
-    )
+    defaults = {"ENVIRONMENT": "development", "LOG_LEVEL": "WARNING", "PUBLIC_URL": url}
+    env = server_environment(database_url, **{**defaults, **settings})
     migrate(env, workdir)
     process = ServerProcess(env, workdir, "--host", "127.0.0.1", port=port)
     try:

@@ -27,6 +27,7 @@ import {
   UserDashboardDocument,
   VerifyMfaDocument,
 } from "./operations.js";
+import { trustedDocumentsLink } from "./trusted.js";
 
 const url = process.env["GRAPHQL_URL"];
 if (!url) {
@@ -38,7 +39,8 @@ const session = new AuthSession();
 session.onSignOut = (reason) => console.log(`signed out: ${reason}`);
 
 const client = new ApolloClient({
-  link: session.link().concat(new HttpLink({ uri: url })),
+  // Operations go out as their trusted-document hashes, never as text (src/trusted.ts).
+  link: session.link().concat(trustedDocumentsLink()).concat(new HttpLink({ uri: url })),
   cache: new InMemoryCache(),
   // Every step asks the server: the demo is about what the server says.
   defaultOptions: { query: { fetchPolicy: "network-only" } },
