@@ -212,6 +212,21 @@ class TestStartUp:
         sha1 = hashlib.sha1(ME.encode()).hexdigest()  # noqa: S324 - codegen's old default
         assert "hashAlgorithm: 'sha256'" in self.refused(tmp_path, raw={sha1: ME})
 
+    async def test_keys_prefixed_sha256_as_codegen_writes_them_are_read(
+        self, tmp_path: Path, database: SqlDatabase
+    ) -> None:
+        """client-preset's hashAlgorithm: 'sha256' keys the manifest "sha256:<hex>"."""
+        path = write_manifest(tmp_path / "m.json", raw={f"sha256:{sha256(TYPENAME)}": TYPENAME})
+        settings = make_settings(database.url, trusted_documents_file=path)
+        async with running_app(settings) as client:
+            response = await by_id(client, TYPENAME)
+
+        assert data_of(response.json(), "__typename") == "Query"
+
+    def test_a_prefixed_key_that_is_not_of_its_document_is_refused(self, tmp_path: Path) -> None:
+        message = self.refused(tmp_path, raw={f"sha256:{sha256(ME)}": TYPENAME})
+        assert "is not the SHA-256 hash of its document" in message
+
     @pytest.mark.parametrize(
         ("content", "expected"),
         [

@@ -20,8 +20,8 @@ const config: CodegenConfig = {
         // hash as `__meta__.hash` for the link to send instead of the text.
         persistedDocuments: {
           // The plain hex digest, as TRUSTED_DOCUMENTS_FILE's keys and Apollo's
-          // persistedQuery.sha256Hash are; `hashAlgorithm: "sha256"` would prefix it
-          // with "sha256:" (the documentId form), which TRUSTED_DOCUMENTS_FILE refuses as a key.
+          // persistedQuery.sha256Hash is; `hashAlgorithm: "sha256"` would prefix it
+          // with "sha256:" (the documentId form), and the link would send the prefix too.
           hashAlgorithm: (document) => createHash("sha256").update(document).digest("hex"),
         },
       },

@@ -1,7 +1,8 @@
 """Trusted documents: the operations the clients were built with, checked once at start-up.
 
 The manifest is what GraphQL Code Generator's client preset writes with
-`persistedDocuments`: a JSON object {"<sha256 hex>": "<document text>"}.
+`persistedDocuments`: a JSON object {"<sha256 hex>": "<document text>"}
+(keys "sha256:<hex>", as its hashAlgorithm 'sha256' writes them, too).
 Every entry is parsed and validated when the schema is built, exactly as a
 free-text request would be (the token limit, our shape limits, the
 schema's rules, production's lock-downs), so a request that names one runs
@@ -104,7 +105,8 @@ def load_trusted_documents(path: Path, checks: DocumentChecks, *, only: bool) ->
     """The manifest at `path`, every entry checked; ManifestError on the first bad one."""
     documents: dict[str, TrustedDocument] = {}
     for key, text in _read_manifest(path).items():
-        documents[key.lower()] = TrustedDocument(text, _checked(path, key, text, checks))
+        digest = _digest_of(key)
+        documents[digest] = TrustedDocument(text, _checked(path, key, digest, text, checks))
     rule = "nothing else runs" if only else "query texts still run"
     logger.info("trusted documents: %d from %s; %s", len(documents), path, rule)
     return TrustedDocuments(documents, only=only)
@@ -141,12 +143,18 @@ def _read_manifest(path: Path) -> dict[str, str]:
     return manifest
 
 
-def _checked(path: Path, key: str, text: str, checks: DocumentChecks) -> DocumentNode:
+def _digest_of(key: str) -> str:
+    """The hex digest a key names; codegen's hashAlgorithm 'sha256' writes "sha256:<hex>"."""
+    scheme, separator, digest = key.partition(":")
+    return digest.lower() if separator and scheme.lower() == "sha256" else key.lower()
+
+
+def _checked(path: Path, key: str, digest: str, text: str, checks: DocumentChecks) -> DocumentNode:
     entry = f"TRUSTED_DOCUMENTS_FILE {path}: entry {key!r}"
-    if not _SHA256_HEX.fullmatch(key):
+    if not _SHA256_HEX.fullmatch(digest):
         hint = " (set hashAlgorithm: 'sha256' in codegen)" if _SHA1_HEX.fullmatch(key) else ""
         raise ManifestError(f"{entry} is not a SHA-256 hex hash{hint}")
-    if sha256_hex(text) != key.lower():
+    if sha256_hex(text) != digest:
         raise ManifestError(f"{entry} is not the SHA-256 hash of its document")
     try:
         document = parse(text, max_tokens=checks.max_tokens)
