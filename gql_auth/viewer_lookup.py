@@ -50,6 +50,47 @@ class _WouldWait(Exception):
     """The read on the loop met a lock: it goes to a reader thread instead."""
 
 
+class _CompiledRead:
+    """The viewer's SELECT compiled once for a dialect, run on the pool's raw DB-API connection.
+
+    SQLAlchemy's per-statement execution (context, cursor wrapper, result)
+    costs twice the read itself on SQLite (docs/performance.md); the SQL and
+    the columns' converters are worked out once here instead.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        dialect = engine.dialect
+        compiled = _VIEWER_ROW.compile(dialect=dialect)
+        self._engine = engine
+        self._sql = str(compiled)
+        self._positions = compiled.positiontup  # None for a named paramstyle
+        self._converters = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in (*_SESSION_COLUMNS, *_USER_COLUMNS)
+        )
+
+    def run(self, session_id: str, user_id: int) -> _Found:
+        values = {"session_id": session_id, "user_id": user_id}
+        positions = self._positions
+        parameters = values if positions is None else tuple(values[name] for name in positions)
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self._sql, parameters)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool
+        if row is None:
+            return None
+        return tuple(
+            value if convert is None else convert(value)
+            for convert, value in zip(self._converters, row, strict=True)
+        )
+
+
 class ViewerLookup:
     """Resolves a decoded access token to its live session and active user, or TokenRevoked."""
 
@@ -59,6 +100,7 @@ class ViewerLookup:
         configure_mappers()
         self._engine = engine
         self._loop_engine = loop_engine
+        self._on_loop = _CompiledRead(loop_engine) if loop_engine is not None else None
         # Bounded: at most this many reads wait on the database at once.
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="viewer-read")
 
@@ -80,17 +122,14 @@ class ViewerLookup:
 
     def _read_on_loop(self, session_id: str, user_id: int) -> _Found:
         """The read without waiting for anything, or _WouldWait."""
-        if self._loop_engine is None:
+        if self._on_loop is None:
             raise _WouldWait
-        parameters = {"session_id": session_id, "user_id": user_id}
         try:
-            with self._loop_engine.connect() as connection:
-                row = connection.execute(_VIEWER_ROW, parameters).first()
-        except DBAPIError as error:
+            return self._on_loop.run(session_id, user_id)
+        except Exception as error:  # the driver's own errors: no SQLAlchemy layer here
             if is_transient_conflict(error):  # "database is locked", at once: no wait
                 raise _WouldWait from error
             raise
-        return tuple(row) if row is not None else None
 
     def _read(self, session_id: str, user_id: int) -> _Found:
         parameters = {"session_id": session_id, "user_id": user_id}
