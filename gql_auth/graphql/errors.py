@@ -128,6 +128,14 @@ def refusal_body(message: str, *, reason: str) -> bytes:
     return json.dumps({"errors": [error.formatted]}).encode()
 
 
+def internal_error_body(request_id: str) -> bytes:
+    """The body for a request that failed outside any operation: the id to quote, nothing more."""
+    error = GraphQLError(
+        INTERNAL_MESSAGE, extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+    )
+    return json.dumps({"errors": [error.formatted]}).encode()
+
+
 def is_unexpected(error: GraphQLError) -> bool:
     """A bug or an outage, as opposed to a refusal the client caused."""
     original = error.original_error

@@ -6,12 +6,13 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gql_auth import sessions
 from gql_auth.config import Settings, get_settings
@@ -22,9 +23,19 @@ from gql_auth.services import Services, build_services
 from gql_auth.web import graphiql, introspection, jwks
 from gql_auth.web.edge import Edge
 from gql_auth.web.http_guards import RequestGuard
+from gql_auth.web.operation_endpoint import OperationEndpoint
 from gql_auth.web.view import GraphQLView
 
 logger = logging.getLogger("gql_auth")
+
+
+class GqlAuthApp(FastAPI):
+    """FastAPI behind the edge: the edge sees every request first, and /graphql skips the rest."""
+
+    edge: Edge  # create_app sets it
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.edge(scope, receive, send)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -35,7 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         await services.aclose()
 
-    app = FastAPI(
+    app = GqlAuthApp(
         title="gql-auth",
         lifespan=lifespan,
         docs_url=None,
@@ -44,14 +55,16 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.services = services
 
+    schema = build_schema(settings)
+    view = GraphQLView(
+        services,
+        schema=schema,
+        graphql_ide=None if settings.is_production else "graphiql",
+        # GET never runs operations: it would make them cross-site requestable.
+        allow_queries_via_get=False,
+    )
     graphql: ASGIApp = RequestGuard(
-        GraphQLView(
-            services,
-            schema=build_schema(settings),
-            graphql_ide=None if settings.is_production else "graphiql",
-            # GET never runs operations: it would make them cross-site requestable.
-            allow_queries_via_get=False,
-        ),
+        OperationEndpoint(view, services=services, schema=schema),
         max_body_bytes=settings.max_body_bytes,
     )
     if not settings.is_production:
@@ -66,8 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.cors_origins:
         graphql = _cors(graphql, settings.cors_origins)  # outside the guard: refusals readable
         app.add_middleware(_cors, origins=settings.cors_origins)
-    # Added last runs first: the request id is outermost, so even a 413 carries one.
-    app.add_middleware(Edge, graphql=graphql)
+    # Outermost, so even a 413 or a failure of FastAPI's own carries the request id.
+    app.edge = Edge(partial(FastAPI.__call__, app), graphql=graphql)
     return app
 
 

@@ -1,20 +1,27 @@
 """The one middleware every request passes: request id, security headers, the log line.
 
-Pure ASGI, and /graphql goes from here straight to its endpoint (the
-transport guard, then Strawberry's view): FastAPI's exception middleware,
-exit stack, router and route matching cost about as much per request as
-the whole `me` resolver, and /graphql needs none of them
+Pure ASGI and outermost (create_app's app calls it before FastAPI's own
+stack), and /graphql goes from here straight to its endpoint (the transport
+guard, then the operation endpoint): FastAPI's error and telemetry
+middleware, exit stack, router and route matching cost about as much per
+request as the whole `me` resolver, and /graphql needs none of them
 (docs/performance.md). Every other path takes the FastAPI app as before.
+A failure nothing else answered is logged here with the request id, and the
+client gets a 500 in the contract's error shape with only that id.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gql_auth.graphql.errors import internal_error_body
 from gql_auth.request_log import log_request
+
+logger = logging.getLogger("gql_auth")
 
 REQUEST_ID_HEADER = b"x-request-id"
 _ALWAYS = (
@@ -43,7 +50,7 @@ class Edge:
         extra = [*_ALWAYS, (REQUEST_ID_HEADER, request_id.encode())]
         if path.rstrip("/") == self.graphql_path:
             extra.append(_NO_STORE)  # "/graphql/" too: its redirect must not be cached either
-        status = 500
+        status: int | None = None
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
@@ -55,5 +62,16 @@ class Edge:
         try:
             target = self.graphql if path == self.graphql_path else self.app
             await target(scope, receive, send_with_headers)
+        except Exception:  # answered (if it can still be) and logged here, not by the server
+            logger.exception("request %s: unexpected failure", request_id)
+            if status is None:
+                await _internal_error(send_with_headers, request_id)
         finally:
-            log_request(scope, request_id=request_id, status=status, started=started)
+            log_request(scope, request_id=request_id, status=status or 500, started=started)
+
+
+async def _internal_error(send: Send, request_id: str) -> None:
+    body = internal_error_body(request_id)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
