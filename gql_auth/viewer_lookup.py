@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, PoolProxiedConnection, bindparam, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 
@@ -51,17 +51,20 @@ class _WouldWait(Exception):
 
 
 class _CompiledRead:
-    """The viewer's SELECT compiled once for a dialect, run on the pool's raw DB-API connection.
+    """The viewer's SELECT compiled once, run on one raw DB-API connection kept for the loop.
 
     SQLAlchemy's per-statement execution (context, cursor wrapper, result)
-    costs twice the read itself on SQLite (docs/performance.md); the SQL and
-    the columns' converters are worked out once here instead.
+    and a pool checkout per read cost twice the read itself on SQLite
+    (docs/performance.md); the SQL and the columns' converters are worked out
+    once here, and the loop, which runs one read at a time, keeps one
+    connection.
     """
 
     def __init__(self, engine: Engine) -> None:
         dialect = engine.dialect
         compiled = _VIEWER_ROW.compile(dialect=dialect)
         self._engine = engine
+        self._connection: PoolProxiedConnection | None = None
         self._sql = str(compiled)
         self._positions = compiled.positiontup  # None for a named paramstyle
         self._converters = tuple(
@@ -73,22 +76,25 @@ class _CompiledRead:
         values = {"session_id": session_id, "user_id": user_id}
         positions = self._positions
         parameters = values if positions is None else tuple(values[name] for name in positions)
-        connection = self._engine.raw_connection()
+        if self._connection is None:
+            self._connection = self._engine.raw_connection()
+        cursor = self._connection.cursor()
         try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(self._sql, parameters)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
+            cursor.execute(self._sql, parameters)
+            row = cursor.fetchone()
         finally:
-            connection.close()  # back to the pool
+            cursor.close()
         if row is None:
             return None
         return tuple(
             value if convert is None else convert(value)
             for convert, value in zip(self._converters, row, strict=True)
         )
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 class ViewerLookup:
@@ -148,6 +154,8 @@ class ViewerLookup:
     def close(self) -> None:
         self._threads.shutdown(wait=True)
         self._engine.dispose()
+        if self._on_loop is not None:
+            self._on_loop.close()
         if self._loop_engine is not None:
             self._loop_engine.dispose()
 
