@@ -20,8 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Engine, PoolProxiedConnection, bindparam, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 
 from gql_auth.db import is_transient_conflict
@@ -29,72 +28,16 @@ from gql_auth.errors import TokenRevoked
 from gql_auth.models import AuthSession, User, utcnow
 from gql_auth.sessions import LAST_USED_RESOLUTION, Viewer
 from gql_auth.tokens import AccessClaims
+from gql_auth.viewer_read import SESSION_COLUMNS, USER_COLUMNS, CompiledViewerRead, Found
 
-# Both tables' columns, no ORM entity: building two instances from one row
-# costs less than the ORM's row loading (docs/performance.md).
-_SESSION_COLUMNS = tuple(AuthSession.__table__.columns)
-_USER_COLUMNS = tuple(User.__table__.columns)
-_VIEWER_ROW = (
-    select(*_SESSION_COLUMNS, *_USER_COLUMNS)
-    .join_from(AuthSession, User, User.id == AuthSession.user_id)
-    .where(AuthSession.id == bindparam("session_id"), AuthSession.user_id == bindparam("user_id"))
-)
-_SESSION_KEYS = tuple(column.key for column in _SESSION_COLUMNS)
-_USER_KEYS = tuple(column.key for column in _USER_COLUMNS)
-_SPLIT = len(_SESSION_COLUMNS)
+_SESSION_KEYS = tuple(column.key for column in SESSION_COLUMNS)
+_USER_KEYS = tuple(column.key for column in USER_COLUMNS)
+_SPLIT = len(SESSION_COLUMNS)
 _Row = TypeVar("_Row", User, AuthSession)
-_Found = tuple[object, ...] | None
 
 
 class _WouldWait(Exception):
     """The read on the loop met a lock: it goes to a reader thread instead."""
-
-
-class _CompiledRead:
-    """The viewer's SELECT compiled once, run on one raw DB-API connection kept for the loop.
-
-    SQLAlchemy's per-statement execution (context, cursor wrapper, result)
-    and a pool checkout per read cost twice the read itself on SQLite
-    (docs/performance.md); the SQL and the columns' converters are worked out
-    once here, and the loop, which runs one read at a time, keeps one
-    connection.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        dialect = engine.dialect
-        compiled = _VIEWER_ROW.compile(dialect=dialect)
-        self._engine = engine
-        self._connection: PoolProxiedConnection | None = None
-        self._sql = str(compiled)
-        self._positions = compiled.positiontup  # None for a named paramstyle
-        self._converters = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in (*_SESSION_COLUMNS, *_USER_COLUMNS)
-        )
-
-    def run(self, session_id: str, user_id: int) -> _Found:
-        values = {"session_id": session_id, "user_id": user_id}
-        positions = self._positions
-        parameters = values if positions is None else tuple(values[name] for name in positions)
-        if self._connection is None:
-            self._connection = self._engine.raw_connection()
-        cursor = self._connection.cursor()
-        try:
-            cursor.execute(self._sql, parameters)
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-        if row is None:
-            return None
-        return tuple(
-            value if convert is None else convert(value)
-            for convert, value in zip(self._converters, row, strict=True)
-        )
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
 
 class ViewerLookup:
@@ -106,7 +49,8 @@ class ViewerLookup:
         configure_mappers()
         self._engine = engine
         self._loop_engine = loop_engine
-        self._on_loop = _CompiledRead(loop_engine) if loop_engine is not None else None
+        self._on_threads = CompiledViewerRead(engine)
+        self._on_loop = CompiledViewerRead(loop_engine) if loop_engine is not None else None
         # Bounded: at most this many reads wait on the database at once.
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="viewer-read")
 
@@ -126,33 +70,23 @@ class ViewerLookup:
             raise TokenRevoked
         return Viewer(user=user, session=session)
 
-    def _read_on_loop(self, session_id: str, user_id: int) -> _Found:
+    def _read_on_loop(self, session_id: str, user_id: int) -> Found:
         """The read without waiting for anything, or _WouldWait."""
         if self._on_loop is None:
             raise _WouldWait
         try:
-            return self._on_loop.run(session_id, user_id)
+            return self._on_loop.on_kept_connection(session_id, user_id)
         except Exception as error:  # the driver's own errors: no SQLAlchemy layer here
             if is_transient_conflict(error):  # "database is locked", at once: no wait
                 raise _WouldWait from error
             raise
 
-    def _read(self, session_id: str, user_id: int) -> _Found:
-        parameters = {"session_id": session_id, "user_id": user_id}
-        for attempt in (1, 2):
-            try:
-                with self._engine.connect() as connection:
-                    row = connection.execute(_VIEWER_ROW, parameters).first()
-                return tuple(row) if row is not None else None
-            except DBAPIError as error:
-                # The server closed an idle pooled connection: SQLAlchemy dropped it
-                # from the pool, and a second try gets a new one.
-                if attempt == 2 or not error.connection_invalidated:
-                    raise
-        raise AssertionError("unreachable")
+    def _read(self, session_id: str, user_id: int) -> Found:
+        return self._on_threads.on_pooled_connection(session_id, user_id)
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)
+        self._on_threads.close()
         self._engine.dispose()
         if self._on_loop is not None:
             self._on_loop.close()
