@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 # Hashing threads run this much nicer than the event loop, so a sign-in storm
 # slows sign-ins rather than every other request (docs/performance.md).
-HASHING_NICENESS = 10
+HASHING_NICENESS = 19
 
 
 def _lower_priority() -> None:
