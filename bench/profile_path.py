@@ -79,12 +79,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument(
+        "--database-url", help="an empty database to profile on (default: a fresh SQLite file)"
+    )
     parser.add_argument("--out", type=Path, default=BENCH / ".profiles")
     args = parser.parse_args()
     args.out.mkdir(exist_ok=True)
     collapsed = args.out / f"{args.target}.txt"
     logs = Path(tempfile.mkdtemp(prefix="gql-auth-profile-"))
-    env = server_env({"DATABASE_URL": f"sqlite:///{logs}/gqlauth.db"})
+    env = server_env({"DATABASE_URL": args.database_url or f"sqlite:///{logs}/gqlauth.db"})
     subprocess.run([str(BIN / "gql-auth"), "migrate"], env=env, cwd=logs, check=True)  # noqa: S603
     processes = Processes(logs)
     options = Options(args.seconds, 1, args.connections, args.connections, 4, "wrk")
