@@ -13,8 +13,9 @@ client gets a 500 in the contract's error shape with only that id.
 from __future__ import annotations
 
 import logging
+import os
+import random
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,6 +32,18 @@ _ALWAYS = (
 )
 _NO_STORE = (b"cache-control", b"no-store")
 
+# Request ids must be unique, not secret (each client sees its own). uuid4()
+# reads os.urandom, a system call that lets go of the GIL, and with reader
+# threads busy every request then waited to get it back (docs/performance.md):
+# a generator seeded from os.urandom once per process, and again in a forked
+# child, gives 128 random bits without one.
+_ids = random.Random()  # noqa: S311 - uniqueness, not secrecy
+os.register_at_fork(after_in_child=_ids.seed)
+
+
+def new_request_id() -> str:
+    return f"{_ids.getrandbits(128):032x}"
+
 
 class Edge:
     def __init__(self, app: ASGIApp, *, graphql: ASGIApp, graphql_path: str = "/graphql") -> None:
@@ -43,7 +56,7 @@ class Edge:
             await self.app(scope, receive, send)
             return
         # Generated, never taken from the client: logs must not be forgeable.
-        request_id = uuid.uuid4().hex
+        request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         path = scope["path"]
