@@ -679,25 +679,27 @@ async def test_two_production_workers_run_ids_and_refuse_free_text(
 async def _one_round(
     server: ServerProcess, token: str, username: str, ran: set[int], refused: set[int]
 ) -> None:
-    """Parallel requests, each on a connection of its own, noted by the worker that answered."""
-    clients = [httpx.AsyncClient(base_url=server.url, timeout=30) for _ in range(8)]
-    try:
-        responses = await asyncio.gather(
-            *(
-                by_id(client, ME, token=token)
-                if index % 2
-                else client.post("/graphql", json={"query": ME}, headers={"Accept": "*/*"})
-                for index, client in enumerate(clients)
-            )
-        )
-        for index, response in enumerate(responses):
-            client_port = response.extensions["network_stream"].get_extra_info("client_addr")[1]
-            worker = worker_serving(server.process.pid, server.port, client_port)
+    """Requests one after another, each on a new connection, noted by the worker that answered.
+
+    One after another: connections that arrive together are all taken by the
+    first worker to wake (asyncio accepts every queued one at once), while a
+    lone connection goes to whichever worker is idle.
+    """
+    for index in range(8):
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
             if index % 2:
-                assert data_of(response.json(), "me")["username"] == username
-                ran.add(worker)
+                response = await by_id(client, ME, token=token)
             else:
-                assert_error(response.json(), "PERSISTED_QUERY_ID_REQUIRED")
-                refused.add(worker)
-    finally:
-        await asyncio.gather(*(client.aclose() for client in clients))
+                response = await client.post(
+                    "/graphql", json={"query": ME}, headers={"Accept": "*/*"}
+                )
+            stream = response.extensions["network_stream"]  # still open: kept alive
+            worker = worker_serving(
+                server.process.pid, server.port, stream.get_extra_info("client_addr")[1]
+            )
+        if index % 2:
+            assert data_of(response.json(), "me")["username"] == username
+            ran.add(worker)
+        else:
+            assert_error(response.json(), "PERSISTED_QUERY_ID_REQUIRED")
+            refused.add(worker)
