@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gql_auth.graphql.errors import internal_error_body
 from gql_auth.request_log import log_request
+from gql_auth.web.responses import send_body
 
 logger = logging.getLogger("gql_auth")
 
@@ -78,13 +79,7 @@ class Edge:
         except Exception:  # answered (if it can still be) and logged here, not by the server
             logger.exception("request %s: unexpected failure", request_id)
             if status is None:
-                await _internal_error(send_with_headers, request_id)
+                body = internal_error_body(request_id)
+                await send_body(send_with_headers, 500, b"application/json", body)
         finally:
             log_request(scope, request_id=request_id, status=status or 500, started=started)
-
-
-async def _internal_error(send: Send, request_id: str) -> None:
-    body = internal_error_body(request_id)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 500, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

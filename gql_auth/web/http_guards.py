@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gql_auth.graphql.errors import refusal_body
 from gql_auth.web.negotiation import GRAPHQL_RESPONSE, JSON, content_type, negotiate
+from gql_auth.web.responses import send_body
 
 # Keys of scope["state"] the guard fills for the view.
 BODY_KEY = "graphql_body"
@@ -152,15 +153,4 @@ async def refuse(
     No `data` entry: nothing ran, which is how application/graphql-response+json
     says a request error (GraphQL over HTTP).
     """
-    body = refusal_body(message, reason=reason)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type(media_type)),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_body(send, status, content_type(media_type), refusal_body(message, reason=reason))

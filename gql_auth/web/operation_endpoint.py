@@ -32,6 +32,7 @@ from gql_auth.ratelimit import recording_reservations
 from gql_auth.services import Services
 from gql_auth.web.http_guards import answer_media_type, parsed_body, refuse
 from gql_auth.web.negotiation import GRAPHQL_RESPONSE, content_type, request_error_status
+from gql_auth.web.responses import send_body
 
 logger = logging.getLogger("gql_auth")
 
@@ -100,12 +101,12 @@ class OperationEndpoint:
             await refuse(send, 400, error.reason, str(error), media_type=media_type)
             return
         except RequestRefused as error:
-            await _send(send, 400, b"text/plain; charset=utf-8", str(error).encode())
+            await send_body(send, 400, b"text/plain; charset=utf-8", str(error).encode())
             return
         answer = _answer(result, media_type)
         status = 200 if "data" in answer else request_error_status(answer)
         encoded = json.dumps(answer, separators=(",", ":")).encode()
-        await _send(send, status, content_type(media_type), encoded)
+        await send_body(send, status, content_type(media_type), encoded)
 
     async def _run(self, request: Request, operation: Operation) -> ExecutionResult:
         """The operation; once more, in a fresh transaction, after a deadlock.
@@ -164,9 +165,3 @@ def _answer(result: ExecutionResult, media_type: str) -> GraphQLHTTPResponse:
 def _is_request_error(result: ExecutionResult) -> bool:
     """Nothing was executed: no data, and no error from a field (those carry a path)."""
     return result.data is None and all(error.path is None for error in result.errors or ())
-
-
-async def _send(send: Send, status: int, media_type: bytes, body: bytes) -> None:
-    headers = [(b"content-type", media_type), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
