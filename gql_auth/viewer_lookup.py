@@ -47,8 +47,6 @@ class ViewerLookup:
         # Instances are built without a query, which is what would configure the
         # mappers: a fresh worker's first request may well be this read.
         configure_mappers()
-        self._engine = engine
-        self._loop_engine = loop_engine
         self._on_threads = CompiledViewerRead(engine)
         self._on_loop = CompiledViewerRead(loop_engine) if loop_engine is not None else None
         # Bounded: at most this many reads wait on the database at once.
@@ -87,11 +85,8 @@ class ViewerLookup:
     def close(self) -> None:
         self._threads.shutdown(wait=True)
         self._on_threads.close()
-        self._engine.dispose()
         if self._on_loop is not None:
             self._on_loop.close()
-        if self._loop_engine is not None:
-            self._loop_engine.dispose()
 
 
 def needs_last_used_update(viewer: Viewer, now: datetime) -> bool:

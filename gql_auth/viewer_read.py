@@ -86,6 +86,8 @@ class CompiledViewerRead:
         )
 
     def close(self) -> None:
+        """The kept connection, then the engine's pool: this read is the engine's one user."""
         if self._kept is not None:
             self._kept.close()
             self._kept = None
+        self._engine.dispose()
