@@ -6,7 +6,7 @@ import asyncio
 import os
 import secrets
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +151,28 @@ def event_count(database_url: str, username: str, kind: str) -> int:
     return int(count)
 
 
+REQUEST_RESET = "mutation R($email: String!) { requestPasswordReset(email: $email) }"
+
+
+def _reset_mails_logged(servers: tuple[ServerProcess, ...], email: str) -> int:
+    """Reset mails both servers wrote to their logs for `email` (development, no SMTP_HOST)."""
+    mail = f"To: {email}\nSubject: Reset your password\n"
+    return sum(server.log.read_text().count(mail) for server in servers)
+
+
+async def _settled_count(count: Callable[[], int], expected: int) -> int:
+    """The count once it reached `expected` and a further second added nothing (or after 15 s).
+
+    Mails go out after the requests' commits, so some may land after the answers.
+    """
+    for _ in range(150):
+        if count() >= expected:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1)
+    return count()
+
+
 def codes(bodies: list[dict[str, Any]]) -> dict[str, int]:
     """How many answers carried each error code (SIGNED_IN: none); each refusal says when."""
     counts: dict[str, int] = {}
@@ -207,6 +229,22 @@ class TestTwoProcessesActAsOne:
 
         assert codes(bodies) == {"SIGNED_IN": 4, "RATE_LIMITED": 8}
         assert event_count(mariadb_url, "parallel_sessions", "LOGIN_SUCCEEDED") == 4
+
+    async def test_parallel_reset_requests_over_both_processes_mail_at_most_the_limit(
+        self,
+        clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+        two_servers: tuple[ServerProcess, ServerProcess],
+    ) -> None:
+        """RESET_EMAIL (3/hour) is a plain count, not a reservation: it holds across processes."""
+        email = (await sign_up(clients[0], "parallel_resets"))["user"]["email"]
+
+        bodies = await asyncio.gather(
+            *(call(client, REQUEST_RESET, {"email": email}) for client in clients * 6)
+        )
+        mailed = await _settled_count(lambda: _reset_mails_logged(two_servers, email), 3)
+
+        assert all(body == {"data": {"requestPasswordReset": True}} for body in bodies)
+        assert mailed == 3
 
     async def test_session_revoked_through_one_process_is_refused_by_the_other(
         self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]

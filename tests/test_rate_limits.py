@@ -244,6 +244,19 @@ class TestAddressLimits:
         assert_rate_limited(body, window_seconds=3600)
         assert database.count("users") == 2
 
+    async def test_parallel_registrations_get_the_ip_limit_and_no_more(
+        self, database: SqlDatabase
+    ) -> None:
+        """A plain count: each registration takes its slot before the account is made."""
+        settings = make_settings(database.url, rate_limit_register_ip="2/hour")
+        async with running_app(settings) as client:
+            bodies = await asyncio.gather(
+                *(gql(client, REGISTER, {"input": register_input(f"burst{n}")}) for n in range(8))
+            )
+
+        assert outcomes(bodies) == {"SIGNED_IN": 2, "RATE_LIMITED": 6}
+        assert database.count("users") == 2
+
 
 class TestParallelGuesses:
     """Each attempt is reserved before its password is checked: a burst gets the limit, no more."""
