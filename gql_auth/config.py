@@ -110,6 +110,7 @@ class Settings(BaseSettings):
     rate_limit_passkey_login_ip: str = Rule.PASSKEY_LOGIN_IP.default
     rate_limit_passkey_login_account: str = Rule.PASSKEY_LOGIN_ACCOUNT.default
     rate_limit_introspect_client: str = Rule.INTROSPECT_CLIENT.default
+    rate_limit_notice_email: str = Rule.NOTICE_EMAIL.default
     # Redis keys start with this, so several deployments can share one Redis.
     rate_limit_key_prefix: str = "gql-auth"
 
@@ -133,6 +134,9 @@ class Settings(BaseSettings):
     # see trusted_documents_only_in_force.
     trusted_documents_file: Path | None = None
     trusted_documents_only: bool | None = None
+
+    # Mail the owner's verified address when how the account is entered changes (notices.py).
+    security_notifications: bool = True
 
     metrics_enabled: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

@@ -45,6 +45,9 @@ class Rule(Enum):
     # checked (so guessing INTROSPECTION_SECRET is limited too). Generous: a resource
     # server may introspect on every request it serves.
     INTROSPECT_CLIENT = ("1200/minute", "client address", False)
+    # Security notices mailed per recipient (its normalized address): changes the owner
+    # must hear of, capped so that repeating one cannot flood a mailbox.
+    NOTICE_EMAIL = ("10/hour", "e-mail address", False)
 
     def __init__(self, default: str, key: str, guards_passwords: bool) -> None:
         self.default = default
