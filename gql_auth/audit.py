@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -31,6 +32,19 @@ class EventKind(StrEnum):
     RECOVERY_CODE_USED = "RECOVERY_CODE_USED"
     PASSKEY_ADDED = "PASSKEY_ADDED"
     PASSKEY_REMOVED = "PASSKEY_REMOVED"
+    RECOVERY_CODES_REGENERATED = "RECOVERY_CODES_REGENERATED"
+    EMAIL_CHANGE_REQUESTED = "EMAIL_CHANGE_REQUESTED"
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """An event of a user, as plain values: readable after its session committed and closed."""
+
+    kind: EventKind
+    user_id: int
+
+
+_RECORDED = "gql_auth.audit.recorded"  # the key in Session.info
 
 
 def record(
@@ -45,7 +59,15 @@ def record(
         user_agent=client.user_agent,
     )
     db.add(event)
+    if user_id is not None:
+        # Remembered on the session, so whoever commits it can act on what it holds (notices).
+        db.info.setdefault(_RECORDED, []).append(Recorded(kind, user_id))
     return event
+
+
+def recorded(db: AsyncSession) -> list[Recorded]:
+    """The users' events recorded in this session so far, in order."""
+    return list(db.info.get(_RECORDED, []))
 
 
 async def recent_events(db: AsyncSession, *, user_id: int, limit: int) -> Sequence[SecurityEvent]:

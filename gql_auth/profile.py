@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import account_tokens, accounts, recovery, session_locks
+from gql_auth import account_tokens, accounts, audit, recovery, session_locks
+from gql_auth.audit import EventKind
 from gql_auth.client_info import ClientInfo
 from gql_auth.errors import InvalidInput, Reason, Subject
 from gql_auth.models import TokenPurpose, User
@@ -23,21 +24,11 @@ from gql_auth.validation import clean_email, clean_username, email_key, username
 
 
 @dataclass(frozen=True, slots=True)
-class AddressChangeNotice:
-    """Told to the address in force when someone asks to move the account elsewhere."""
-
-    to: str
-    username: str
-    new_address: str
-
-
-@dataclass(frozen=True, slots=True)
 class ProfileUpdate:
     user: User
-    # Set when a new address became pending: the link that confirms it...
+    # Set when a new address became pending: the link that confirms it. The address in
+    # force hears of it through EMAIL_CHANGE_REQUESTED's notice (notices.py).
     verification: IssuedToken | None = None
-    # ...and the word to the current address, which holds no link.
-    notice: AddressChangeNotice | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +99,9 @@ async def update_profile(
         await account_tokens.discard(db, user=user, purpose=TokenPurpose.EMAIL_VERIFICATION)
     if wanted.email is None:
         return ProfileUpdate(user=user)
+    audit.record(db, EventKind.EMAIL_CHANGE_REQUESTED, user_id=user.id, client=client)
     return ProfileUpdate(
-        user=user,
-        verification=await _verification(db, limits, user=user, client=client),
-        notice=AddressChangeNotice(to=user.email, username=user.username, new_address=wanted.email),
+        user=user, verification=await _verification(db, limits, user=user, client=client)
     )
 
 

@@ -18,6 +18,7 @@ from gql_auth.db import (
 )
 from gql_auth.mail.sender import Mailer
 from gql_auth.metrics import Metrics
+from gql_auth.notices import Notifier
 from gql_auth.passkeys import RelyingParty
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits
@@ -45,6 +46,7 @@ class Services:
     metrics: Metrics | None
     sign_in: SignInServices  # the same objects, as the sign-in use case takes them
     factors: FactorServices  # the same again, as second-factor management takes them
+    notifier: Notifier  # told what a committed transaction recorded
 
     async def aclose(self) -> None:
         await self.mailer.aclose()  # pending mails first: a send never needs the database
@@ -63,6 +65,8 @@ def build_services(settings: Settings) -> Services:
     )
     tokens = AccessTokenCodec(settings)
     rate_limits = RateLimits(settings)
+    session_factory = create_session_factory(engine)
+    mailer = Mailer(settings)
     factors = FactorServices(
         hasher=hasher,
         limits=rate_limits,
@@ -72,7 +76,7 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         engine=engine,
-        session_factory=create_session_factory(engine),
+        session_factory=session_factory,
         viewers=ViewerLookup(
             create_reader_engine(settings),
             threads=VIEWER_READ_THREADS,
@@ -82,7 +86,7 @@ def build_services(settings: Settings) -> Services:
         tokens=tokens,
         trusted_proxies=parse_networks(settings.trusted_proxies),
         rate_limits=rate_limits,
-        mailer=Mailer(settings),
+        mailer=mailer,
         metrics=Metrics() if settings.metrics_enabled else None,
         sign_in=SignInServices(
             hasher=hasher,
@@ -95,4 +99,10 @@ def build_services(settings: Settings) -> Services:
             relying_party=RelyingParty.from_settings(settings),
         ),
         factors=factors,
+        notifier=Notifier(
+            enabled=settings.security_notifications,
+            sessions=session_factory,
+            limits=rate_limits,
+            mailer=mailer,
+        ),
     )

@@ -153,4 +153,5 @@ async def regenerate_recovery_codes(
     await _reauthenticate(
         db, factors, user=user, current_password=current_password, code=code, client=client
     )
+    audit.record(db, EventKind.RECOVERY_CODES_REGENERATED, user_id=user.id, client=client)
     return await recovery_codes.replace_all(db, user_id=user.id)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from strawberry.fastapi import BaseContext
 
+from gql_auth import audit
 from gql_auth.client_address import client_address
 from gql_auth.client_info import ClientInfo
 from gql_auth.errors import TokenInvalid, Unauthenticated
@@ -153,10 +154,12 @@ class Context(BaseContext):
         non-null field): then it is rolled back, since that response failed anyway.
         """
         session, self._session = self._session, None
+        recorded = audit.recorded(session) if session is not None else []
         kept = await _end(session, commit=commit)
         if kept:
             for callback in self._after_commit:
                 callback()
+            self.services.notifier.tell(recorded)  # the owner hears of what was kept, only
         return kept
 
 

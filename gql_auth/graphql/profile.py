@@ -11,7 +11,6 @@ from gql_auth.graphql.inputs import UpdateProfileInput
 from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
 from gql_auth.graphql.recovery import mail_after_commit
 from gql_auth.graphql.types import User
-from gql_auth.mail.templates import address_change_mail
 
 
 @strawberry.type
@@ -20,11 +19,11 @@ class Mutation:
         description="Changes the caller's username and/or e-mail; omitted fields stay as "
         "they are. Either change needs currentPassword. A new username applies at once; a "
         "new e-mail becomes pendingEmail, is mailed a confirmation link, and replaces email "
-        "only when verifyEmail uses that link (the current address gets a notice meanwhile; "
-        "reset links keep going to it). Refusals are BAD_USER_INPUT with field username or "
-        "email and reason TOO_SHORT, TOO_LONG, INVALID or TAKEN (compared ignoring case), or "
-        "field currentPassword reason REQUIRED; a wrong currentPassword is UNAUTHENTICATED / "
-        "INVALID_CREDENTIALS. Nothing changes on a refusal.",
+        "only when verifyEmail uses that link (the current address, if verified, gets a "
+        "notice meanwhile; reset links keep going to it). Refusals are BAD_USER_INPUT with "
+        "field username or email and reason TOO_SHORT, TOO_LONG, INVALID or TAKEN (compared "
+        "ignoring case), or field currentPassword reason REQUIRED; a wrong currentPassword is "
+        "UNAUTHENTICATED / INVALID_CREDENTIALS. Nothing changes on a refusal.",
         extensions=[*guarded_by(IsAuthenticated()), CredentialCheck(Secret.PASSWORD)],
     )
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> User:
@@ -42,9 +41,6 @@ class Mutation:
                 client=context.client,
             )
         mail_after_commit(context, update.verification)
-        if update.notice is not None:
-            notice = address_change_mail(update.notice)
-            context.after_commit(lambda: context.services.mailer.send_later(notice))
         return User.from_row(update.user)
 
 

@@ -7,10 +7,7 @@ from typing import assert_never
 
 from gql_auth.mail.sender import Mail
 from gql_auth.models import TokenPurpose
-from gql_auth.profile import AddressChangeNotice
 from gql_auth.recovery import IssuedToken
-
-ADDRESS_CHANGE_SUBJECT = "Your e-mail address is being changed"
 
 
 def token_mail(issued: IssuedToken, *, public_url: str) -> Mail:
@@ -44,25 +41,6 @@ def token_mail(issued: IssuedToken, *, public_url: str) -> Mail:
             )
         case _:
             assert_never(purpose)
-
-
-def address_change_mail(notice: AddressChangeNotice) -> Mail:
-    """To the address in force: what was asked and how to stop it. No link, nothing to click."""
-    return Mail(
-        to=notice.to,
-        subject=ADDRESS_CHANGE_SUBJECT,
-        body=(
-            f"Someone signed in to your account {notice.username} asked to change its e-mail "
-            f"address to {notice.new_address}.\n\n"
-            "Nothing changes until the link mailed to that new address is used; until then "
-            "this address stays in force and password resets keep coming here.\n\n"
-            "If this was you, there is nothing to do.\n\n"
-            'If it was not you, someone knows your password: reset it now with "Forgot '
-            'password" on the sign-in page (the reset mail comes to this address), or change '
-            "it if you are still signed in. A new password cancels the pending change and "
-            "signs out every other session.\n"
-        ),
-    )
 
 
 def _duration(span: timedelta) -> str:

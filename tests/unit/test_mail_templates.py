@@ -1,5 +1,5 @@
-"""What the token mails say: one link under PUBLIC_URL that carries the token, its
-lifetime in words, and no link at all in the notice to the address in force."""
+"""What the token mails say: one link under PUBLIC_URL that carries the token, and its
+lifetime in words (the notices, which hold no link, are tests/unit/test_notices.py's)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from gql_auth.mail.templates import ADDRESS_CHANGE_SUBJECT, address_change_mail, token_mail
+from gql_auth.mail.templates import token_mail
 from gql_auth.models import TokenPurpose
-from gql_auth.profile import AddressChangeNotice
 from gql_auth.recovery import IssuedToken
 
 PUBLIC_URL = "https://auth.example.com"
@@ -70,20 +69,3 @@ class TestTokenMail:
         )
 
         assert f"within {words}:" in mail.body
-
-
-class TestAddressChangeMail:
-    NOTICE = AddressChangeNotice(
-        to="old@example.com", username="jose", new_address="new@example.com"
-    )
-
-    def test_it_goes_to_the_address_in_force_and_names_the_new_one(self) -> None:
-        mail = address_change_mail(self.NOTICE)
-
-        assert mail.to == "old@example.com"
-        assert mail.subject == ADDRESS_CHANGE_SUBJECT
-        assert "jose" in mail.body
-        assert "new@example.com" in mail.body
-
-    def test_it_has_nothing_to_click(self) -> None:
-        assert links(address_change_mail(self.NOTICE).body) == []
