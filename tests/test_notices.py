@@ -6,6 +6,7 @@ secret in it, and at most RATE_LIMIT_NOTICE_EMAIL of them per recipient.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -28,8 +29,9 @@ from tests.helpers import (
     register,
     session_id_of,
 )
-from tests.mailbox import MailApp, SentMail, running_mail_app
-from tests.mfa import DISABLE, REGENERATE, code_at, enable_totp
+from tests.mailbox import MailApp, SentMail, running_mail_app, smtp_server
+from tests.mfa import DISABLE, REGENERATE, code_at, enable_totp, user_with_totp
+from tests.servers import GQL_AUTH, server_environment
 
 PUBLIC_URL = "https://auth.example.com"
 NEW_PASSWORD = "Brand-New-Lantern-77"
@@ -346,6 +348,37 @@ class TestMailBomb:
         lower = await notices(app, "shared@example.com")
         upper = await notices(app, "SHARED@Example.COM")
         assert (len(lower), len(upper)) == (6, 4)
+
+
+class TestOperatorResetMfa:
+    async def test_the_owner_hears_of_an_operators_reset_mfa(
+        self, app: MailApp, database: SqlDatabase, tmp_path: Any
+    ) -> None:
+        payload, _, _ = await user_with_totp(app.client)
+        database.update_user(payload["user"]["id"], email_verified=True)
+
+        with smtp_server() as inbox:
+            environment = server_environment(
+                database.url,
+                SMTP_HOST="127.0.0.1",
+                SMTP_PORT=str(inbox.port),
+                SMTP_STARTTLS="false",
+            )
+            done = subprocess.run(
+                [str(GQL_AUTH), "reset-mfa", payload["user"]["username"]],
+                cwd=tmp_path,
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+
+        assert done.returncode == 0, done.stderr
+        (message,) = inbox.messages
+        assert message["To"] == payload["user"]["email"]
+        assert message["Subject"] == MFA_DISABLED
+        assert "http" not in str(message.get_content())
 
 
 CONFIRM_AND_LOGOUT = """

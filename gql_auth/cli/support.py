@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql_auth import audit
 from gql_auth.config import Settings
 from gql_auth.services import Services, build_services
 
@@ -21,13 +22,20 @@ class CommandError(Exception):
 def run_in_transaction(
     settings: Settings, work: Callable[[AsyncSession, Services], Awaitable[T]]
 ) -> T:
-    """Runs `work` in one committed transaction, the way a request would."""
+    """Runs `work` in one committed transaction, the way a request would.
+
+    As after a request, the owners hear of what was committed (an operator's
+    reset-mfa too); closing the services waits for those mails.
+    """
 
     async def run() -> T:
         services = build_services(settings)
         try:
-            async with services.session_factory() as db, db.begin():
-                return await work(db, services)
+            async with services.session_factory() as db:
+                async with db.begin():
+                    result = await work(db, services)
+                services.notifier.tell(audit.recorded(db))
+            return result
         finally:
             await services.aclose()
 
