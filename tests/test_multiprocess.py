@@ -160,6 +160,29 @@ def _reset_mails_logged(servers: tuple[ServerProcess, ...], email: str) -> int:
     return sum(server.log.read_text().count(mail) for server in servers)
 
 
+UPDATE_EMAIL = (
+    "mutation U($input: UpdateProfileInput!) { updateProfile(input: $input) { pendingEmail } }"
+)
+
+
+def _notices_logged(servers: tuple[ServerProcess, ...], email: str) -> int:
+    """Address-change notices both servers wrote to their logs for `email`."""
+    mail = f"To: {email}\nSubject: Your e-mail address is being changed\n"
+    return sum(server.log.read_text().count(mail) for server in servers)
+
+
+def _mark_verified(database_url: str, username: str) -> None:
+    """Confirms the account's address straight in MariaDB (notices go to verified ones only)."""
+    connection = pymysql.connect(
+        **MARIADB, database=database_url.rsplit("/", 1)[1], autocommit=True
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE users SET email_verified = 1 WHERE username = %s", (username,))
+    finally:
+        connection.close()
+
+
 async def _settled_count(count: Callable[[], int], expected: int) -> int:
     """The count once it reached `expected` and a further second added nothing (or after 15 s).
 
@@ -245,6 +268,29 @@ class TestTwoProcessesActAsOne:
 
         assert all(body == {"data": {"requestPasswordReset": True}} for body in bodies)
         assert mailed == 3
+
+    async def test_address_change_notices_over_both_processes_stop_at_the_limit(
+        self,
+        clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+        two_servers: tuple[ServerProcess, ServerProcess],
+        mariadb_url: str,
+    ) -> None:
+        """NOTICE_EMAIL (10/hour) counts in Redis: 7 changes through each process mail 10."""
+        payload = await sign_up(clients[0], "notice_bombed")
+        email = payload["user"]["email"]
+        _mark_verified(mariadb_url, "notice_bombed")
+
+        for n in range(14):
+            changed = await call(
+                clients[n % 2],
+                UPDATE_EMAIL,
+                {"input": {"email": f"spam{n}@evil.example", "currentPassword": STRONG_PASSWORD}},
+                payload["accessToken"],
+            )
+            assert changed["data"]["updateProfile"]["pendingEmail"] == f"spam{n}@evil.example"
+        mailed = await _settled_count(lambda: _notices_logged(two_servers, email), 10)
+
+        assert mailed == 10
 
     async def test_session_revoked_through_one_process_is_refused_by_the_other(
         self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
