@@ -124,7 +124,10 @@ async def authenticate(
         )
     except Exception:  # the library's, cbor2's or binascii's errors: all "not valid"
         raise _failed(db, user_id=user.id, client=client) from None
-    if not await _advance_counter(db, passkey, verified.new_sign_count) or not user.is_active:
+    # Under the user's row lock (the one lock order: user, then their passkeys), as
+    # committed now: a deactivation or a deletion of this passkey meanwhile wins.
+    active = await accounts.still_as_checked(db, user_id=user.id, password_hash=None)
+    if not active or not await _advance_counter(db, passkey, verified.new_sign_count):
         raise _failed(db, user_id=user.id, client=client)
     await attempt.refund(Rule.PASSKEY_LOGIN_IP)  # the owner's sign-ins use up no failures
     await account.refund(Rule.PASSKEY_LOGIN_ACCOUNT)

@@ -131,6 +131,16 @@ async def sign_in(
     return await finish_login(client, challenge["challengeId"], credential)
 
 
+async def passkey_session(
+    client: httpx.AsyncClient, username: str | None, authenticator: SoftAuthenticator
+) -> dict[str, Any]:
+    """The AuthPayload of a passkey sign-in (amr hwk user): what step-up asks for."""
+    payload: dict[str, Any] = data_of(
+        await sign_in(client, username, authenticator), "finishPasskeyLogin"
+    )
+    return payload
+
+
 def refused(body: dict[str, Any]) -> None:
     assert_error(body, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
     assert body["data"] is None
@@ -173,8 +183,9 @@ class TestRegistration:
         self, client: httpx.AsyncClient
     ) -> None:
         account, authenticator, _ = await user_with_passkey(client)
+        stepped_up = await passkey_session(client, account["user"]["username"], authenticator)
 
-        options = json.loads(await begin_registration(client, account["accessToken"]))
+        options = json.loads(await begin_registration(client, stepped_up["accessToken"]))
 
         excluded = [unb64url(item["id"]) for item in options["excludeCredentials"]]
         assert excluded == [authenticator.only_credential_id]
@@ -479,11 +490,12 @@ class TestSignIn:
         self, client: httpx.AsyncClient, database: SqlDatabase
     ) -> None:
         account, authenticator, passkey = await user_with_passkey(client)
+        stepped_up = await passkey_session(client, account["user"]["username"], authenticator)
         body = await gql(
             client,
             DELETE,
             {"id": passkey["id"], "password": STRONG_PASSWORD},
-            token=account["accessToken"],
+            token=stepped_up["accessToken"],
         )
         assert data_of(body, "deletePasskey") is True
 
