@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any
 
 import httpx
@@ -225,7 +225,7 @@ class TestPasskeySignInsInFlight:
 
 
 async def _committed_while_they_wait(
-    database: SqlDatabase, user_id: str, values: dict[str, Any], requests: list[Awaitable[Any]]
+    database: SqlDatabase, user_id: str, values: dict[str, Any], requests: Sequence[Awaitable[Any]]
 ) -> list[dict[str, Any]]:
     """Another writer (a worker elsewhere) changes the user's row and holds it while the
     requests check their credentials and queue for the row lock; it commits, then they go on.
