@@ -89,7 +89,7 @@ async def _after(delay: float, request: Awaitable[dict[str, Any]]) -> dict[str, 
     return await request
 
 
-def _staggered(requests: list[Awaitable[dict[str, Any]]]) -> list[Awaitable[dict[str, Any]]]:
+def _staggered(requests: Sequence[Awaitable[dict[str, Any]]]) -> list[Awaitable[dict[str, Any]]]:
     """Spread over ~50 ms, so some check their password before the change and finish after."""
     return [_after(index * 0.004, request) for index, request in enumerate(requests)]
 
