@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gql_auth.json_input import MAX_DEPTH
 from tests.helpers import (
     REGISTER,
     SqlDatabase,
@@ -269,6 +270,42 @@ class TestMalformedBodies:
         assert response.status_code == 400
         assert response.json()["errors"][0]["extensions"]["reason"] == "TOO_DEEP"
         await assert_healthy(client)
+
+    async def test_a_body_of_nested_arrays_just_under_the_cap_is_too_deep_without_a_traceback(
+        self, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        head, tail = b'{"query": "{ __typename }", "variables": {"x": ', b"}}"
+        depth = (64 * 1024 - len(head) - len(tail)) // 2
+        body = head + b"[" * depth + b"]" * depth + tail
+
+        response = await post_raw(client, body)
+
+        assert len(body) == 64 * 1024 - 1
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["extensions"]["reason"] == "TOO_DEEP"
+        assert "Traceback" not in caplog.text
+        await assert_healthy(client)
+
+    @pytest.mark.parametrize("opener", ["[", '{"a": '], ids=["arrays", "objects"])
+    async def test_variables_one_level_past_the_bound_are_too_deep(
+        self, client: httpx.AsyncClient, opener: str
+    ) -> None:
+        closer = "]" if opener == "[" else "}"
+        nested = opener * (MAX_DEPTH - 1) + "1" + closer * (MAX_DEPTH - 1)  # + body + variables
+        body = f'{{"query": "{{ __typename }}", "variables": {{"x": {nested}}}}}'
+
+        response = await post_raw(client, body.encode())
+
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["extensions"]["reason"] == "TOO_DEEP"
+
+    async def test_variables_nested_up_to_the_bound_run(self, client: httpx.AsyncClient) -> None:
+        nested = "[" * (MAX_DEPTH - 2) + "]" * (MAX_DEPTH - 2)  # + body + variables = the bound
+        body = f'{{"query": "{{ __typename }}", "variables": {{"x": {nested}}}}}'
+
+        response = await post_raw(client, body.encode())
+
+        assert response.json() == {"data": {"__typename": "Query"}}
 
     async def test_a_lone_surrogate_is_400_and_creates_nothing(
         self, client: httpx.AsyncClient, database: SqlDatabase

@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gql_auth import json_input
 from gql_auth.graphql.errors import refusal_body
 from gql_auth.web.negotiation import GRAPHQL_RESPONSE, JSON, content_type, negotiate
 from gql_auth.web.responses import send_body
@@ -103,9 +104,9 @@ def _json_object(body: bytes) -> dict[str, Any] | tuple[str, str]:
 
     Strawberry answers some malformed bodies with a 500 (JSON `null`, a bare
     string, bytes that are not UTF-8, nesting that exhausts the recursion
-    limit), and lone surrogates decode into strings that no database driver or
-    password hasher can encode. One small parse here, after the size cap,
-    refuses all of them alike.
+    limit: bounded here far lower, before parsing), and lone surrogates decode
+    into strings that no database driver or password hasher can encode. One
+    small parse here, after the size cap, refuses all of them alike.
     """
     try:
         # Strictly UTF-8 (RFC 8259 §8.1): json.loads(bytes) would guess UTF-16/32 and
@@ -114,11 +115,11 @@ def _json_object(body: bytes) -> dict[str, Any] | tuple[str, str]:
     except UnicodeDecodeError:
         return _INVALID_UNICODE
     try:
-        parsed = json.loads(text)
+        parsed = json_input.loads(text)
         if "\\u" in text:  # decoded strictly, surrogates can only arrive escaped
             json.dumps(parsed, ensure_ascii=False).encode("utf-8")
-    except RecursionError:
-        return "TOO_DEEP", "The request body is nested too deeply."
+    except json_input.TooDeep:
+        return "TOO_DEEP", f"The request body is nested deeper than {json_input.MAX_DEPTH} levels."
     except UnicodeEncodeError:
         return _INVALID_UNICODE
     except ValueError:
