@@ -28,7 +28,7 @@ def loads(text: str, *, max_depth: int = MAX_DEPTH) -> Any:
         if bracket in ("[", "{"):
             depth += 1
             if depth > max_depth:
-                raise TooDeep(f"nested deeper than {max_depth} levels", text, token.start())
+                raise TooDeep(f"nested too deeply (over {max_depth} levels)", text, token.start())
         elif bracket in ("]", "}"):
             depth = max(depth - 1, 0)  # a stray closer is json.loads's error to report
     return json.loads(text)

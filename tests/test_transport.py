@@ -480,3 +480,24 @@ class TestGetQueryStrings:
 
         assert response.status_code < 500
         assert "Traceback" not in caplog.text
+
+    @pytest.mark.parametrize("name", ["variables", "extensions"])
+    @pytest.mark.parametrize("query", [None, "{ __typename }"], ids=["no-query", "query"])
+    async def test_deeply_nested_json_in_a_get_is_400_without_a_traceback(
+        self,
+        client: httpx.AsyncClient,
+        caplog: pytest.LogCaptureFixture,
+        name: str,
+        query: str | None,
+    ) -> None:
+        params = {name: "[" * 5_000 + "]" * 5_000}  # percent-encoded: 30 KB of URL
+        if query is not None:
+            params["query"] = query
+
+        response = await client.get(
+            "/graphql", params=params, headers={"Accept": "application/json"}
+        )
+
+        assert response.status_code == 400
+        assert "Traceback" not in caplog.text
+        await assert_healthy(client)
