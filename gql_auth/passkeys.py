@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +43,7 @@ from gql_auth.config import Settings
 from gql_auth.db import rowcount
 from gql_auth.errors import InvalidInput, Reason, Subject
 from gql_auth.factors import require_step_up
+from gql_auth.json_input import loads as bounded_json
 from gql_auth.models import CREDENTIAL_ID_MAX, ChallengePurpose, Passkey, User, utcnow
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits
@@ -264,7 +264,7 @@ def json_object(text: str) -> dict[str, Any] | None:
     if len(text) > CREDENTIAL_JSON_MAX:
         return None
     try:
-        value = json.loads(text)
+        value = bounded_json(text)  # 16 KiB of "[" would exhaust the recursion limit
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

@@ -19,6 +19,7 @@ import pytest
 
 from gql_auth.config import Settings
 from gql_auth.models import utcnow
+from gql_auth.passkeys import CREDENTIAL_JSON_MAX
 from tests.authenticator import USER_PRESENT, SoftAuthenticator, b64url, unb64url
 from tests.helpers import (
     ME,
@@ -282,6 +283,20 @@ class TestRegistration:
         assert_no_leak(response, sent=credential)
         assert_error(response.json(), "BAD_USER_INPUT", field="credential", reason="INVALID")
 
+    @pytest.mark.parametrize("opener", ["[", '{"a":'], ids=["arrays", "objects"])
+    async def test_a_credential_nested_as_deep_as_its_size_allows_is_bad_input_not_a_500(
+        self, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, opener: str
+    ) -> None:
+        account = await register(client)
+        token = account["accessToken"]
+        await begin_registration(client, token)
+        credential = opener * (CREDENTIAL_JSON_MAX // len(opener))
+
+        body = await finish_registration(client, token, credential)
+
+        assert_error(body, "BAD_USER_INPUT", field="credential", reason="INVALID")
+        assert "Traceback" not in caplog.text
+
     async def test_a_name_over_64_characters_is_refused_before_the_challenge_is_used(
         self, client: httpx.AsyncClient
     ) -> None:
@@ -527,6 +542,16 @@ class TestSignIn:
 
         assert_no_leak(response, sent=credential)
         refused(response.json())
+
+    @pytest.mark.parametrize("opener", ["[", '{"a":'], ids=["arrays", "objects"])
+    async def test_an_assertion_nested_as_deep_as_its_size_allows_is_refused_not_a_500(
+        self, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, opener: str
+    ) -> None:
+        challenge = await begin_login(client, None)
+        credential = opener * (CREDENTIAL_JSON_MAX // len(opener))
+
+        refused(await finish_login(client, challenge["challengeId"], credential))
+        assert "Traceback" not in caplog.text
 
 
 class TestDeletion:
