@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     rate_limit_mfa: str = Rule.MFA.default
     rate_limit_register_ip: str = Rule.REGISTER_IP.default
     rate_limit_reset_email: str = Rule.RESET_EMAIL.default
+    rate_limit_reset_email_all_clients: str = Rule.RESET_EMAIL_ALL_CLIENTS.default
     rate_limit_reset_ip: str = Rule.RESET_IP.default
     rate_limit_passkey_challenge_ip: str = Rule.PASSKEY_CHALLENGE_IP.default
     rate_limit_passkey_login_ip: str = Rule.PASSKEY_LOGIN_IP.default
