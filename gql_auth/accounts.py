@@ -19,12 +19,12 @@ from gql_auth.session_locks import lock_user
 from gql_auth.validation import (
     EMAIL_MAX,
     PASSWORD_MAX,
-    address_key,
     check_password_shape,
     check_password_strength,
     clean_email,
     clean_username,
     email_key,
+    login_key,
     username_key,
 )
 
@@ -123,10 +123,10 @@ async def ensure_available(
 
 
 async def find_by_login(db: AsyncSession, login: str) -> User | None:
-    """Username (ignoring case) or e-mail (by its email_key); usernames cannot contain '@'."""
-    if "@" in login:
-        return await db.scalar(select(User).where(User.email_key == address_key(login)))
-    return await db.scalar(select(User).where(User.username_key == username_key(login)))
+    """The user a typed username or e-mail names (its login_key); usernames cannot hold '@'."""
+    key = login_key(login)
+    column = User.email_key if "@" in key else User.username_key
+    return await db.scalar(select(User).where(column == key))
 
 
 # Longer than any id we will hand out: longer input cannot name a user.
@@ -194,7 +194,7 @@ def _account_key(user: User | None, login: str) -> str:
     """One budget per account, whichever of its names is typed; unknown names get their own."""
     if user is not None:
         return f"user:{user.id}"
-    return "name:" + login.strip().lower()[:EMAIL_MAX]
+    return "name:" + login_key(login)
 
 
 # What a wrong password counts against; a correct one gives its reservation back.

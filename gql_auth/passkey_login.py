@@ -30,7 +30,7 @@ from gql_auth.errors import InvalidCredentials
 from gql_auth.models import ChallengePurpose, Passkey, User, utcnow
 from gql_auth.passkeys import TIMEOUT_MS, RelyingParty, descriptor, json_object, list_for
 from gql_auth.ratelimit import RateLimits, Rule
-from gql_auth.validation import EMAIL_MAX
+from gql_auth.validation import EMAIL_MAX, login_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +166,8 @@ def _assertion(credential: str) -> AuthenticationCredential | None:
 
 
 def _decoy(party: RelyingParty, username: str) -> PublicKeyCredentialDescriptor:
-    name = username.strip().lower().encode()
+    # Keyed by what the name means, as a real account's lookup is: every spelling alike.
+    name = login_key(username).encode()
     decoy_id = hmac.new(party.decoy_key, name, hashlib.sha256).digest()
     return PublicKeyCredentialDescriptor(
         id=decoy_id, transports=[AuthenticatorTransport.INTERNAL, AuthenticatorTransport.HYBRID]

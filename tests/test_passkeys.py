@@ -383,6 +383,24 @@ class TestSignIn:
         assert first["allowCredentials"] != other["allowCredentials"]
         assert first["challenge"] != again["challenge"]
 
+    @pytest.mark.parametrize("account", ["with a passkey", "unknown"])
+    async def test_every_spelling_of_a_name_gets_the_same_credentials(
+        self, client: httpx.AsyncClient, account: str
+    ) -> None:
+        """Decoys key the name as the lookup does: spellings must not tell real from unknown."""
+        holder, authenticator, _ = await user_with_passkey(client)
+        name = holder["user"]["username"] if account == "with a passkey" else "ghost"
+        fullwidth = "".join(chr(ord(char) + 0xFEE0) for char in name)  # 'ｇｈｏｓｔ'
+
+        listed = [
+            json.loads((await begin_login(client, spelling))["options"])["allowCredentials"]
+            for spelling in (name, fullwidth, f" {name.title()} ", name.upper())
+        ]
+
+        assert listed[1:] == [listed[0]] * 3
+        real = [unb64url(item["id"]) for item in listed[0]] == [authenticator.only_credential_id]
+        assert real is (account == "with a passkey")
+
     async def test_a_challenge_is_used_once(self, client: httpx.AsyncClient) -> None:
         account, authenticator, _ = await user_with_passkey(client)
         challenge = await begin_login(client, account["user"]["username"])
