@@ -47,9 +47,7 @@ class Mutation:
         "replaces the previous link. Always true, also for unknown or malformed addresses "
         "and when throttled (RATE_LIMIT_RESET_EMAIL per address and client, "
         "RATE_LIMIT_RESET_EMAIL_ALL_CLIENTS per address, RATE_LIMIT_RESET_IP per client; "
-        "addresses "
-        "counted on their normalized form), "
-        "and the lookup runs after the answer, so neither the answer nor its timing tells "
+        "addresses counted on their normalized form), and the lookup runs after the answer, so neither the answer nor its timing tells "
         "whether an account exists."
     )
     async def request_password_reset(self, info: Info, email: str) -> bool:
