@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,15 +15,16 @@ from gql_auth.errors import InvalidCredentials, InvalidInput, Reason, Subject
 from gql_auth.models import Role, User
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Reservation, Rule
+from gql_auth.session_locks import lock_user
 from gql_auth.validation import (
     EMAIL_MAX,
     PASSWORD_MAX,
-    address_key,
     check_password_shape,
     check_password_strength,
     clean_email,
     clean_username,
     email_key,
+    login_key,
     username_key,
 )
 
@@ -120,10 +123,10 @@ async def ensure_available(
 
 
 async def find_by_login(db: AsyncSession, login: str) -> User | None:
-    """Username (ignoring case) or e-mail (by its email_key); usernames cannot contain '@'."""
-    if "@" in login:
-        return await db.scalar(select(User).where(User.email_key == address_key(login)))
-    return await db.scalar(select(User).where(User.username_key == username_key(login)))
+    """The user a typed username or e-mail names (its login_key); usernames cannot hold '@'."""
+    key = login_key(login)
+    column = User.email_key if "@" in key else User.username_key
+    return await db.scalar(select(User).where(column == key))
 
 
 # Longer than any id we will hand out: longer input cannot name a user.
@@ -141,6 +144,17 @@ async def get_user(db: AsyncSession, user_id: int) -> User | None:
     return await db.get(User, user_id)
 
 
+@dataclass(frozen=True, slots=True)
+class PasswordChecked:
+    """A password that matched, and the hash it matched, to be checked again under the lock."""
+
+    user: User
+    password_hash: str
+    # The same password hashed with today's parameters, when the stored hash is older;
+    # stored only once the sign-in has seen, under the lock, that the hash is unchanged.
+    upgraded_hash: str | None
+
+
 async def authenticate(
     db: AsyncSession,
     hasher: PasswordHasher,
@@ -149,15 +163,15 @@ async def authenticate(
     login: str,
     password: str,
     client: ClientInfo,
-) -> User:
-    """Returns the active user whose password matches, else InvalidCredentials.
+) -> PasswordChecked:
+    """The active user whose password matches, else InvalidCredentials.
 
     Wrong password, unknown name and inactive account look identical, in
     message and in time, so nobody can probe which accounts exist. The attempt
     is reserved under every limit before any password is checked, so parallel
     guesses count too and a throttled guess learns nothing. This is the
-    password step only: signin.with_password records the sign-in once every
-    step passed.
+    password step only, run before any lock (hashing must not hold one):
+    signin.with_password checks the result again under the user's row lock.
     """
     user = await find_by_login(db, login) if len(login) <= EMAIL_MAX else None
     account_key = _account_key(user, login)
@@ -168,20 +182,19 @@ async def authenticate(
     matches = await hasher.verify(user.password_hash if user else None, candidate)
     if user is None or not matches or not candidate or not user.is_active:
         await attempt.refund(Rule.SIGNIN_ACCOUNT_CLIENT)  # a failure, not a sign-in
-        _count_failed_sign_in(db, user=user, client=client)
+        count_failed_sign_in(db, user=user, client=client)
         raise InvalidCredentials
     await attempt.refund(*_FAILURE_RULES)  # the owner's sign-ins never use up their failures
-    if hasher.needs_rehash(user.password_hash):
-        # Parameters were raised since this hash was made: upgrade it now we know the password.
-        user.password_hash = await hasher.hash(password)
-    return user
+    # Parameters were raised since this hash was made: upgrade it now we know the password.
+    upgraded = await hasher.hash(password) if hasher.needs_rehash(user.password_hash) else None
+    return PasswordChecked(user=user, password_hash=user.password_hash, upgraded_hash=upgraded)
 
 
 def _account_key(user: User | None, login: str) -> str:
     """One budget per account, whichever of its names is typed; unknown names get their own."""
     if user is not None:
         return f"user:{user.id}"
-    return "name:" + login.strip().lower()[:EMAIL_MAX]
+    return "name:" + login_key(login)
 
 
 # What a wrong password counts against; a correct one gives its reservation back.
@@ -211,7 +224,7 @@ async def reserve_password_check(
     return await limits.reserve(attempt)
 
 
-def _count_failed_sign_in(db: AsyncSession, *, user: User | None, client: ClientInfo) -> None:
+def count_failed_sign_in(db: AsyncSession, *, user: User | None, client: ClientInfo) -> None:
     # The attempt was counted when it was reserved. A success never resets the
     # counts either: that would let an attacker interleave sign-ins to an
     # account of their own and guess on without limit.
@@ -265,7 +278,31 @@ async def verify_current_password(
         limits, account_key=account_key, client=client, signing_in=False
     )
     candidate = password if len(password) <= PASSWORD_MAX else ""
-    if not candidate or not await hasher.verify(user.password_hash, candidate):
-        _count_failed_sign_in(db, user=user, client=client)
+    checked = user.password_hash
+    if not candidate or not await hasher.verify(checked, candidate):
+        count_failed_sign_in(db, user=user, client=client)
         raise InvalidCredentials("The current password is wrong.")
     await attempt.refund(*_FAILURE_RULES)
+    # The hash ran before any lock: a change committed meanwhile (a new password, a
+    # reset, a deactivation) wins over this check, on every database.
+    if not await still_as_checked(db, user_id=user.id, password_hash=checked):
+        count_failed_sign_in(db, user=user, client=client)
+        raise InvalidCredentials("The current password is wrong.")
+
+
+async def still_as_checked(db: AsyncSession, *, user_id: int, password_hash: str | None) -> bool:
+    """Under the user's row lock (taken here): active, and with the password hash that was checked.
+
+    A check made before the lock is made again under it: a sign-in or a
+    re-authentication whose password was changed, reset or whose account was
+    deactivated since its hash ran must not go on. None checks only the flag
+    (a passkey sign-in checked no password).
+    """
+    await lock_user(db, user_id)
+    await db.flush()  # this transaction's own writes first (a new hash it just set)
+    row = (
+        await db.execute(select(User.password_hash, User.is_active).where(User.id == user_id))
+    ).first()
+    if row is None or not row.is_active:
+        return False
+    return password_hash is None or row.password_hash == password_hash

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # A host provider hands every customer at least a /64: one IPv6 client is one /64.
 IPV6_CLIENT_PREFIX = 64
+# "[v6]", "[v6]:port" or "v4:port" (one colon only: a bare IPv6 address has several).
+_HOP_WITH_PORT = re.compile(r"\[(?P<v6>[^\]]+)\](?::[0-9]{1,5})?|(?P<v4>[^:\[\]]+):[0-9]{1,5}")
 
 
 def parse_networks(entries: Sequence[str]) -> tuple[Network, ...]:
@@ -36,11 +39,21 @@ def client_address(
     """
     if peer is None or not trusted or not _is_trusted(peer, trusted):
         return peer
-    hops = [hop.strip() for line in forwarded_for for hop in line.split(",") if hop.strip()]
+    hops = [_without_port(hop.strip()) for line in forwarded_for for hop in line.split(",")]
+    hops = [hop for hop in hops if hop]
     for hop in reversed(hops):
         if not _is_trusted(hop, trusted):
             return _valid_or_none(hop) or peer
     return _valid_or_none(hops[0]) if hops else peer
+
+
+def _without_port(hop: str) -> str:
+    """The address of a hop as load balancers write it: 203.0.113.7:5555, [2001:db8::1]:443.
+
+    A bare IPv6 address has colons but no port, and is left as it is.
+    """
+    match = _HOP_WITH_PORT.fullmatch(hop)
+    return (match["v6"] or match["v4"]) if match else hop
 
 
 def _valid_or_none(address: str) -> str | None:

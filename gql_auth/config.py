@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     rate_limit_mfa: str = Rule.MFA.default
     rate_limit_register_ip: str = Rule.REGISTER_IP.default
     rate_limit_reset_email: str = Rule.RESET_EMAIL.default
+    rate_limit_reset_email_all_clients: str = Rule.RESET_EMAIL_ALL_CLIENTS.default
     rate_limit_reset_ip: str = Rule.RESET_IP.default
     rate_limit_passkey_challenge_ip: str = Rule.PASSKEY_CHALLENGE_IP.default
     rate_limit_passkey_login_ip: str = Rule.PASSKEY_LOGIN_IP.default
@@ -230,14 +231,21 @@ class Settings(BaseSettings):
     def _production_rules(self) -> Self:
         if self.environment is not Environment.PRODUCTION:
             return self
-        if self.is_asymmetric:
-            if self.jwt_private_key_file is None:
-                raise ValueError(
-                    f"JWT_PRIVATE_KEY_FILE must be set when ENVIRONMENT=production and "
-                    f"JWT_ALGORITHM={self.jwt_algorithm} (gql-auth gen-key writes one)"
-                )
-        elif self.secret_key is None:
-            raise ValueError("SECRET_KEY must be set explicitly when ENVIRONMENT=production")
+        # Never a generated key: one per host would break TOTP and decoys across hosts.
+        missing = []
+        if self.secret_key is None:
+            missing.append(
+                "SECRET_KEY must be set explicitly when ENVIRONMENT=production, whatever "
+                "JWT_ALGORITHM (it keys TOTP encryption and passkey decoys, and signs HS* "
+                "tokens; gql-auth gen-secret writes one)"
+            )
+        if self.is_asymmetric and self.jwt_private_key_file is None:
+            missing.append(
+                f"JWT_PRIVATE_KEY_FILE must be set when ENVIRONMENT=production and "
+                f"JWT_ALGORITHM={self.jwt_algorithm} (gql-auth gen-key writes one)"
+            )
+        if missing:
+            raise ValueError("; ".join(missing))
         if (
             self.argon2_memory_cost < ARGON2_MIN_MEMORY_KIB
             or self.argon2_time_cost < ARGON2_MIN_TIME_COST
@@ -274,9 +282,11 @@ class Settings(BaseSettings):
         return self.jwt_algorithm in ASYMMETRIC_ALGORITHMS
 
     def signing_key(self) -> str:
-        """The HS256 key; development falls back to a key kept in a local file."""
+        """SECRET_KEY; development falls back to a key kept in a local file."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
+        if self.is_production:  # only a model_construct()ed Settings gets here
+            raise SettingsError("SECRET_KEY must be set explicitly when ENVIRONMENT=production")
         return _development_secret(self.secret_key_file)
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import second_factor
+from gql_auth import factors
 from gql_auth.audit import EventKind
 from gql_auth.models import Role, SecurityEvent, User, utcnow
 
@@ -50,7 +50,7 @@ async def admin_stats(db: AsyncSession) -> AdminStats:
         users_by_role=by_role,
         signups_last_24h=signups or 0,
         failed_logins_last_24h=failed or 0,
-        mfa_users=await second_factor.count_mfa_users(db),
+        mfa_users=await factors.count_users_holding_any(db),
     )
 
 

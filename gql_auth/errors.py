@@ -48,6 +48,7 @@ class Reason(StrEnum):
     ALREADY_ENABLED = "ALREADY_ENABLED"
     NOT_ENABLED = "NOT_ENABLED"
     TOO_MANY = "TOO_MANY"
+    STEP_UP_REQUIRED = "STEP_UP_REQUIRED"
 
 
 class DomainError(Exception):
@@ -90,19 +91,24 @@ class SecondFactorMethod(StrEnum):
 
     TOTP = "TOTP"
     RECOVERY_CODE = "RECOVERY_CODE"
+    PASSKEY = "PASSKEY"  # finished by a passkey sign-in, not by verifyMfa
 
 
 class SecondFactorRequired(Unauthenticated):
-    """The password was right, but the account has a second factor: verifyMfa goes on.
+    """The password was right, but the account has a second factor: no session yet.
 
-    Carries the single-use token that binds the next step to this password check.
+    Carries the single-use token that binds verifyMfa to this password check, or
+    None when only a passkey can finish (its sign-in needs no token of ours).
     """
 
     reason = Reason.MFA_REQUIRED
-    message = "A second factor is required: call verifyMfa with the mfaToken."
 
-    def __init__(self, *, mfa_token: str, methods: tuple[SecondFactorMethod, ...]) -> None:
-        super().__init__()
+    def __init__(self, *, mfa_token: str | None, methods: tuple[SecondFactorMethod, ...]) -> None:
+        super().__init__(
+            "A second factor is required: call verifyMfa with the mfaToken."
+            if mfa_token is not None
+            else "A second factor is required: sign in with your passkey."
+        )
         self.mfa_token = mfa_token
         self.methods = methods
 
@@ -116,6 +122,16 @@ class MultiFactorSessionRequired(Forbidden):
 
     reason = Reason.MFA_REQUIRED
     message = "This field needs a session signed in with a second factor or a passkey."
+
+
+class StepUpRequired(Forbidden):
+    """The account holds a second factor or a passkey, and this session proved neither."""
+
+    reason = Reason.STEP_UP_REQUIRED
+    message = (
+        "This account has a second factor or a passkey: sign in with it to change how the "
+        "account is entered."
+    )
 
 
 class SecondFactorState(DomainError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 from pythonjsonlogger.json import JsonFormatter
@@ -12,15 +13,30 @@ from gql_auth.config import Settings
 _REQUEST_FIELDS = ("request_id", "operation", "user_id", "outcome", "status", "duration_ms")
 
 
-class _ReadableFormatter(logging.Formatter):
-    """Development: the message, then the request fields that are present."""
+# What could end a line or rewrite a terminal: C0, DEL, C1 (NEL among them), U+2028/U+2029.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _SHORT.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+class _ReadableFormatter(logging.Formatter):
+    """Development: one line per record (the message, then the request fields present).
+
+    Messages and fields carry client text (a path with %0A, a driver's error):
+    control characters are escaped so no client can write a line of its own.
+    Only a traceback, appended by logging after this, spans lines.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
         fields = [
             f"{name}={getattr(record, name)}" for name in _REQUEST_FIELDS if hasattr(record, name)
         ]
-        return f"{line} {' '.join(fields)}" if fields else line
+        return _CONTROL.sub(_escape, " ".join([super().formatMessage(record), *fields]))
 
 
 def configure_logging(settings: Settings) -> None:

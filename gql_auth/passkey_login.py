@@ -30,7 +30,7 @@ from gql_auth.errors import InvalidCredentials
 from gql_auth.models import ChallengePurpose, Passkey, User, utcnow
 from gql_auth.passkeys import TIMEOUT_MS, RelyingParty, descriptor, json_object, list_for
 from gql_auth.ratelimit import RateLimits, Rule
-from gql_auth.validation import EMAIL_MAX
+from gql_auth.validation import EMAIL_MAX, login_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +124,10 @@ async def authenticate(
         )
     except Exception:  # the library's, cbor2's or binascii's errors: all "not valid"
         raise _failed(db, user_id=user.id, client=client) from None
-    if not await _advance_counter(db, passkey, verified.new_sign_count) or not user.is_active:
+    # Under the user's row lock (the one lock order: user, then their passkeys), as
+    # committed now: a deactivation or a deletion of this passkey meanwhile wins.
+    active = await accounts.still_as_checked(db, user_id=user.id, password_hash=None)
+    if not active or not await _advance_counter(db, passkey, verified.new_sign_count):
         raise _failed(db, user_id=user.id, client=client)
     await attempt.refund(Rule.PASSKEY_LOGIN_IP)  # the owner's sign-ins use up no failures
     await account.refund(Rule.PASSKEY_LOGIN_ACCOUNT)
@@ -163,7 +166,8 @@ def _assertion(credential: str) -> AuthenticationCredential | None:
 
 
 def _decoy(party: RelyingParty, username: str) -> PublicKeyCredentialDescriptor:
-    name = username.strip().lower().encode()
+    # Keyed by what the name means, as a real account's lookup is: every spelling alike.
+    name = login_key(username).encode()
     decoy_id = hmac.new(party.decoy_key, name, hashlib.sha256).digest()
     return PublicKeyCredentialDescriptor(
         id=decoy_id, transports=[AuthenticatorTransport.INTERNAL, AuthenticatorTransport.HYBRID]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,12 +36,14 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from gql_auth import accounts, audit, passkey_challenges, session_locks
+from gql_auth import accounts, audit, passkey_challenges
 from gql_auth.audit import EventKind
 from gql_auth.client_info import ClientInfo
 from gql_auth.config import Settings
 from gql_auth.db import rowcount
 from gql_auth.errors import InvalidInput, Reason, Subject
+from gql_auth.factors import require_step_up
+from gql_auth.json_input import loads as bounded_json
 from gql_auth.models import CREDENTIAL_ID_MAX, ChallengePurpose, Passkey, User, utcnow
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits
@@ -102,17 +103,20 @@ async def begin_registration(
     party: RelyingParty,
     *,
     user: User,
+    session_id: str,
     current_password: str,
     client: ClientInfo,
 ) -> str:
     """Creation options for a new passkey, after the password was checked again.
 
-    A stolen access token alone must not be able to plant the thief's key.
-    Passkeys the user has are excluded, so one authenticator is not registered twice.
+    A stolen access token alone must not be able to plant the thief's key, nor
+    a stolen password once the account holds a factor (step-up). Passkeys the
+    user has are excluded, so one authenticator is not registered twice.
     """
     await accounts.verify_current_password(
         db, hasher, limits, user=user, password=current_password, client=client
     )
+    await require_step_up(db, user_id=user.id, session_id=session_id)
     existing = await list_for(db, user_id=user.id)
     if len(existing) >= MAX_PASSKEYS_PER_USER:
         raise InvalidInput(
@@ -148,11 +152,15 @@ async def finish_registration(
     party: RelyingParty,
     *,
     user: User,
+    session_id: str,
     credential: str,
     name: str | None,
     client: ClientInfo,
 ) -> Passkey:
-    """Verifies the new credential against the user's challenge and stores its public key."""
+    """Verifies the new credential against the user's challenge and stores its public key.
+
+    Step-up is checked again under the lock: a factor added since the options counts.
+    """
     label = _clean_name(name)
     parsed = _registration(credential)
     challenge = _challenge_of(parsed) if parsed is not None else None
@@ -177,7 +185,8 @@ async def finish_registration(
     credential_id = bytes_to_base64url(verified.credential_id)
     if len(credential_id) > CREDENTIAL_ID_MAX:  # over the spec's 1023 bytes
         raise _unverified()
-    await session_locks.lock_user(db, user.id)  # the user's row first: the one lock order
+    # The user's row lock first (the one lock order), taken by the step-up check.
+    await require_step_up(db, user_id=user.id, session_id=session_id)
     passkey = Passkey(
         user_id=user.id,
         credential_id=credential_id,
@@ -206,18 +215,23 @@ async def remove(
     limits: RateLimits,
     *,
     user: User,
+    session_id: str,
     passkey_id: str,
     current_password: str,
     client: ClientInfo,
 ) -> None:
-    """Deletes one of the user's own passkeys; another user's is NOT_FOUND, like none."""
+    """Deletes one of the user's own passkeys; another user's is NOT_FOUND, like none.
+
+    The password and a session that proved a factor (step-up): a password alone
+    must never remove the last factor and then add the thief's own.
+    """
     await accounts.verify_current_password(
         db, hasher, limits, user=user, password=current_password, client=client
     )
+    await require_step_up(db, user_id=user.id, session_id=session_id)
     number = accounts.parse_user_id(passkey_id)  # the same shape of id
     deleted = 0
     if number is not None:
-        await session_locks.lock_user(db, user.id)
         result = await db.execute(
             delete(Passkey)
             .where(Passkey.id == number, Passkey.user_id == user.id)
@@ -250,7 +264,7 @@ def json_object(text: str) -> dict[str, Any] | None:
     if len(text) > CREDENTIAL_JSON_MAX:
         return None
     try:
-        value = json.loads(text)
+        value = bounded_json(text)  # 16 KiB of "[" would exhaust the recursion limit
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

@@ -32,8 +32,11 @@ class Rule(Enum):
     # Wrong second-factor codes per account, each reserved before the code is checked.
     MFA = ("5/15minutes", "account", True)
     REGISTER_IP = ("100/hour", "client address", False)
-    # Mails sent (reset links, verification links), per address and per client.
-    RESET_EMAIL = ("3/hour", "e-mail address", False)
+    # Mails sent (reset links, verification links), all three taken at once before the
+    # work. Per (address, client) strictly, so one client cannot use up the owner's mails;
+    # per address from all clients loosely, the backstop against many clients; per client.
+    RESET_EMAIL = ("3/hour", "e-mail address and client address", False)
+    RESET_EMAIL_ALL_CLIENTS = ("10/hour", "e-mail address", False)
     RESET_IP = ("20/hour", "client address", False)
     # Passkey sign-in challenges handed out per client: each is a row until it expires.
     PASSKEY_CHALLENGE_IP = ("60/15minutes", "client address", False)
@@ -47,7 +50,7 @@ class Rule(Enum):
     INTROSPECT_CLIENT = ("1200/minute", "client address", False)
     # Security notices mailed per recipient (its normalized address): changes the owner
     # must hear of, capped so that repeating one cannot flood a mailbox.
-    NOTICE_EMAIL = ("10/hour", "e-mail address", False)
+    NOTICE_EMAIL = ("10/hour", "recipient address", False)
 
     def __init__(self, default: str, key: str, guards_passwords: bool) -> None:
         self.default = default

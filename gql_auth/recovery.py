@@ -22,12 +22,12 @@ from gql_auth.accounts import ensure_available, hash_new_password
 from gql_auth.audit import EventKind
 from gql_auth.client_info import ClientInfo
 from gql_auth.db import rowcount
-from gql_auth.errors import InvalidInput, Reason, Subject
+from gql_auth.errors import InvalidInput, RateLimited, Reason, Subject
 from gql_auth.models import AccountToken, TokenPurpose, User, utcnow
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule
 from gql_auth.tokens import hash_token, is_plausible_token
-from gql_auth.validation import address_key, clean_email, email_key
+from gql_auth.validation import clean_email, email_key, login_key
 
 LIFETIMES = {
     TokenPurpose.PASSWORD_RESET: timedelta(minutes=30),
@@ -149,14 +149,26 @@ async def _take_pending_address(db: AsyncSession, user: User) -> None:
 
 
 async def may_send(limits: RateLimits, *, address: str, client: ClientInfo) -> bool:
-    """Counts one mail per client and per address; False (silently) when over either.
+    """Takes one mail under every mail limit at once; False (silently) when over any.
 
-    The address counts by its email_key, so no spelling of it (case, fullwidth
-    letters, punycode or Unicode domain) gets a budget of its own.
+    Per (address, client) strictly, so requests from an attacker's client cannot
+    use up the owner's mails; per address from all clients as the backstop; per
+    client. Reserved all or none before any work, so parallel requests cannot all
+    pass, and a refusal costs no budget. The address counts by its login_key, so no
+    spelling of it (case, fullwidth letters, punycode or Unicode domain) gets its own.
     """
-    return await limits.hit(Rule.RESET_IP, client.address_key) and await limits.hit(
-        Rule.RESET_EMAIL, address_key(address)
-    )
+    key = login_key(address)
+    try:
+        await limits.reserve(
+            {
+                Rule.RESET_EMAIL: f"{key}|{client.address_key}",
+                Rule.RESET_EMAIL_ALL_CLIENTS: key,
+                Rule.RESET_IP: client.address_key,
+            }
+        )
+    except RateLimited:
+        return False
+    return True
 
 
 async def issue(

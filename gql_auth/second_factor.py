@@ -1,4 +1,4 @@
-"""The second factor: whether a user has one, checking a code (TOTP or recovery), removing it.
+"""Codes as a second factor: checking a TOTP or recovery code once, deleting TOTP.
 
 A code is accepted once. TOTP's replay marker is the newest time step
 accepted, stored on the user's row and moved by compare-and-set, so the same
@@ -7,30 +7,30 @@ and host; recovery codes are spent the same way (recovery_codes.redeem).
 Wrong codes are reserved under RATE_LIMIT_MFA per account before they are
 checked, and a right one gives its reservation back, as passwords do.
 
-Whatever counts or removes "a second factor" goes through remove_all and
-_has_factor_clauses below, so a new kind of factor (passkeys) is one more
-clause in each. Turning TOTP on and off by the user is totp_enrollment's.
+Which factors an account holds, and removing them all, is factors'; turning
+TOTP on and off by the user is totp_enrollment's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
+from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import audit, recovery_codes, totp
+from gql_auth import audit, factors, recovery_codes, totp
 from gql_auth.audit import EventKind
 from gql_auth.client_info import ClientInfo
 from gql_auth.db import rowcount
 from gql_auth.errors import InvalidCredentials, SecondFactorMethod
-from gql_auth.models import Passkey, TotpCredential, User
+from gql_auth.models import TotpCredential, User
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule
 from gql_auth.secret_box import SecretBox
-from gql_auth.session_locks import lock_user
 
 WRONG_CODE = "The code is invalid."
+# What verifyMfa accepts; a passkey finishes a sign-in through its own.
+CODE_METHODS = frozenset({SecondFactorMethod.TOTP, SecondFactorMethod.RECOVERY_CODE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,19 +47,6 @@ class FactorStatus:
     recovery_codes_left: int
 
 
-@dataclass(frozen=True, slots=True)
-class Removed:
-    """What reset-mfa took away."""
-
-    totp: bool
-    recovery_codes: int
-    passkeys: int
-
-    @property
-    def anything(self) -> bool:
-        return self.totp or self.recovery_codes > 0 or self.passkeys > 0
-
-
 def secret_context(user_id: int) -> str:
     return f"totp:user:{user_id}"  # a ciphertext opens only on its own user's row
 
@@ -73,16 +60,6 @@ async def status(db: AsyncSession, *, user_id: int) -> FactorStatus:
     enabled = credential is not None and credential.enabled_at is not None
     left = await recovery_codes.count_left(db, user_id=user_id) if enabled else 0
     return FactorStatus(totp_enabled=enabled, recovery_codes_left=left)
-
-
-async def methods_of(db: AsyncSession, *, user_id: int) -> tuple[SecondFactorMethod, ...]:
-    """What verifyMfa will accept for this user; empty when sign-in needs no second factor."""
-    state = await status(db, user_id=user_id)
-    if not state.totp_enabled:
-        return ()
-    if state.recovery_codes_left:
-        return (SecondFactorMethod.TOTP, SecondFactorMethod.RECOVERY_CODE)
-    return (SecondFactorMethod.TOTP,)
 
 
 async def verify_code(
@@ -141,45 +118,10 @@ async def _mark_step(db: AsyncSession, user_id: int, step: int, resealed: str) -
     return rowcount(result) == 1
 
 
-async def delete_totp(db: AsyncSession, *, user_id: int) -> tuple[int, int]:
-    totp_rows = await db.execute(
-        delete(TotpCredential)
-        .where(TotpCredential.user_id == user_id)
-        .execution_options(synchronize_session=False)
-    )
-    codes = await recovery_codes.delete_all(db, user_id=user_id)
-    return rowcount(totp_rows), codes
-
-
-async def remove_all(db: AsyncSession, *, user: User, client: ClientInfo) -> Removed:
-    """Every second factor of the user goes: TOTP, recovery codes and passkeys (an
-    operator's answer to a lost phone or a lost security key)."""
-    await lock_user(db, user.id)
-    enabled = (await status(db, user_id=user.id)).totp_enabled
-    _, codes = await delete_totp(db, user_id=user.id)
-    passkeys = await db.execute(
-        delete(Passkey)
-        .where(Passkey.user_id == user.id)
-        .execution_options(synchronize_session=False)
-    )
-    removed = Removed(totp=enabled, recovery_codes=codes, passkeys=rowcount(passkeys))
-    if removed.anything:
-        audit.record(db, EventKind.MFA_DISABLED, user_id=user.id, client=client)
-    return removed
-
-
-def _has_factor_clauses() -> tuple[ColumnElement[bool], ...]:
-    """One clause per kind of second factor, each true for users who hold one."""
-    return (
-        exists().where(TotpCredential.user_id == User.id, TotpCredential.enabled_at.is_not(None)),
-        exists().where(Passkey.user_id == User.id),
-    )
-
-
-async def count_mfa_users(db: AsyncSession) -> int:
-    """Accounts holding any second factor (adminDashboard.mfaUsers)."""
-    statement = select(func.count()).select_from(User).where(or_(*_has_factor_clauses()))
-    return int(await db.scalar(statement) or 0)
+async def delete_totp(db: AsyncSession, *, user_id: int) -> None:
+    """TOTP goes with the recovery codes that stand in for it."""
+    for factor in (factors.TOTP, factors.RECOVERY_CODES):
+        await factor.remove_all(db, user_id=user_id)
 
 
 def account_key(user: User) -> str:

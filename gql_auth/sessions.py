@@ -15,10 +15,11 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql_auth.accounts import still_as_checked
 from gql_auth.client_info import ClientInfo
+from gql_auth.errors import InvalidCredentials
 from gql_auth.models import AuthSession, User, utcnow
 from gql_auth.session_endings import live_at, prune_expired, revoke_oldest
-from gql_auth.session_locks import lock_user
 from gql_auth.tokens import AccessTokenCodec, hash_token, new_refresh_token, new_session_id
 
 logger = logging.getLogger("gql_auth.sessions")
@@ -39,6 +40,20 @@ class SignedIn:
 
 
 @dataclass(frozen=True, slots=True)
+class Grant:
+    """What a sign-in proved: the user, how (amr), and the password hash it checked.
+
+    The checks ran before the user's row lock; opening the session checks the
+    hash and the active flag again under it. None: no password was checked (a
+    passkey), so only the flag is.
+    """
+
+    user: User
+    amr: tuple[str, ...]
+    password_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Viewer:
     """The authenticated caller: the user as the database has it now, and the session."""
 
@@ -50,20 +65,26 @@ async def start(
     db: AsyncSession,
     codec: AccessTokenCodec,
     *,
-    user: User,
+    grant: Grant,
     client: ClientInfo,
     lifetime: timedelta,
     max_sessions: int,
-    amr: Sequence[str],
 ) -> SignedIn:
-    """Opens a session for a user who just proved who they are, with `amr` saying how.
+    """Opens a session for a user who just proved who they are, with the grant's amr saying how.
+
+    InvalidCredentials when, under the user's row lock, the account is no
+    longer as the sign-in checked it: a password changed or reset, or a
+    deactivation, that committed while the sign-in was hashing.
 
     Beyond `max_sessions` live sessions the oldest are revoked, so no account
     (or whoever holds its password) can pile up sessions without end. The
     methods (RFC 8176: pwd, otp, hwk, ...) stay on the session row, so every
     access token rotation issues carries them, and permissions read them there.
     """
-    await lock_user(db, user.id)  # parallel sign-ins of one user take turns: the cap holds
+    user = grant.user
+    # Locks the user: parallel sign-ins of one user take turns, so the cap holds.
+    if not await still_as_checked(db, user_id=user.id, password_hash=grant.password_hash):
+        raise InvalidCredentials
     await prune_expired(db, user_id=user.id)  # keeps the table bounded per user
     revoked = await revoke_oldest(db, user_id=user.id, keep=max_sessions - 1)  # room for this one
     if revoked:
@@ -79,7 +100,7 @@ async def start(
         user_agent=client.user_agent,
         ip_address=client.ip_address,
         refresh_token_hash=hash_token(refresh_token),
-        amr=" ".join(amr),
+        amr=" ".join(grant.amr),
     )
     db.add(session)
     await db.flush()

@@ -20,6 +20,7 @@ from gql_auth import (
     accounts,
     amr,
     audit,
+    factors,
     mfa_challenges,
     passkey_login,
     second_factor,
@@ -33,7 +34,7 @@ from gql_auth.models import User, utcnow
 from gql_auth.passkeys import RelyingParty
 from gql_auth.passwords import PasswordHasher
 from gql_auth.ratelimit import RateLimits, Rule
-from gql_auth.sessions import SignedIn
+from gql_auth.sessions import Grant, SignedIn
 from gql_auth.tokens import AccessTokenCodec
 
 
@@ -71,7 +72,8 @@ async def register(
         password_min_length=services.password_min_length,
         client=client,
     )
-    return await _open_session(db, services, user=user, client=client, amr=amr.PASSWORD)
+    grant = Grant(user=user, amr=amr.PASSWORD, password_hash=user.password_hash)
+    return await _open_session(db, services, grant=grant, client=client, records_sign_in=False)
 
 
 async def with_password(
@@ -85,20 +87,33 @@ async def with_password(
     """Signs in with a username or e-mail and a password, else InvalidCredentials.
 
     The password is checked under every limit first (accounts.authenticate).
-    An account with a second factor then gets SecondFactorRequired with a
-    single-use mfaToken instead of a session: nothing counts as a sign-in
-    until with_second_factor passes. A wrong password answers as for any
-    account, so it does not tell whether TOTP is on.
+    An account with a second factor or a passkey then gets SecondFactorRequired
+    instead of a session (with a single-use mfaToken when a code can finish it):
+    nothing counts as a sign-in until with_second_factor or a passkey sign-in
+    passes. A wrong password answers as for any account, so it does not tell
+    whether the account has a factor.
     """
-    user = await accounts.authenticate(
+    checked = await accounts.authenticate(
         db, services.hasher, services.limits, login=login, password=password, client=client
     )
-    methods = await second_factor.methods_of(db, user_id=user.id)
+    user = checked.user
+    # The hash ran before the lock: under it, the password and the flag must be as checked.
+    if not await accounts.still_as_checked(
+        db, user_id=user.id, password_hash=checked.password_hash
+    ):
+        accounts.count_failed_sign_in(db, user=user, client=client)
+        raise InvalidCredentials
+    password_hash = checked.password_hash
+    if checked.upgraded_hash is not None:
+        user.password_hash = password_hash = checked.upgraded_hash
+    # Read under the lock too: a factor added while the password was hashing counts.
+    methods = await factors.methods_of(db, user_id=user.id)
     if methods:
-        token = await mfa_challenges.issue(db, user=user)
+        verifiable = not second_factor.CODE_METHODS.isdisjoint(methods)
+        token = await mfa_challenges.issue(db, user=user) if verifiable else None
         raise SecondFactorRequired(mfa_token=token, methods=methods)
-    _record_sign_in(db, user=user, client=client)
-    return await _open_session(db, services, user=user, client=client, amr=amr.PASSWORD)
+    grant = Grant(user=user, amr=amr.PASSWORD, password_hash=password_hash)
+    return await _open_session(db, services, grant=grant, client=client)
 
 
 async def with_second_factor(
@@ -123,8 +138,8 @@ async def with_second_factor(
     await second_factor.verify_code(db, services.factors, user=user, code=code, client=client)
     if not await mfa_challenges.consume(db, challenge):
         raise refused
-    _record_sign_in(db, user=user, client=client)
-    return await _open_session(db, services, user=user, client=client, amr=amr.PASSWORD_AND_OTP)
+    grant = Grant(user=user, amr=amr.PASSWORD_AND_OTP, password_hash=user.password_hash)
+    return await _open_session(db, services, grant=grant, client=client)
 
 
 async def with_passkey(
@@ -148,8 +163,8 @@ async def with_passkey(
         credential=credential,
         client=client,
     )
-    _record_sign_in(db, user=user, client=client)
-    return await _open_session(db, services, user=user, client=client, amr=amr.PASSKEY)
+    grant = Grant(user=user, amr=amr.PASSKEY, password_hash=None)
+    return await _open_session(db, services, grant=grant, client=client)
 
 
 async def change_password(
@@ -181,30 +196,34 @@ async def change_password(
     )
     await session_endings.revoke_all(db, user_id=user.id)
     methods = (*amr.PASSWORD, *(method for method in proven if method not in amr.PASSWORD))
-    return await _open_session(db, services, user=user, client=client, amr=methods)
-
-
-def _record_sign_in(db: AsyncSession, *, user: User, client: ClientInfo) -> None:
-    """Records that the user proved who they are: every check of the sign-in passed."""
-    user.last_login_at = utcnow()
-    audit.record(db, EventKind.LOGIN_SUCCEEDED, user_id=user.id, client=client)
+    grant = Grant(user=user, amr=methods, password_hash=user.password_hash)
+    return await _open_session(db, services, grant=grant, client=client, records_sign_in=False)
 
 
 async def _open_session(
     db: AsyncSession,
     services: SignInServices,
     *,
-    user: User,
+    grant: Grant,
     client: ClientInfo,
-    amr: Sequence[str],
+    records_sign_in: bool = True,
 ) -> SignedIn:
-    # sessions.start locks the user, prunes expired sessions and keeps the cap.
-    return await sessions.start(
+    """The one public step that ends every sign-in: a session, then the sign-in is recorded.
+
+    sessions.start checks the grant again under the user's row lock, prunes
+    expired sessions and keeps the cap. Recorded only once it opened, since a
+    refusal still commits: no LOGIN_SUCCEEDED for a sign-in that was refused.
+    A registration or a password change opens one without being a sign-in.
+    """
+    signed_in = await sessions.start(
         db,
         services.codec,
-        user=user,
+        grant=grant,
         client=client,
         lifetime=services.session_lifetime,
         max_sessions=services.max_sessions,
-        amr=amr,
     )
+    if records_sign_in:
+        grant.user.last_login_at = utcnow()
+        audit.record(db, EventKind.LOGIN_SUCCEEDED, user_id=grant.user.id, client=client)
+    return signed_in

@@ -154,8 +154,10 @@ def _private_pem(private_key: _PrivateKey) -> bytes:
 def _private_key(settings: Settings) -> _PrivateKey:
     setting = "JWT_PRIVATE_KEY_FILE"
     path = settings.jwt_private_key_file
-    generated = path is None  # production never gets here without one (Settings refuses)
+    generated = path is None
     if path is None:
+        if settings.is_production:  # Settings refuses this; a key per host must never be made
+            raise SettingsError(f"JWT_PRIVATE_KEY_FILE must be set for {settings.jwt_algorithm}")
         path = development_key_file(settings)
         setting = f"JWT_PRIVATE_KEY_FILE (development: {path.name})"
     pem = read_private_file(path, setting=setting)

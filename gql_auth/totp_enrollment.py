@@ -18,6 +18,7 @@ from gql_auth import accounts, audit, recovery_codes, totp
 from gql_auth.audit import EventKind
 from gql_auth.client_info import ClientInfo
 from gql_auth.errors import InvalidInput, Reason, SecondFactorState, Subject
+from gql_auth.factors import require_step_up
 from gql_auth.models import TotpCredential, User, utcnow
 from gql_auth.ratelimit import Rule
 from gql_auth.second_factor import (
@@ -49,14 +50,18 @@ async def enroll_totp(
     factors: FactorServices,
     *,
     user: User,
+    session_id: str,
     current_password: str,
     client: ClientInfo,
 ) -> Enrollment:
-    """Re-authenticates, then keeps a new secret waiting; TOTP stays as it was until confirmed."""
+    """Re-authenticates, then keeps a new secret waiting; TOTP stays as it was until confirmed.
+
+    An account that already holds a passkey needs a session that proved it (step-up).
+    """
     await accounts.verify_current_password(
         db, factors.hasher, factors.limits, user=user, password=current_password, client=client
     )
-    await lock_user(db, user.id)
+    await require_step_up(db, user_id=user.id, session_id=session_id)
     credential = await credential_of(db, user.id)
     if credential is not None and credential.enabled_at is not None:
         raise SecondFactorState(
@@ -74,10 +79,19 @@ async def enroll_totp(
 
 
 async def confirm_totp(
-    db: AsyncSession, factors: FactorServices, *, user: User, code: str, client: ClientInfo
+    db: AsyncSession,
+    factors: FactorServices,
+    *,
+    user: User,
+    session_id: str,
+    code: str,
+    client: ClientInfo,
 ) -> list[str]:
-    """Turns TOTP on once a code from the new secret matches; returns fresh recovery codes."""
-    await lock_user(db, user.id)
+    """Turns TOTP on once a code from the new secret matches; returns fresh recovery codes.
+
+    Step-up is checked again here, under the lock: a passkey added since enrollTotp counts.
+    """
+    await require_step_up(db, user_id=user.id, session_id=session_id)
     credential = await credential_of(db, user.id)
     if credential is not None and credential.enabled_at is not None:
         raise SecondFactorState(Reason.ALREADY_ENABLED, "TOTP is already on.")

@@ -39,8 +39,27 @@ def clean_username(username: str, subject: Subject = Subject.USERNAME) -> str:
 
 
 def username_key(username: str) -> str:
-    """The case-insensitive form that the unique index compares."""
-    return username.strip().lower()
+    """The form the unique index compares: NFKC and casefold, so fullwidth 'ａｌｉｃｅ' is 'alice'.
+
+    Stored usernames are ASCII, whose key is their lower() as it always was.
+    """
+    return _fold(username.strip())
+
+
+def _fold(text: str) -> str:
+    # NFKC again after casefold: casefolding can un-normalize.
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
+def login_key(typed: str) -> str:
+    """What a typed username or e-mail means: the key its lookup, limits and decoys all use.
+
+    One function, so no spelling of a name (case, padding, fullwidth letters) is
+    counted or answered apart from the account it names, known or not.
+    """
+    if "@" in _fold(typed):  # a fullwidth '＠' makes an address too
+        return address_key(typed)
+    return username_key(typed)[:EMAIL_MAX]
 
 
 def clean_email(email: str, subject: Subject = Subject.EMAIL) -> str:
@@ -72,7 +91,7 @@ def email_key(address: str) -> str:
     accents stay, so "josé" and "jose" are two addresses, whatever a collation says.
     Pass a clean_email() result; NFKC runs again since casefolding can un-normalize.
     """
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", address).casefold())
+    return _fold(address)
 
 
 def address_key(typed: str) -> str:

@@ -79,3 +79,14 @@ async def mfa_token(client: httpx.AsyncClient, username: str) -> str:
 
 async def verify(client: httpx.AsyncClient, token: str, code: str) -> dict[str, Any]:
     return await gql(client, VERIFY, {"input": {"mfaToken": token, "code": code}})
+
+
+async def sign_in_with_totp(
+    client: httpx.AsyncClient, username: str, secret: str, steps_from_now: int = 1
+) -> dict[str, Any]:
+    """Password, then a code: the AuthPayload of a session whose amr is pwd otp."""
+    token = await mfa_token(client, username)
+    payload: dict[str, Any] = data_of(
+        await verify(client, token, code_at(secret, steps_from_now)), "verifyMfa"
+    )
+    return payload

@@ -26,6 +26,7 @@ from tests.helpers import (
     register,
     register_admin,
 )
+from tests.keys import write_key_pair
 
 GQL_AUTH = Path(sys.executable).parent / "gql-auth"
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
@@ -36,6 +37,7 @@ def run_cli(
     cwd: Path,
     env: Mapping[str, str | None] | None = None,
     stdin: str | None = None,
+    timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
     """Runs gql-auth with a clean environment: only what the test passes, plus PATH."""
     environment = {
@@ -59,7 +61,7 @@ def run_cli(
         input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
 
@@ -248,6 +250,35 @@ class TestSettingsErrors:
 
         line = assert_one_line_failure(result)
         assert "SECRET_KEY" in line
+
+    def test_serve_in_production_with_a_key_file_but_no_secret_key_fails_in_one_line(
+        self, tmp_path: Path
+    ) -> None:
+        """ES256 signs with the key file, but TOTP encryption and passkey decoys need SECRET_KEY."""
+        key = write_key_pair(tmp_path, "signing", "ES256")
+
+        result = run_cli(
+            "serve",
+            "--port",
+            "0",
+            cwd=tmp_path,
+            env={
+                "ENVIRONMENT": "production",
+                "SECRET_KEY": None,
+                "JWT_ALGORITHM": "ES256",
+                "JWT_PRIVATE_KEY_FILE": str(key.private_file),
+                "ARGON2_MEMORY_COST": None,
+                "ARGON2_TIME_COST": None,
+                "ARGON2_PARALLELISM": None,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+            },
+            timeout=30,  # the old code served here, never returning
+        )
+
+        line = assert_one_line_failure(result)
+        assert "SECRET_KEY must be set" in line
+        written = sorted(path.name for path in tmp_path.iterdir())
+        assert written == ["signing.pem", "signing.pub.pem"]
 
     def test_a_secret_key_is_never_echoed_in_the_error(self, tmp_path: Path) -> None:
         result = run_cli("migrate", cwd=tmp_path, env={"SECRET_KEY": "too-short-secret"})

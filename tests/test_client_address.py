@@ -77,6 +77,48 @@ class TestForwardedForOverHttp:
         assert session["ipAddress"] == "198.51.100.7"
 
 
+class TestForwardedForWithPorts:
+    async def test_two_clients_behind_one_proxy_sent_with_ports_have_separate_login_budgets(
+        self, database: SqlDatabase
+    ) -> None:
+        settings = make_settings(
+            database.url, trusted_proxies="10.0.0.0/8", rate_limit_login_ip="3/15minutes"
+        )
+        # As a load balancer and an inner proxy write them: host:port, a second line, spaces.
+        client_a = [
+            ("X-Forwarded-For", "198.51.100.99, 203.0.113.7:5555"),
+            ("X-Forwarded-For", "10.1.1.1:8080"),
+        ]
+        client_b = [("X-Forwarded-For", " [2001:db8::1]:443 ,10.1.1.1:8080 ")]
+        async with running_app(settings, ("10.0.0.5", 4321)) as proxy:
+
+            async def login_from(headers: list[tuple[str, str]], name: str) -> dict[str, Any]:
+                variables = {"input": {"username": name, "password": "wrong"}}
+                body = {"query": LOGIN, "variables": variables}
+                response = await proxy.post("/graphql", json=body, headers=headers)
+                answer: dict[str, Any] = response.json()
+                return answer
+
+            for index in range(3):
+                failed = await login_from(client_a, f"nobody-{index}")
+                assert_error(failed, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+            limited = await login_from(client_a, "nobody-3")
+            other_client = await login_from(client_b, "nobody-4")
+
+        assert_error(limited, "RATE_LIMITED")
+        assert_error(other_client, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+
+    async def test_the_session_records_the_client_without_its_port(
+        self, database: SqlDatabase
+    ) -> None:
+        settings = make_settings(database.url, trusted_proxies="10.0.0.0/8")
+        lines = [("X-Forwarded-For", "[2001:db8::1]:443, 10.1.1.1:8080")]
+        async with running_app(settings, ("10.0.0.5", 1234)) as client:
+            address = await session_address(client, lines)
+
+        assert address == "2001:db8::1"
+
+
 async def raw_post(port: int, body: str, extra_lines: list[str]) -> dict[str, Any]:
     """POST /graphql written byte by byte, so nothing merges the repeated header lines."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)

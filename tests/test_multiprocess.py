@@ -70,6 +70,8 @@ def _environment(database_url: str, redis_prefix: str, **extra: str) -> dict[str
         # Several admitted sign-ins of one user run in parallel: they must take turns on
         # the user's row (no deadlock) and the limit must still hold across processes.
         RATE_LIMIT_SIGNIN_ACCOUNT_CLIENT="4/15minutes",
+        # The tests stand in for a proxy: X-Forwarded-For names distinct clients.
+        TRUSTED_PROXIES="127.0.0.1",
         **extra,
     )
 
@@ -253,12 +255,12 @@ class TestTwoProcessesActAsOne:
         assert codes(bodies) == {"SIGNED_IN": 4, "RATE_LIMITED": 8}
         assert event_count(mariadb_url, "parallel_sessions", "LOGIN_SUCCEEDED") == 4
 
-    async def test_parallel_reset_requests_over_both_processes_mail_at_most_the_limit(
+    async def test_parallel_reset_requests_from_one_client_mail_its_limit_over_both(
         self,
         clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
         two_servers: tuple[ServerProcess, ServerProcess],
     ) -> None:
-        """RESET_EMAIL (3/hour) is a plain count, not a reservation: it holds across processes."""
+        """RESET_EMAIL (3/hour per address and client) is reserved in Redis: it holds across."""
         email = (await sign_up(clients[0], "parallel_resets"))["user"]["email"]
 
         bodies = await asyncio.gather(
@@ -290,6 +292,34 @@ class TestTwoProcessesActAsOne:
             assert changed["data"]["updateProfile"]["pendingEmail"] == f"spam{n}@evil.example"
         mailed = await _settled_count(lambda: _notices_logged(two_servers, email), 10)
 
+        assert mailed == 10
+
+    async def test_parallel_reset_requests_from_many_clients_stop_at_the_all_clients_limit(
+        self,
+        clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+        two_servers: tuple[ServerProcess, ServerProcess],
+    ) -> None:
+        """Six clients, three requests each, over both processes: RESET_EMAIL_ALL_CLIENTS's 10."""
+        email = (await sign_up(clients[0], "many_client_resets"))["user"]["email"]
+        senders = [
+            (clients[n % 2], {"X-Forwarded-For": f"198.51.100.{n}"})
+            for n in range(1, 7)
+            for _ in range(3)
+        ]
+
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    "/graphql",
+                    json={"query": REQUEST_RESET, "variables": {"email": email}},
+                    headers=headers,
+                )
+                for client, headers in senders
+            )
+        )
+        mailed = await _settled_count(lambda: _reset_mails_logged(two_servers, email), 10)
+
+        assert [r.json() for r in responses] == [{"data": {"requestPasswordReset": True}}] * 18
         assert mailed == 10
 
     async def test_session_revoked_through_one_process_is_refused_by_the_other(

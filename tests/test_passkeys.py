@@ -19,6 +19,7 @@ import pytest
 
 from gql_auth.config import Settings
 from gql_auth.models import utcnow
+from gql_auth.passkeys import CREDENTIAL_JSON_MAX
 from tests.authenticator import USER_PRESENT, SoftAuthenticator, b64url, unb64url
 from tests.helpers import (
     ME,
@@ -131,6 +132,16 @@ async def sign_in(
     return await finish_login(client, challenge["challengeId"], credential)
 
 
+async def passkey_session(
+    client: httpx.AsyncClient, username: str | None, authenticator: SoftAuthenticator
+) -> dict[str, Any]:
+    """The AuthPayload of a passkey sign-in (amr hwk user): what step-up asks for."""
+    payload: dict[str, Any] = data_of(
+        await sign_in(client, username, authenticator), "finishPasskeyLogin"
+    )
+    return payload
+
+
 def refused(body: dict[str, Any]) -> None:
     assert_error(body, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
     assert body["data"] is None
@@ -173,8 +184,9 @@ class TestRegistration:
         self, client: httpx.AsyncClient
     ) -> None:
         account, authenticator, _ = await user_with_passkey(client)
+        stepped_up = await passkey_session(client, account["user"]["username"], authenticator)
 
-        options = json.loads(await begin_registration(client, account["accessToken"]))
+        options = json.loads(await begin_registration(client, stepped_up["accessToken"]))
 
         excluded = [unb64url(item["id"]) for item in options["excludeCredentials"]]
         assert excluded == [authenticator.only_credential_id]
@@ -271,6 +283,20 @@ class TestRegistration:
         assert_no_leak(response, sent=credential)
         assert_error(response.json(), "BAD_USER_INPUT", field="credential", reason="INVALID")
 
+    @pytest.mark.parametrize("opener", ["[", '{"a":'], ids=["arrays", "objects"])
+    async def test_a_credential_nested_as_deep_as_its_size_allows_is_bad_input_not_a_500(
+        self, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, opener: str
+    ) -> None:
+        account = await register(client)
+        token = account["accessToken"]
+        await begin_registration(client, token)
+        credential = opener * (CREDENTIAL_JSON_MAX // len(opener))
+
+        body = await finish_registration(client, token, credential)
+
+        assert_error(body, "BAD_USER_INPUT", field="credential", reason="INVALID")
+        assert "Traceback" not in caplog.text
+
     async def test_a_name_over_64_characters_is_refused_before_the_challenge_is_used(
         self, client: httpx.AsyncClient
     ) -> None:
@@ -356,6 +382,24 @@ class TestSignIn:
         assert first["allowCredentials"] == again["allowCredentials"]  # stable, like a real key
         assert first["allowCredentials"] != other["allowCredentials"]
         assert first["challenge"] != again["challenge"]
+
+    @pytest.mark.parametrize("account", ["with a passkey", "unknown"])
+    async def test_every_spelling_of_a_name_gets_the_same_credentials(
+        self, client: httpx.AsyncClient, account: str
+    ) -> None:
+        """Decoys key the name as the lookup does: spellings must not tell real from unknown."""
+        holder, authenticator, _ = await user_with_passkey(client)
+        name = holder["user"]["username"] if account == "with a passkey" else "ghost"
+        fullwidth = "".join(chr(ord(char) + 0xFEE0) for char in name)  # 'ｇｈｏｓｔ'
+
+        listed = [
+            json.loads((await begin_login(client, spelling))["options"])["allowCredentials"]
+            for spelling in (name, fullwidth, f" {name.title()} ", name.upper())
+        ]
+
+        assert listed[1:] == [listed[0]] * 3
+        real = [unb64url(item["id"]) for item in listed[0]] == [authenticator.only_credential_id]
+        assert real is (account == "with a passkey")
 
     async def test_a_challenge_is_used_once(self, client: httpx.AsyncClient) -> None:
         account, authenticator, _ = await user_with_passkey(client)
@@ -479,11 +523,12 @@ class TestSignIn:
         self, client: httpx.AsyncClient, database: SqlDatabase
     ) -> None:
         account, authenticator, passkey = await user_with_passkey(client)
+        stepped_up = await passkey_session(client, account["user"]["username"], authenticator)
         body = await gql(
             client,
             DELETE,
             {"id": passkey["id"], "password": STRONG_PASSWORD},
-            token=account["accessToken"],
+            token=stepped_up["accessToken"],
         )
         assert data_of(body, "deletePasskey") is True
 
@@ -515,6 +560,16 @@ class TestSignIn:
 
         assert_no_leak(response, sent=credential)
         refused(response.json())
+
+    @pytest.mark.parametrize("opener", ["[", '{"a":'], ids=["arrays", "objects"])
+    async def test_an_assertion_nested_as_deep_as_its_size_allows_is_refused_not_a_500(
+        self, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, opener: str
+    ) -> None:
+        challenge = await begin_login(client, None)
+        credential = opener * (CREDENTIAL_JSON_MAX // len(opener))
+
+        refused(await finish_login(client, challenge["challengeId"], credential))
+        assert "Traceback" not in caplog.text
 
 
 class TestDeletion:

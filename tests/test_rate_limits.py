@@ -205,6 +205,53 @@ class TestAccountLimit:
         assert_rate_limited(body)
 
 
+def fullwidth(name: str) -> str:
+    """The name in fullwidth letters, as a Japanese keyboard may type it: 'ｇｈｏｓｔ'."""
+    return "".join(chr(ord(char) + 0xFEE0) if "!" <= char <= "~" else char for char in name)
+
+
+def spellings_of(name: str) -> list[str]:
+    return [name, fullwidth(name), name.upper(), f"  {name.title()} "]
+
+
+class TestEverySpellingIsOneName:
+    """Limits key a typed name by what it means (login_key), whether or not an account has it:
+    otherwise a spelling that escapes the limit only for unknown names tells which exist."""
+
+    @pytest.mark.parametrize("account", ["known", "unknown"])
+    async def test_after_the_limit_every_spelling_of_the_name_is_limited(
+        self, database: SqlDatabase, account: str
+    ) -> None:
+        settings = make_settings(database.url, rate_limit_login_account_client="3/15minutes")
+        name = "alice" if account == "known" else "ghost"
+        async with running_app(settings) as client:
+            if account == "known":
+                await register(client, name)
+            await fail_sign_ins(client, name, 3)
+
+            bodies = [await sign_in(client, spelling, WRONG) for spelling in spellings_of(name)]
+
+        assert outcomes(bodies) == {"RATE_LIMITED": 4}
+        assert event_kinds(database).count("LOGIN_FAILED") == 3
+
+    @pytest.mark.parametrize("account", ["known", "unknown"])
+    async def test_parallel_mixed_spellings_check_at_most_the_limit(
+        self, database: SqlDatabase, account: str
+    ) -> None:
+        settings = make_settings(database.url, rate_limit_login_account_client="3/15minutes")
+        name = "wide_alice" if account == "known" else "wide_ghost"
+        async with running_app(settings) as client:
+            if account == "known":
+                await register(client, name)
+
+            bodies = await asyncio.gather(
+                *(sign_in(client, spelling, WRONG) for spelling in spellings_of(name) * 4)
+            )
+
+        assert outcomes(bodies) == {"UNAUTHENTICATED": 3, "RATE_LIMITED": 13}
+        assert event_kinds(database).count("LOGIN_FAILED") == 3
+
+
 class TestAddressLimits:
     async def test_failed_logins_across_many_accounts_hit_the_ip_limit(
         self, database: SqlDatabase

@@ -6,10 +6,11 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -19,13 +20,15 @@ from tests.helpers import (
     USER_DASHBOARD,
     SqlDatabase,
     assert_error,
+    client_of,
     data_of,
     gql,
     login,
     make_settings,
     register,
+    started_app,
 )
-from tests.mailbox import MailApp, running_mail_app, smtp_server
+from tests.mailbox import MAIL_LOGGER, MailApp, Mailbox, running_mail_app, smtp_server
 
 NEW_PASSWORD = "Marmot-Teapot-Glacier-77"
 RESET_SUBJECT = "Reset your password"
@@ -221,7 +224,10 @@ class TestResetAnswersBeforeLookingUp:
         self, database: SqlDatabase, caplog: pytest.LogCaptureFixture
     ) -> None:
         settings = make_settings(
-            database.url, rate_limit_reset_email="100/hour", rate_limit_reset_ip="100/hour"
+            database.url,
+            rate_limit_reset_email="100/hour",
+            rate_limit_reset_email_all_clients="100/hour",
+            rate_limit_reset_ip="100/hour",
         )
         async with running_mail_app(settings, caplog) as app:
             user = (await register(app.client))["user"]
@@ -244,6 +250,79 @@ class TestResetAnswersBeforeLookingUp:
 
         assert all(body == {"data": {"requestPasswordReset": True}} for body in bodies)
         assert len(await app.mailbox.mails(user["email"])) == 3
+
+
+ATTACKER, OWNER = "198.51.100.7", "203.0.113.9"
+TRUE = {"data": {"requestPasswordReset": True}}
+
+
+@asynccontextmanager
+async def mail_app_with_peers(
+    settings: Any, caplog: pytest.LogCaptureFixture, *hosts: str
+) -> AsyncIterator[tuple[Mailbox, tuple[httpx.AsyncClient, ...]]]:
+    """One app (one limiter, one mailer), and a client per host whose socket peer is that host."""
+    caplog.set_level("INFO", logger=MAIL_LOGGER)
+    async with started_app(settings) as app, AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(client_of(app, (host, 1000))) for host in hosts]
+        yield Mailbox(app.state.services.mailer, caplog), tuple(clients)
+
+
+async def request_from(client: httpx.AsyncClient, email: str) -> dict[str, Any]:
+    return await gql(client, REQUEST_RESET, {"email": email})
+
+
+class TestOneClientCannotUseUpTheOwnersMails:
+    """RESET_EMAIL counts per (address, client); RESET_EMAIL_ALL_CLIENTS is the backstop."""
+
+    async def test_after_an_attackers_requests_the_owner_still_gets_a_mail(
+        self, settings: Any, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async with mail_app_with_peers(settings, caplog, ATTACKER, OWNER) as (
+            mailbox,
+            (attacker, owner),
+        ):
+            email = (await register(owner))["user"]["email"]
+            attackers = await asyncio.gather(*(request_from(attacker, email) for _ in range(8)))
+            sent_to_attacker = len(await mailbox.mails(email))
+
+            owners = await request_from(owner, email)
+
+            assert attackers == [TRUE] * 8 and owners == TRUE  # the same answer, mailed or not
+            assert sent_to_attacker == 3
+            assert len(await mailbox.mails(email)) == 4
+
+    async def test_clients_together_stop_at_the_all_clients_limit(
+        self, settings: Any, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        hosts = [f"198.51.100.{n}" for n in range(1, 6)]
+        async with mail_app_with_peers(settings, caplog, *hosts, OWNER) as (
+            mailbox,
+            (*clients, owner),
+        ):
+            email = (await register(owner))["user"]["email"]
+
+            bodies = await asyncio.gather(
+                *(request_from(client, email) for client in clients for _ in range(4))
+            )
+            late = await request_from(owner, email)
+
+            assert bodies == [TRUE] * 20 and late == TRUE
+            assert len(await mailbox.mails(email)) == 10
+
+    async def test_parallel_requests_from_one_client_get_exactly_the_limit(
+        self, settings: Any, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async with mail_app_with_peers(settings, caplog, ATTACKER, OWNER) as (
+            mailbox,
+            (attacker, owner),
+        ):
+            email = (await register(owner))["user"]["email"]
+            spellings = [email, email.upper(), f" {email} "] * 4
+
+            bodies = await asyncio.gather(*(request_from(attacker, e) for e in spellings))
+
+            assert bodies == [TRUE] * 12
+            assert len(await mailbox.mails(email)) == 3
 
 
 class TestMailLimitOnTheNormalizedAddress:

@@ -128,6 +128,7 @@ class TestRefusals:
         assert settings.rate_limit_signin_account_client == "60/15minutes"
         assert settings.rate_limit_register_ip == "100/hour"
         assert settings.rate_limit_reset_email == "3/hour"
+        assert settings.rate_limit_reset_email_all_clients == "10/hour"
         assert settings.rate_limit_reset_ip == "20/hour"
         assert settings.rate_limit_passkey_challenge_ip == "60/15minutes"
         assert settings.rate_limit_passkey_login_ip == "30/15minutes"

@@ -43,27 +43,68 @@ def write_pem(path: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -
     return path
 
 
+def production(tmp_path: Path, algorithm: str, **extra: Any) -> dict[str, Any]:
+    """What an operator sets for ES256/RS256 in production, SECRET_KEY_FILE kept in tmp_path."""
+    key = write_key_pair(tmp_path, "signing", algorithm)
+    return {
+        "environment": "production",
+        "jwt_algorithm": algorithm,
+        "jwt_private_key_file": str(key.private_file),
+        "secret_key_file": str(tmp_path / ".gql_auth_secret"),
+        "database_url": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        **STRONG_ARGON2,
+        **extra,
+    }
+
+
 @pytest.mark.parametrize("algorithm", ASYMMETRIC)
 class TestProduction:
+    """Production never generates a key: a per-host one breaks TOTP and decoys across hosts."""
+
     def test_it_refuses_to_start_without_a_private_key_file(self, algorithm: str) -> None:
         with pytest.raises(SettingsError, match="JWT_PRIVATE_KEY_FILE must be set"):
             load_settings(_env_file=None, environment="production", jwt_algorithm=algorithm)
 
-    async def test_it_starts_with_a_key_file_and_no_secret_key(
+    def test_a_key_file_without_secret_key_is_refused_in_one_line_and_writes_no_file(
         self, algorithm: str, tmp_path: Path
     ) -> None:
-        key = write_key_pair(tmp_path, "signing", algorithm)
-        settings = load_settings(
-            _env_file=None,
-            environment="production",
-            jwt_algorithm=algorithm,
-            jwt_private_key_file=str(key.private_file),
-            database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
-            **STRONG_ARGON2,
-        )
+        with pytest.raises(SettingsError) as raised:
+            load_settings(_env_file=None, **production(tmp_path, algorithm))
 
-        assert settings.secret_key is None
-        assert load_signing_keys(settings).kid == key.kid
+        message = str(raised.value)
+        assert "SECRET_KEY must be set" in message
+        assert "TOTP" in message
+        assert "\n" not in message
+        written = sorted(path.name for path in tmp_path.iterdir())
+        assert written == ["signing.pem", "signing.pub.pem"]
+
+    def test_both_missing_are_named_in_one_line(self, algorithm: str) -> None:
+        with pytest.raises(SettingsError) as raised:
+            load_settings(
+                _env_file=None, environment="production", jwt_algorithm=algorithm, **STRONG_ARGON2
+            )
+
+        message = str(raised.value)
+        assert "SECRET_KEY must be set" in message
+        assert "JWT_PRIVATE_KEY_FILE must be set" in message
+        assert "\n" not in message
+
+    async def test_it_starts_with_a_key_file_and_a_secret_key_and_writes_no_file(
+        self, algorithm: str, tmp_path: Path
+    ) -> None:
+        settings = load_settings(
+            _env_file=None, **production(tmp_path, algorithm, secret_key=SECRET_KEY)
+        )
+        migrate(settings.database_url)
+
+        async with running_app(settings) as client:
+            health = await client.get("/healthz")
+            jwks = (await client.get("/.well-known/jwks.json")).json()
+
+        assert health.status_code == 200
+        assert [key["kid"] for key in jwks["keys"]] == [load_signing_keys(settings).kid]
+        assert not (tmp_path / ".gql_auth_secret").exists()
+        assert not development_key_file(settings).exists()
 
 
 def test_hs256_in_production_still_needs_secret_key() -> None:

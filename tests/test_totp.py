@@ -29,6 +29,7 @@ from tests.mfa import (
     code_at,
     enable_totp,
     mfa_token,
+    sign_in_with_totp,
     user_with_totp,
     verify,
 )
@@ -102,9 +103,10 @@ class TestEnrollTotp:
         assert len(data_of(fresh, "confirmTotp")) == 10
 
     async def test_enrolling_while_totp_is_on_is_refused(self, client: httpx.AsyncClient) -> None:
-        payload, _, _ = await user_with_totp(client)
+        payload, secret, _ = await user_with_totp(client)
+        stepped_up = await sign_in_with_totp(client, payload["user"]["username"], secret)
 
-        body = await enroll(client, payload["accessToken"])
+        body = await enroll(client, stepped_up["accessToken"])
 
         assert_error(body, "BAD_USER_INPUT", reason="ALREADY_ENABLED")
 

@@ -4,12 +4,14 @@ security headers and CORS only for the configured origins."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
+from gql_auth.json_input import MAX_DEPTH
 from tests.helpers import (
     REGISTER,
     SqlDatabase,
@@ -269,6 +271,42 @@ class TestMalformedBodies:
         assert response.json()["errors"][0]["extensions"]["reason"] == "TOO_DEEP"
         await assert_healthy(client)
 
+    async def test_a_body_of_nested_arrays_just_under_the_cap_is_too_deep_without_a_traceback(
+        self, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        head, tail = b'{"query": "{ __typename }", "variables": {"x": ', b"}}"
+        depth = (64 * 1024 - len(head) - len(tail)) // 2
+        body = head + b"[" * depth + b"]" * depth + tail
+
+        response = await post_raw(client, body)
+
+        assert len(body) == 64 * 1024 - 1
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["extensions"]["reason"] == "TOO_DEEP"
+        assert "Traceback" not in caplog.text
+        await assert_healthy(client)
+
+    @pytest.mark.parametrize("opener", ["[", '{"a": '], ids=["arrays", "objects"])
+    async def test_variables_one_level_past_the_bound_are_too_deep(
+        self, client: httpx.AsyncClient, opener: str
+    ) -> None:
+        closer = "]" if opener == "[" else "}"
+        nested = opener * (MAX_DEPTH - 1) + "1" + closer * (MAX_DEPTH - 1)  # + body + variables
+        body = f'{{"query": "{{ __typename }}", "variables": {{"x": {nested}}}}}'
+
+        response = await post_raw(client, body.encode())
+
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["extensions"]["reason"] == "TOO_DEEP"
+
+    async def test_variables_nested_up_to_the_bound_run(self, client: httpx.AsyncClient) -> None:
+        nested = "[" * (MAX_DEPTH - 2) + "]" * (MAX_DEPTH - 2)  # + body + variables = the bound
+        body = f'{{"query": "{{ __typename }}", "variables": {{"x": {nested}}}}}'
+
+        response = await post_raw(client, body.encode())
+
+        assert response.json() == {"data": {"__typename": "Query"}}
+
     async def test_a_lone_surrogate_is_400_and_creates_nothing(
         self, client: httpx.AsyncClient, database: SqlDatabase
     ) -> None:
@@ -295,8 +333,8 @@ class TestMalformedBodies:
 
     @pytest.mark.parametrize(
         "body",
-        [b"{", b'{"query": }', b"\xff\xfe\x00", b"null", b'"just a string"', b"[]", b"1"],
-        ids=["open-brace", "no-value", "not-utf8", "null", "string", "array", "number"],
+        [b"{", b'{"query": }', b"null", b'"just a string"', b"[]", b"1"],
+        ids=["open-brace", "no-value", "null", "string", "array", "number"],
     )
     async def test_a_body_that_is_not_one_json_object_is_400_not_500(
         self, client: httpx.AsyncClient, body: bytes
@@ -305,4 +343,161 @@ class TestMalformedBodies:
 
         assert response.status_code == 400
         assert response.json()["errors"][0]["extensions"]["reason"] == "INVALID_JSON"
+        await assert_healthy(client)
+
+
+def register_body_with(password_bytes: bytes) -> bytes:
+    """A valid registration whose password holds these raw bytes, the rest plain UTF-8."""
+    body = json.dumps(
+        {"query": REGISTER, "variables": {"input": register_input(password="Quokka-@-42")}}
+    )
+    return body.encode().replace(b"Quokka-@-42", b"Quokka-" + password_bytes + b"-42")
+
+
+def assert_invalid_unicode(response: httpx.Response) -> None:
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "reason": "INVALID_UNICODE"}
+
+
+class TestBodiesAreStrictUtf8:
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            b"\xed\xa0\x80",  # U+D800, a lone high surrogate
+            b"\xed\xbf\xbf",  # U+DFFF, a lone low surrogate
+            b"\xed\xa0\xbd\xed\xb8\x80",  # a surrogate pair written as two 3-byte sequences
+            b"\xc0\xaf",  # "/" overlong
+            b"\xe0\x80\xaf",  # "/" overlong in three bytes
+            b"\xf5\x80\x80\x80",  # F5..FF never start a sequence
+            b"\xf4\x90\x80\x80",  # above U+10FFFF
+            b"\xe2\x82",  # a sequence cut short
+            b"\x80",  # a continuation byte alone
+            b"\xff",
+        ],
+        ids=[
+            "high-surrogate",
+            "low-surrogate",
+            "cesu-8-pair",
+            "overlong-2",
+            "overlong-3",
+            "f5",
+            "above-10ffff",
+            "truncated",
+            "lone-continuation",
+            "ff",
+        ],
+    )
+    async def test_raw_bytes_that_are_not_utf8_are_invalid_unicode_without_a_traceback(
+        self,
+        client: httpx.AsyncClient,
+        database: SqlDatabase,
+        caplog: pytest.LogCaptureFixture,
+        raw: bytes,
+    ) -> None:
+        response = await post_raw(client, register_body_with(raw))
+
+        assert_invalid_unicode(response)
+        assert database.count("users") == 0
+        assert "Traceback" not in caplog.text
+        assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+    @pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+    async def test_a_body_in_utf16_or_utf32_with_a_bom_is_invalid_unicode(
+        self,
+        client: httpx.AsyncClient,
+        database: SqlDatabase,
+        caplog: pytest.LogCaptureFixture,
+        encoding: str,
+    ) -> None:
+        response = await post_raw(client, register_body().encode(encoding))
+
+        assert_invalid_unicode(response)
+        assert database.count("users") == 0
+        assert "Traceback" not in caplog.text
+
+    @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+    async def test_a_body_in_utf16_or_utf32_without_a_bom_is_not_json(
+        self, client: httpx.AsyncClient, database: SqlDatabase, encoding: str
+    ) -> None:
+        """ASCII text in UTF-16/32 is valid UTF-8 full of NUL bytes: not guessed at, not JSON."""
+        response = await post_raw(client, register_body().encode(encoding))
+
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["extensions"]["reason"] == "INVALID_JSON"
+        assert database.count("users") == 0
+
+    async def test_an_escaped_lone_surrogate_in_utf16_is_refused_too(
+        self, client: httpx.AsyncClient, database: SqlDatabase, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        variables = {"input": register_input(password="Quokka-\ud800-Lantern-42")}
+        body = json.dumps({"query": REGISTER, "variables": variables}).encode("utf-16")
+
+        response = await post_raw(client, body)
+
+        assert_invalid_unicode(response)
+        assert database.count("users") == 0
+        assert "Traceback" not in caplog.text
+
+    async def test_a_leading_utf8_bom_is_ignored_as_rfc_8259_allows(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        response = await post_raw(client, b"\xef\xbb\xbf" + register_body().encode())
+
+        assert data_of(response.json(), "register")["accessToken"]
+        assert database.count("users") == 1
+
+    async def test_a_bom_anywhere_else_is_not_json(self, client: httpx.AsyncClient) -> None:
+        response = await post_raw(client, b" \xef\xbb\xbf" + TYPENAME.encode())
+
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["extensions"]["reason"] == "INVALID_JSON"
+
+    async def test_multibyte_utf8_up_to_four_bytes_still_registers(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        raw = "ü€\U0001d11e".encode()  # two, three and four bytes
+
+        response = await post_raw(client, register_body_with(raw))
+
+        assert data_of(response.json(), "register")["accessToken"]
+        assert database.count("users") == 1
+
+
+class TestGetQueryStrings:
+    @pytest.mark.parametrize("name", ["query", "variables", "extensions", "operationName"])
+    @pytest.mark.parametrize("escaped", ["%ED%A0%80", "%C0%AF", "%FF", "%E2%82"])
+    @pytest.mark.parametrize("accept", ["application/json", "text/html"])
+    async def test_bad_percent_encoded_utf8_is_never_a_500(
+        self,
+        client: httpx.AsyncClient,
+        caplog: pytest.LogCaptureFixture,
+        name: str,
+        escaped: str,
+        accept: str,
+    ) -> None:
+        response = await client.get(f"/graphql?{name}={escaped}", headers={"Accept": accept})
+
+        assert response.status_code < 500
+        assert "Traceback" not in caplog.text
+
+    @pytest.mark.parametrize("name", ["variables", "extensions"])
+    @pytest.mark.parametrize("query", [None, "{ __typename }"], ids=["no-query", "query"])
+    async def test_deeply_nested_json_in_a_get_is_400_without_a_traceback(
+        self,
+        client: httpx.AsyncClient,
+        caplog: pytest.LogCaptureFixture,
+        name: str,
+        query: str | None,
+    ) -> None:
+        params = {name: "[" * 5_000 + "]" * 5_000}  # percent-encoded: 30 KB of URL
+        if query is not None:
+            params["query"] = query
+
+        response = await client.get(
+            "/graphql", params=params, headers={"Accept": "application/json"}
+        )
+
+        assert response.status_code == 400
+        assert "Traceback" not in caplog.text
         await assert_healthy(client)

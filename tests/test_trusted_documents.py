@@ -16,6 +16,7 @@ import pytest
 
 from gql_auth.config import Settings
 from gql_auth.graphql.trusted_documents import ManifestError
+from gql_auth.json_input import MAX_DEPTH
 from gql_auth.web.app import create_app
 from tests.conftest import Backend
 from tests.helpers import (
@@ -235,8 +236,9 @@ class TestStartUp:
             (json.dumps({sha256(ME): 7}), "is not a document text"),
             (json.dumps({sha256(ME): None}), "is not a document text"),
             ("[" * 200_000 + "]" * 200_000, "nested too deeply"),
+            ('{"a": ' * (MAX_DEPTH + 1) + "1" + "}" * (MAX_DEPTH + 1), "nested too deeply"),
         ],
-        ids=["array", "truncated", "number", "null", "deep"],
+        ids=["array", "truncated", "number", "null", "deep", "one-past-the-bound"],
     )
     def test_a_manifest_of_the_wrong_shape_is_refused(
         self, tmp_path: Path, content: str, expected: str

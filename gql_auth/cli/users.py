@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import accounts, admin, second_factor
+from gql_auth import accounts, admin, factors
 from gql_auth.cli.support import CommandError, run_in_transaction
 from gql_auth.client_info import NO_CLIENT
 from gql_auth.config import load_settings
@@ -118,9 +118,9 @@ def _set_active(args: argparse.Namespace) -> int:
 
 
 def _reset_mfa(args: argparse.Namespace) -> int:
-    async def reset(db: AsyncSession, _services: Services) -> second_factor.Removed:
+    async def reset(db: AsyncSession, _services: Services) -> factors.Removed:
         user = await _find(db, args.user)
-        return await second_factor.remove_all(db, user=user, client=NO_CLIENT)
+        return await factors.remove_all(db, user=user, client=NO_CLIENT)
 
     try:
         removed = run_in_transaction(load_settings(), reset)
@@ -130,9 +130,9 @@ def _reset_mfa(args: argparse.Namespace) -> int:
         print(f"{args.user} has no second factor; nothing changed")
         return 0
     parts = [
-        *(["TOTP"] if removed.totp else []),
-        f"{removed.recovery_codes} recovery code(s)",
-        f"{removed.passkeys} passkey(s)",
+        name if name == factors.TOTP.name else f"{count} {name}(s)"
+        for name, count in removed.counts.items()
+        if count
     ]
     print(f"removed {', '.join(parts)} of {args.user}; password sign-in needs no second factor now")
     return 0

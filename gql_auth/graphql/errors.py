@@ -96,7 +96,8 @@ def wire_extensions(error: DomainError) -> dict[str, object]:
         retry_after=error.retry_after if isinstance(error, RateLimited) else None,
     )
     if isinstance(error, SecondFactorRequired):
-        extensions["mfaToken"] = error.mfa_token
+        if error.mfa_token is not None:  # none when only a passkey can finish the sign-in
+            extensions["mfaToken"] = error.mfa_token
         extensions["mfaMethods"] = [str(method) for method in error.methods]
     return extensions
 

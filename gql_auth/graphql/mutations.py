@@ -35,7 +35,11 @@ class Mutation:
 
     @strawberry.mutation(
         description="Signs in with a username or e-mail and a password. A wrong password, an "
-        "unknown user and a deactivated account all give UNAUTHENTICATED/INVALID_CREDENTIALS.",
+        "unknown user and a deactivated account all give UNAUTHENTICATED/INVALID_CREDENTIALS. "
+        "The right password of an account with a second factor or a passkey gives "
+        "UNAUTHENTICATED with reason MFA_REQUIRED and extensions.mfaMethods (TOTP, "
+        "RECOVERY_CODE: verifyMfa with extensions.mfaToken finishes it; PASSKEY: a passkey "
+        "sign-in does) and no tokens.",
         extensions=[CredentialCheck(Secret.PASSWORD)],
     )
     async def login(self, info: Info, input: LoginInput) -> AuthPayload:

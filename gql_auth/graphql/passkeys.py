@@ -19,7 +19,9 @@ class Mutation:
         "PublicKeyCredential.parseCreationOptionsFromJSON; the challenge is single use and "
         "valid 5 minutes, and the caller's passkeys are excluded. A wrong currentPassword is "
         "UNAUTHENTICATED / INVALID_CREDENTIALS and counts as a failed sign-in; at 20 passkeys "
-        "BAD_USER_INPUT with field credential, reason TOO_MANY.",
+        "BAD_USER_INPUT with field credential, reason TOO_MANY. An account that holds a second "
+        "factor or a passkey needs a session that proved one (verifyMfa or a passkey "
+        "sign-in): else FORBIDDEN with reason STEP_UP_REQUIRED.",
         extensions=[*guarded_by(IsAuthenticated()), CredentialCheck(Secret.PASSWORD)],
     )
     async def begin_passkey_registration(self, info: Info, current_password: str) -> str:
@@ -32,6 +34,7 @@ class Mutation:
                 context.services.rate_limits,
                 context.services.sign_in.relying_party,
                 user=viewer.user,
+                session_id=viewer.session.id,
                 current_password=current_password,
                 client=context.client,
             )
@@ -39,7 +42,8 @@ class Mutation:
     @strawberry.mutation(
         description="Verifies the browser's new credential against the caller's challenge "
         "(used up either way) and stores its public key. BAD_USER_INPUT with field "
-        "credential (reason INVALID, or TAKEN when already registered) or name (TOO_LONG).",
+        "credential (reason INVALID, or TAKEN when already registered) or name (TOO_LONG); "
+        "FORBIDDEN / STEP_UP_REQUIRED as for beginPasskeyRegistration.",
         extensions=guarded_by(IsAuthenticated()),
     )
     async def finish_passkey_registration(
@@ -52,6 +56,7 @@ class Mutation:
                 db,
                 context.services.sign_in.relying_party,
                 user=viewer.user,
+                session_id=viewer.session.id,
                 credential=input.credential,
                 name=None if input.name is strawberry.UNSET else input.name,
                 client=context.client,
@@ -98,9 +103,11 @@ class Mutation:
         return AuthPayload.from_signed_in(signed_in)
 
     @strawberry.mutation(
-        description="Deletes one of the caller's passkeys. A wrong currentPassword is "
-        "UNAUTHENTICATED / INVALID_CREDENTIALS; an id that is not one of the caller's "
-        "passkeys is BAD_USER_INPUT with field id, reason NOT_FOUND.",
+        description="Deletes one of the caller's passkeys. Needs the current password and a "
+        "session that proved a second factor or a passkey (else FORBIDDEN with reason "
+        "STEP_UP_REQUIRED). A wrong currentPassword is UNAUTHENTICATED / INVALID_CREDENTIALS; "
+        "an id that is not one of the caller's passkeys is BAD_USER_INPUT with field id, "
+        "reason NOT_FOUND.",
         extensions=[*guarded_by(IsAuthenticated()), CredentialCheck(Secret.PASSWORD)],
     )
     async def delete_passkey(self, info: Info, id: strawberry.ID, current_password: str) -> bool:
@@ -112,6 +119,7 @@ class Mutation:
                 context.services.hasher,
                 context.services.rate_limits,
                 user=viewer.user,
+                session_id=viewer.session.id,
                 passkey_id=str(id),
                 current_password=current_password,
                 client=context.client,

@@ -9,7 +9,7 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 
-from gql_auth.amr import is_multi_factor
+from gql_auth import factors
 from gql_auth.errors import Forbidden, MultiFactorSessionRequired, Unauthenticated
 from gql_auth.graphql.context import Info
 from gql_auth.models import Role
@@ -88,7 +88,9 @@ def require_admin_session(info: Info, viewer: Viewer) -> None:
 
     Read off the session row (its amr), like the role: never the token's claims.
     """
-    if info.context.settings.admin_requires_mfa and not is_multi_factor(viewer.session.methods):
+    if info.context.settings.admin_requires_mfa and not factors.proved_a_factor(
+        viewer.session.methods
+    ):
         raise MultiFactorSessionRequired
 
 

@@ -45,8 +45,10 @@ class Mutation:
         description="Mails a single-use reset link (valid 30 minutes) when the address is "
         "the current address of an active account (never a pendingEmail); a new request "
         "replaces the previous link. Always true, also for unknown or malformed addresses "
-        "and when throttled (per client, and per address counted on its normalized form), "
-        "and the lookup runs after the answer, so neither the answer nor its timing tells "
+        "and when throttled (RATE_LIMIT_RESET_EMAIL per address and client, "
+        "RATE_LIMIT_RESET_EMAIL_ALL_CLIENTS per address, RATE_LIMIT_RESET_IP per client; "
+        "addresses counted on their normalized form), and the lookup runs after the answer, "
+        "so neither the answer nor its timing tells "
         "whether an account exists."
     )
     async def request_password_reset(self, info: Info, email: str) -> bool:

@@ -60,7 +60,9 @@ class Mutation:
         description="Starts TOTP enrolment; nothing changes until confirmTotp. A wrong "
         "currentPassword is UNAUTHENTICATED/INVALID_CREDENTIALS and counts as a failed "
         "sign-in; BAD_USER_INPUT with reason ALREADY_ENABLED when TOTP is on (disableTotp "
-        "first). Calling it again replaces a secret still waiting for confirmTotp.",
+        "first). Calling it again replaces a secret still waiting for confirmTotp. An account "
+        "with a passkey needs a session that signed in with it: else FORBIDDEN with reason "
+        "STEP_UP_REQUIRED.",
         extensions=[*_SIGNED_IN, CredentialCheck(Secret.PASSWORD)],
     )
     async def enroll_totp(self, info: Info, current_password: str) -> TotpEnrollment:
@@ -71,6 +73,7 @@ class Mutation:
                 db,
                 context.services.factors,
                 user=viewer.user,
+                session_id=viewer.session.id,
                 current_password=current_password,
                 client=context.client,
             )
@@ -81,7 +84,7 @@ class Mutation:
         "The code must come from the secret of the last enrollTotp (within 15 minutes): "
         "BAD_USER_INPUT with field code, reason INVALID for a code that does not match, "
         "NOT_FOUND when no enrolment waits; reason ALREADY_ENABLED when TOTP is on. Wrong "
-        "codes count against RATE_LIMIT_MFA.",
+        "codes count against RATE_LIMIT_MFA. FORBIDDEN / STEP_UP_REQUIRED as for enrollTotp.",
         extensions=[*_SIGNED_IN, CredentialCheck(Secret.SECOND_FACTOR)],
     )
     async def confirm_totp(self, info: Info, code: str) -> list[str]:
@@ -89,7 +92,12 @@ class Mutation:
         context = info.context
         async with context.db() as db:
             return await totp_enrollment.confirm_totp(
-                db, context.services.factors, user=viewer.user, code=code, client=context.client
+                db,
+                context.services.factors,
+                user=viewer.user,
+                session_id=viewer.session.id,
+                code=code,
+                client=context.client,
             )
 
     @strawberry.mutation(

@@ -14,7 +14,6 @@ byte of it is parsed (OWASP's "query allow-list", ASVS V4.3).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, parse
 
+from gql_auth import json_input
 from gql_auth.config import SettingsError
 from gql_auth.graphql.document_rules import DocumentLimits
 from gql_auth.graphql.documents import Rules, validate_within_limits
@@ -125,13 +125,11 @@ def _read_manifest(path: Path) -> dict[str, str]:
     with os.fdopen(fd, "rb") as handle:
         raw = handle.read()
     try:
-        manifest = json.loads(raw.decode("utf-8"))
+        manifest = json_input.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ManifestError(f"{where} is not UTF-8 text") from None
-    except ValueError as error:  # JSONDecodeError, and nesting too deep for the parser
+    except ValueError as error:  # JSONDecodeError, and nesting past json_input's bound
         raise ManifestError(f"{where} is not valid JSON ({_first_line(error)})") from None
-    except RecursionError:
-        raise ManifestError(f"{where} is not valid JSON (nested too deeply)") from None
     if not isinstance(manifest, dict):
         raise ManifestError(
             f'{where} must be one JSON object {{"<sha256 hex>": "<document>"}}, '

@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gql_auth import json_input
 from gql_auth.graphql.errors import refusal_body
 from gql_auth.web.negotiation import GRAPHQL_RESPONSE, JSON, content_type, negotiate
 from gql_auth.web.responses import send_body
@@ -20,6 +21,8 @@ from gql_auth.web.responses import send_body
 BODY_KEY = "graphql_body"
 MEDIA_TYPE_KEY = "graphql_media_type"
 
+# The answer to bytes that are not UTF-8 and to lone surrogates, escaped or raw.
+_INVALID_UNICODE = ("INVALID_UNICODE", "The request contains text that is not valid Unicode.")
 # Media types a browser cannot send cross-site without a CORS preflight.
 _EXECUTABLE_MEDIA_TYPES = frozenset({"application/json", "application/graphql-response+json"})
 
@@ -101,18 +104,24 @@ def _json_object(body: bytes) -> dict[str, Any] | tuple[str, str]:
 
     Strawberry answers some malformed bodies with a 500 (JSON `null`, a bare
     string, bytes that are not UTF-8, nesting that exhausts the recursion
-    limit), and lone surrogate escapes such as "\\ud800" decode into strings
-    that no database driver or password hasher can encode. One small parse
-    here, after the size cap, refuses all of them alike.
+    limit: bounded here far lower, before parsing), and lone surrogates decode
+    into strings that no database driver or password hasher can encode. One
+    small parse here, after the size cap, refuses all of them alike.
     """
     try:
-        parsed = json.loads(body)
-        if b"\\u" in body:  # surrogates can only arrive escaped
+        # Strictly UTF-8 (RFC 8259 §8.1): json.loads(bytes) would guess UTF-16/32 and
+        # let raw surrogates (ED A0 80) through. A leading BOM is ignored, as the RFC allows.
+        text = body.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        return _INVALID_UNICODE
+    try:
+        parsed = json_input.loads(text)
+        if "\\u" in text:  # decoded strictly, surrogates can only arrive escaped
             json.dumps(parsed, ensure_ascii=False).encode("utf-8")
-    except RecursionError:
-        return "TOO_DEEP", "The request body is nested too deeply."
+    except json_input.TooDeep:
+        return "TOO_DEEP", f"The request body is nested deeper than {json_input.MAX_DEPTH} levels."
     except UnicodeEncodeError:
-        return "INVALID_UNICODE", "The request contains text that is not valid Unicode."
+        return _INVALID_UNICODE
     except ValueError:
         return "INVALID_JSON", "The request body is not valid JSON."
     if not isinstance(parsed, dict):

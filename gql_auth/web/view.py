@@ -15,6 +15,7 @@ from fastapi import Request, WebSocket
 from fastapi.responses import HTMLResponse, Response
 from strawberry.asgi import GraphQL
 
+from gql_auth import json_input
 from gql_auth.graphql.context import Context
 from gql_auth.services import Services
 from gql_auth.web import graphiql
@@ -33,6 +34,12 @@ class GraphQLView(GraphQL[Context, None]):
         if not isinstance(request, Request):
             raise TypeError("/graphql serves HTTP only")
         return Context(self._services, request, request.state.request_id)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # GET's `variables` and `extensions`: nesting bounded before json.loads recurses;
+        # TooDeep is a JSONDecodeError, which Strawberry answers with a 400.
+        text = data if isinstance(data, str) else data.decode("utf-8")
+        return json_input.loads(text)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         # Our offline, auth-aware page instead of Strawberry's, which loads from a CDN.

@@ -35,6 +35,41 @@ class TestForwardedForLines:
         assert client_address("10.0.0.5", ["198.51.100.7", "<script>"], PROXIES) == "10.0.0.5"
 
 
+class TestHopsWithPorts:
+    @pytest.mark.parametrize(
+        ("hop", "client"),
+        [
+            ("203.0.113.7:5555", "203.0.113.7"),
+            ("[2001:db8::1]:443", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("2001:db8::443", "2001:db8::443"),
+            ("::1", "::1"),
+            ("[2001:DB8::A]:8443", "2001:db8::a"),
+        ],
+    )
+    def test_the_client_behind_one_proxy_is(self, hop: str, client: str) -> None:
+        assert client_address("10.0.0.5", [hop], PROXIES) == client
+
+    def test_trusted_hops_with_ports_are_walked_past(self) -> None:
+        lines = ["6.6.6.6:1, 203.0.113.7:5555", "10.1.1.1:8080 ,  [10.2.2.2]:80"]
+
+        assert client_address("10.0.0.5", lines, PROXIES) == "203.0.113.7"
+
+    @pytest.mark.parametrize(
+        "hop",
+        ["203.0.113.7:", "203.0.113.7:port", "203.0.113.7:123456", "[2001:db8::1]:", "[]:80"],
+    )
+    def test_a_hop_whose_port_is_not_a_port_falls_back_to_the_peer(self, hop: str) -> None:
+        assert client_address("10.0.0.5", [hop], PROXIES) == "10.0.0.5"
+
+    def test_two_clients_with_ports_are_two_keys(self) -> None:
+        first = client_address("10.0.0.5", ["203.0.113.7:5555"], PROXIES)
+        second = client_address("10.0.0.5", ["[2001:db8::1]:443"], PROXIES)
+
+        assert address_key(first) != address_key(second) != address_key("10.0.0.5")
+
+
 class TestAddressKey:
     @pytest.mark.parametrize(
         ("address", "key"),

@@ -7,7 +7,7 @@ import base64
 import pyotp
 import pytest
 
-from gql_auth import amr, recovery_codes, totp
+from gql_auth import amr, factors, recovery_codes, totp
 from gql_auth.config import SettingsError, load_settings
 from gql_auth.errors import SecondFactorMethod, SecondFactorRequired
 from gql_auth.graphql.errors import wire_extensions
@@ -118,7 +118,12 @@ class TestAmr:
     def test_only_a_second_factor_or_a_passkey_is_multi_factor(
         self, methods: tuple[str, ...], multi: bool
     ) -> None:
-        assert amr.is_multi_factor(methods) is multi
+        assert factors.proved_a_factor(methods) is multi
+
+    @pytest.mark.parametrize("methods", [("pwd", "mfa"), ("pwd", "otp"), ("hwk", "user")])
+    def test_every_factor_s_amr_counts_and_nothing_else(self, methods: tuple[str, ...]) -> None:
+        assert factors.proved_a_factor(methods)
+        assert not factors.proved_a_factor(("pwd", "user", "sms-unknown"))
 
 
 def test_mfa_required_carries_its_token_and_methods_on_the_wire() -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from gql_auth.errors import InvalidInput, Reason, Subject
-from gql_auth.validation import EMAIL_MAX, address_key, clean_email, email_key
+from gql_auth.validation import (
+    EMAIL_MAX,
+    address_key,
+    clean_email,
+    email_key,
+    login_key,
+    username_key,
+)
 
 
 class TestEmailKey:
@@ -47,3 +54,50 @@ class TestEmailKey:
             clean_email(typed)
 
         assert (refused.value.subject, refused.value.reason) == (Subject.EMAIL, Reason.TOO_LONG)
+
+
+class TestLoginKey:
+    """One key for what a typed name means: the lookup, the sign-in limits and passkey decoys."""
+
+    @pytest.mark.parametrize(
+        "typed",
+        [
+            "alice",
+            "ALICE",
+            "  Alice ",
+            "\uff41\uff4c\uff49\uff43\uff45",
+            "\uff21lice",
+            "ＡＬＩＣＥ",
+        ],
+    )
+    def test_spellings_of_one_username_share_one_key(self, typed: str) -> None:
+        assert login_key(typed) == "alice"
+
+    def test_a_stored_ascii_username_keys_as_lower_case_as_before(self) -> None:
+        for username in ("Alice", "bob_99", "Mary.Jane-O", "ZZZ"):
+            assert username_key(username) == username.lower()
+
+    def test_the_kelvin_sign_folds_to_k(self) -> None:
+        assert login_key("\u212aelvin") == "kelvin"
+
+    @pytest.mark.parametrize(
+        "typed",
+        [
+            "alice@example.com",
+            " ALICE@Example.COM ",
+            "\uff41lice@example.com",
+            "alice@\uff45xample.com",
+        ],
+    )
+    def test_an_address_keys_as_its_lookup_compares(self, typed: str) -> None:
+        assert login_key(typed) == address_key(typed) == "alice@example.com"
+
+    def test_a_fullwidth_at_sign_makes_an_address(self) -> None:
+        assert login_key("alice\uff20example.com") == "alice@example.com"
+
+    def test_a_name_and_an_address_never_share_a_key(self) -> None:
+        assert login_key("alice") != login_key("alice@example.com")
+
+    def test_a_huge_input_keys_within_the_column_width(self) -> None:
+        assert len(login_key("\ufdfa" * 1000)) <= EMAIL_MAX
+        assert len(login_key("a@" + "\ufdfa" * 1000)) <= EMAIL_MAX
