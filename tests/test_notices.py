@@ -46,6 +46,12 @@ FINISH_PASSKEY = """
 mutation F($input: FinishPasskeyRegistrationInput!) {
   finishPasskeyRegistration(input: $input) { id }
 }"""
+BEGIN_PASSKEY_LOGIN = """
+mutation L($username: String) { beginPasskeyLogin(username: $username) { challengeId options } }"""
+FINISH_PASSKEY_LOGIN = """
+mutation P($input: FinishPasskeyLoginInput!) {
+  finishPasskeyLogin(input: $input) { accessToken }
+}"""
 DELETE_PASSKEY = """
 mutation D($id: ID!, $password: String!) { deletePasskey(id: $id, currentPassword: $password) }"""
 
@@ -106,14 +112,35 @@ async def change_email(app: MailApp, token: str, email: str) -> dict[str, Any]:
     return await gql(app.client, UPDATE, variables, token=token)
 
 
-async def add_passkey(app: MailApp, token: str) -> str:
+async def add_passkey(
+    app: MailApp, token: str, authenticator: SoftAuthenticator | None = None
+) -> str:
     options = data_of(
         await gql(app.client, BEGIN_PASSKEY, {"password": STRONG_PASSWORD}, token=token),
         "beginPasskeyRegistration",
     )
-    credential = SoftAuthenticator(origin=PUBLIC_URL).create(options)
+    credential = (authenticator or SoftAuthenticator(origin=PUBLIC_URL)).create(options)
     body = await gql(app.client, FINISH_PASSKEY, {"input": {"credential": credential}}, token=token)
     return str(data_of(body, "finishPasskeyRegistration")["id"])
+
+
+async def passkey_token(app: MailApp, username: str, authenticator: SoftAuthenticator) -> str:
+    """An access token of a passkey sign-in: the step-up that deleting a passkey needs."""
+    challenge = data_of(
+        await gql(app.client, BEGIN_PASSKEY_LOGIN, {"username": username}), "beginPasskeyLogin"
+    )
+    credential = authenticator.get(challenge["options"])
+    variables = {"input": {"challengeId": challenge["challengeId"], "credential": credential}}
+    body = await gql(app.client, FINISH_PASSKEY_LOGIN, variables)
+    return str(data_of(body, "finishPasskeyLogin")["accessToken"])
+
+
+async def add_factors(app: MailApp, payload: dict[str, Any]) -> None:
+    """A passkey (the first factor, from any session), then TOTP from the passkey's session."""
+    authenticator = SoftAuthenticator(origin=PUBLIC_URL)
+    await add_passkey(app, payload["accessToken"], authenticator)
+    stepped_up = await passkey_token(app, payload["user"]["username"], authenticator)
+    await enable_totp(app.client, stepped_up)
 
 
 def second_factor(code: str, password: str = STRONG_PASSWORD) -> dict[str, Any]:
@@ -201,9 +228,14 @@ class TestEachChangeIsToldOnce:
         payload = await verified_user(app, database)
         token = payload["accessToken"]
 
-        passkey_id = await add_passkey(app, token)
+        authenticator = SoftAuthenticator(origin=PUBLIC_URL)
+        passkey_id = await add_passkey(app, token, authenticator)
+        stepped_up = await passkey_token(app, payload["user"]["username"], authenticator)
         deleted = await gql(
-            app.client, DELETE_PASSKEY, {"id": passkey_id, "password": STRONG_PASSWORD}, token=token
+            app.client,
+            DELETE_PASSKEY,
+            {"id": passkey_id, "password": STRONG_PASSWORD},
+            token=stepped_up,
         )
 
         assert data_of(deleted, "deletePasskey") is True
@@ -235,8 +267,7 @@ class TestWhoIsToldNothing:
         payload = await register(app.client)
         token = payload["accessToken"]
 
-        await enable_totp(app.client, token)
-        await add_passkey(app, token)
+        await add_factors(app, payload)
         await change_email(app, token, "elsewhere@example.com")
 
         assert await app.mailbox.mails(payload["user"]["email"]) == []
@@ -249,8 +280,7 @@ class TestWhoIsToldNothing:
             payload = await verified_user(app, database)
             token = payload["accessToken"]
 
-            await enable_totp(app.client, token)
-            await add_passkey(app, token)
+            await add_factors(app, payload)
             await change_email(app, token, "elsewhere@example.com")
 
             assert await app.mailbox.mails(payload["user"]["email"]) == []
