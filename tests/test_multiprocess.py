@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from tests.conftest import MARIADB, mariadb_database, mariadb_reachable
-from tests.helpers import LOGIN, REGISTER, STRONG_PASSWORD, assert_error
+from tests.helpers import CHANGE_PASSWORD, LOGIN, REGISTER, STRONG_PASSWORD, assert_error
 from tests.mfa import code_at
 from tests.servers import ServerProcess, migrate, server_environment
 
@@ -321,6 +321,36 @@ class TestTwoProcessesActAsOne:
 
         assert [r.json() for r in responses] == [{"data": {"requestPasswordReset": True}}] * 18
         assert mailed == 10
+
+    async def test_sign_ins_on_both_processes_racing_a_password_change_all_end_with_it(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    ) -> None:
+        """Issue 21, item 3: a sign-in that checked the old password, on either process,
+        while the change committed on one of them, keeps no session."""
+        first, _ = clients
+        owner = await sign_up(first, "raced_change")
+        change = call(
+            first,
+            CHANGE_PASSWORD,
+            {"input": {"currentPassword": STRONG_PASSWORD, "newPassword": "Otter-Meadow-77x"}},
+            owner["accessToken"],
+        )
+
+        *bodies, changed = await asyncio.gather(
+            *(sign_in(client, "raced_change", STRONG_PASSWORD) for client in clients * 4), change
+        )
+
+        assert changed["data"]["changePassword"]["accessToken"]
+        for body in bodies:
+            if body.get("errors"):
+                (error,) = body["errors"]
+                assert error["extensions"]["code"] in {"UNAUTHENTICATED", "RATE_LIMITED"}
+                continue
+            signed_in = body["data"]["login"]
+            me = await call(first, ME, {}, signed_in["accessToken"])
+            rotated = await call(first, REFRESH, {"t": signed_in["refreshToken"]})
+            assert_error(me, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
+            assert_error(rotated, "UNAUTHENTICATED")
 
     async def test_session_revoked_through_one_process_is_refused_by_the_other(
         self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
