@@ -157,8 +157,11 @@ REQUEST_RESET = "mutation R($email: String!) { requestPasswordReset(email: $emai
 
 
 def _reset_mails_logged(servers: tuple[ServerProcess, ...], email: str) -> int:
-    """Reset mails both servers wrote to their logs for `email` (development, no SMTP_HOST)."""
-    mail = f"To: {email}\nSubject: Reset your password\n"
+    """Reset mails both servers wrote to their logs for `email` (development, no SMTP_HOST).
+
+    The readable log keeps a record on one line: the mail's line breaks are escaped.
+    """
+    mail = f"To: {email}\\nSubject: Reset your password\\n"
     return sum(server.log.read_text().count(mail) for server in servers)
 
 
@@ -169,7 +172,7 @@ UPDATE_EMAIL = (
 
 def _notices_logged(servers: tuple[ServerProcess, ...], email: str) -> int:
     """Address-change notices both servers wrote to their logs for `email`."""
-    mail = f"To: {email}\nSubject: Your e-mail address is being changed\n"
+    mail = f"To: {email}\\nSubject: Your e-mail address is being changed\\n"
     return sum(server.log.read_text().count(mail) for server in servers)
 
 
@@ -252,8 +255,19 @@ class TestTwoProcessesActAsOne:
             *(sign_in(client, "parallel_sessions", STRONG_PASSWORD) for client in clients * 6)
         )
 
-        assert codes(bodies) == {"SIGNED_IN": 4, "RATE_LIMITED": 8}
-        assert event_count(mariadb_url, "parallel_sessions", "LOGIN_SUCCEEDED") == 4
+        counts = codes(bodies)
+        # RATE_LIMIT_LOGIN_ACCOUNT (3 here) lets three password checks run at once, each
+        # giving its reservation back when it passes: whether a fourth request arrives after
+        # such a refund is timing (under load all twelve may arrive while three are in
+        # flight). What must hold is the sign-in limit: never more than 4 sessions.
+        assert set(counts) == {"SIGNED_IN", "RATE_LIMITED"}
+        assert 3 <= counts["SIGNED_IN"] <= 4
+        signed_in = event_count(mariadb_url, "parallel_sessions", "LOGIN_SUCCEEDED")
+        assert signed_in == counts["SIGNED_IN"]
+        later = await asyncio.gather(
+            *(sign_in(client, "parallel_sessions", STRONG_PASSWORD) for client in clients * 2)
+        )
+        assert codes(later).get("SIGNED_IN", 0) == 4 - signed_in  # the limit, whole, at last
 
     async def test_parallel_reset_requests_from_one_client_mail_its_limit_over_both(
         self,
@@ -336,11 +350,13 @@ class TestTwoProcessesActAsOne:
             owner["accessToken"],
         )
 
+        # One sign-in per process: with the change, three password checks in flight, all
+        # that this module's RATE_LIMIT_LOGIN_ACCOUNT (3) lets run at once.
         *bodies, changed = await asyncio.gather(
-            *(sign_in(client, "raced_change", STRONG_PASSWORD) for client in clients * 4), change
+            *(sign_in(client, "raced_change", STRONG_PASSWORD) for client in clients), change
         )
 
-        assert changed["data"]["changePassword"]["accessToken"]
+        assert not changed.get("errors"), changed
         for body in bodies:
             if body.get("errors"):
                 (error,) = body["errors"]
