@@ -118,15 +118,15 @@ def _logins(client: httpx.AsyncClient, username: str) -> list[Awaitable[dict[str
     return [gql(client, LOGIN, variables) for _ in range(RACERS)]
 
 
+def _change_password(client: httpx.AsyncClient, token: str) -> Awaitable[dict[str, Any]]:
+    variables = {"input": {"currentPassword": STRONG_PASSWORD, "newPassword": NEW_PASSWORD}}
+    return gql(client, CHANGE_PASSWORD, variables, token=token)
+
+
 class TestPasswordSignInsInFlight:
     async def test_none_outlives_a_password_change(self, client: httpx.AsyncClient) -> None:
         owner = await register(client)
-        change = gql(
-            client,
-            CHANGE_PASSWORD,
-            {"input": {"currentPassword": STRONG_PASSWORD, "newPassword": NEW_PASSWORD}},
-            token=owner["accessToken"],
-        )
+        change = _change_password(client, owner["accessToken"])
 
         *bodies, changed = await asyncio.gather(
             *_staggered(_logins(client, owner["user"]["username"])), _after(0.02, change)
@@ -187,12 +187,7 @@ class TestPasswordSignInsInFlight:
             verify(client, token, code)
             for token, code in zip(tokens, [code_at(secret, 1), *codes[:3]], strict=True)
         ]
-        change = gql(
-            client,
-            CHANGE_PASSWORD,
-            {"input": {"currentPassword": STRONG_PASSWORD, "newPassword": NEW_PASSWORD}},
-            token=owner["accessToken"],
-        )
+        change = _change_password(client, owner["accessToken"])
 
         *bodies, changed = await asyncio.gather(*_staggered(second_steps), _after(0.006, change))
 
