@@ -32,28 +32,15 @@ from tests.helpers import (
 from tests.mailbox import MailApp, SentMail, running_mail_app, smtp_server
 from tests.mfa import DISABLE, REGENERATE, code_at, enable_totp, user_with_totp
 from tests.servers import GQL_AUTH, server_environment
+from tests.test_passkeys import DELETE as DELETE_PASSKEY
+from tests.test_passkeys import PUBLIC_URL, add_passkey, passkey_session
 
-PUBLIC_URL = "https://auth.example.com"
 NEW_PASSWORD = "Brand-New-Lantern-77"
 
 UPDATE = """
 mutation U($input: UpdateProfileInput!) { updateProfile(input: $input) { pendingEmail } }"""
 REQUEST_RESET = "mutation R($email: String!) { requestPasswordReset(email: $email) }"
 RESET = "mutation R($input: ResetPasswordInput!) { resetPassword(input: $input) }"
-BEGIN_PASSKEY = """
-mutation B($password: String!) { beginPasskeyRegistration(currentPassword: $password) }"""
-FINISH_PASSKEY = """
-mutation F($input: FinishPasskeyRegistrationInput!) {
-  finishPasskeyRegistration(input: $input) { id }
-}"""
-BEGIN_PASSKEY_LOGIN = """
-mutation L($username: String) { beginPasskeyLogin(username: $username) { challengeId options } }"""
-FINISH_PASSKEY_LOGIN = """
-mutation P($input: FinishPasskeyLoginInput!) {
-  finishPasskeyLogin(input: $input) { accessToken }
-}"""
-DELETE_PASSKEY = """
-mutation D($id: ID!, $password: String!) { deletePasskey(id: $id, currentPassword: $password) }"""
 
 PASSWORD_CHANGED = "Your password was changed"
 PASSWORD_RESET = "Your password was reset"
@@ -112,35 +99,12 @@ async def change_email(app: MailApp, token: str, email: str) -> dict[str, Any]:
     return await gql(app.client, UPDATE, variables, token=token)
 
 
-async def add_passkey(
-    app: MailApp, token: str, authenticator: SoftAuthenticator | None = None
-) -> str:
-    options = data_of(
-        await gql(app.client, BEGIN_PASSKEY, {"password": STRONG_PASSWORD}, token=token),
-        "beginPasskeyRegistration",
-    )
-    credential = (authenticator or SoftAuthenticator(origin=PUBLIC_URL)).create(options)
-    body = await gql(app.client, FINISH_PASSKEY, {"input": {"credential": credential}}, token=token)
-    return str(data_of(body, "finishPasskeyRegistration")["id"])
-
-
-async def passkey_token(app: MailApp, username: str, authenticator: SoftAuthenticator) -> str:
-    """An access token of a passkey sign-in: the step-up that deleting a passkey needs."""
-    challenge = data_of(
-        await gql(app.client, BEGIN_PASSKEY_LOGIN, {"username": username}), "beginPasskeyLogin"
-    )
-    credential = authenticator.get(challenge["options"])
-    variables = {"input": {"challengeId": challenge["challengeId"], "credential": credential}}
-    body = await gql(app.client, FINISH_PASSKEY_LOGIN, variables)
-    return str(data_of(body, "finishPasskeyLogin")["accessToken"])
-
-
 async def add_factors(app: MailApp, payload: dict[str, Any]) -> None:
     """A passkey (the first factor, from any session), then TOTP from the passkey's session."""
     authenticator = SoftAuthenticator(origin=PUBLIC_URL)
-    await add_passkey(app, payload["accessToken"], authenticator)
-    stepped_up = await passkey_token(app, payload["user"]["username"], authenticator)
-    await enable_totp(app.client, stepped_up)
+    await add_passkey(app.client, payload["accessToken"], authenticator)
+    stepped_up = await passkey_session(app.client, payload["user"]["username"], authenticator)
+    await enable_totp(app.client, stepped_up["accessToken"])
 
 
 def second_factor(code: str, password: str = STRONG_PASSWORD) -> dict[str, Any]:
@@ -229,13 +193,13 @@ class TestEachChangeIsToldOnce:
         token = payload["accessToken"]
 
         authenticator = SoftAuthenticator(origin=PUBLIC_URL)
-        passkey_id = await add_passkey(app, token, authenticator)
-        stepped_up = await passkey_token(app, payload["user"]["username"], authenticator)
+        passkey = await add_passkey(app.client, token, authenticator)
+        stepped_up = await passkey_session(app.client, payload["user"]["username"], authenticator)
         deleted = await gql(
             app.client,
             DELETE_PASSKEY,
-            {"id": passkey_id, "password": STRONG_PASSWORD},
-            token=stepped_up,
+            {"id": passkey["id"], "password": STRONG_PASSWORD},
+            token=stepped_up["accessToken"],
         )
 
         assert data_of(deleted, "deletePasskey") is True
