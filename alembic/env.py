@@ -7,9 +7,9 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from gql_auth.config import get_settings
-from gql_auth.db import create_private_sqlite_file, sync_url
-from gql_auth.models import Base
+from gql_auth.core.database import create_private_sqlite_file, sync_url
+from gql_auth.settings import get_settings
+from gql_auth.tables import Base
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

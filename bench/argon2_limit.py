@@ -16,7 +16,7 @@ import time
 
 from argon2 import PasswordHasher, Type
 
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 
 
 def verifies_per_second(threads: int, seconds: float, settings: Settings) -> dict[str, float]:

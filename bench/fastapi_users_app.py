@@ -21,8 +21,8 @@ from fastapi_users.db import SQLAlchemyBaseUserTableUUID, SQLAlchemyUserDatabase
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
-from gql_auth.config import Settings
-from gql_auth.db import create_engine, create_session_factory
+from gql_auth.core.database import create_engine, create_session_factory
+from gql_auth.settings import Settings
 
 SECRET = os.environ["SECRET_KEY"]
 engine = create_engine(Settings(_env_file=None, database_url=os.environ["BENCH_FU_DATABASE_URL"]))

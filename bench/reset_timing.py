@@ -22,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 
 from gql_auth.cli import alembic_directory
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 from gql_auth.web.app import create_app
 
 REGISTER = """

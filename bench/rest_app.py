@@ -13,12 +13,12 @@ from typing import Annotated
 
 from fastapi import FastAPI, Header, HTTPException
 
-from gql_auth.config import get_settings
-from gql_auth.db import create_reader_engine
-from gql_auth.errors import Unauthenticated
+from gql_auth.core.database import create_reader_engine
+from gql_auth.core.errors import Unauthenticated
+from gql_auth.security.tokens import AccessTokenCodec
 from gql_auth.services import VIEWER_READ_THREADS
-from gql_auth.tokens import AccessTokenCodec
-from gql_auth.viewer_lookup import ViewerLookup
+from gql_auth.sessions.viewer_lookup import ViewerLookup
+from gql_auth.settings import get_settings
 
 settings = get_settings()
 viewers = ViewerLookup(create_reader_engine(settings), threads=VIEWER_READ_THREADS)

@@ -29,7 +29,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 
 BENCH = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent

@@ -29,16 +29,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E40
 from sqlalchemy.orm import Session  # noqa: E402
 from timing import Target, medians_per_call  # noqa: E402 - bench/, beside this script
 
-from gql_auth.config import get_settings  # noqa: E402
-from gql_auth.db import (  # noqa: E402
+from gql_auth.core.database import (  # noqa: E402
     create_engine,
     create_loop_reader_engine,
     create_reader_engine,
     create_session_factory,
 )
-from gql_auth.models import AuthSession, User, utcnow  # noqa: E402
-from gql_auth.tokens import AccessClaims, new_session_id  # noqa: E402
-from gql_auth.viewer_lookup import ViewerLookup  # noqa: E402
+from gql_auth.core.models import utcnow  # noqa: E402
+from gql_auth.security.tokens import AccessClaims, new_session_id  # noqa: E402
+from gql_auth.sessions.models import AuthSession  # noqa: E402
+from gql_auth.sessions.viewer_lookup import ViewerLookup  # noqa: E402
+from gql_auth.settings import get_settings  # noqa: E402
+from gql_auth.users.models import User  # noqa: E402
 
 ORM_ROW = select(AuthSession, User).join(User, User.id == AuthSession.user_id)
 

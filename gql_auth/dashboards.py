@@ -9,9 +9,11 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import factors
-from gql_auth.audit import EventKind
-from gql_auth.models import Role, SecurityEvent, User, utcnow
+from gql_auth.audit.audit import EventKind
+from gql_auth.audit.models import SecurityEvent
+from gql_auth.core.models import Role, utcnow
+from gql_auth.factors import factors
+from gql_auth.users.models import User
 
 RECENT = timedelta(hours=24)
 

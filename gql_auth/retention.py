@@ -8,8 +8,11 @@ from datetime import timedelta
 from sqlalchemy import Delete, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth.db import rowcount
-from gql_auth.models import AuthSession, MfaChallenge, RetiredRefreshToken, SecurityEvent, utcnow
+from gql_auth.audit.models import SecurityEvent
+from gql_auth.core.database import rowcount
+from gql_auth.core.models import utcnow
+from gql_auth.factors.models import MfaChallenge
+from gql_auth.sessions.models import AuthSession, RetiredRefreshToken
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,33 +8,53 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from gql_auth.client_address import Network, parse_networks
-from gql_auth.config import Settings
-from gql_auth.db import (
+from gql_auth.audit.settings import AuditSettings
+from gql_auth.core.client_address import Network, parse_networks
+from gql_auth.core.database import (
     create_engine,
     create_loop_reader_engine,
     create_reader_engine,
     create_session_factory,
 )
+from gql_auth.factors.second_factor import FactorServices
+from gql_auth.factors.secret_box import SecretBox
+from gql_auth.factors.settings import FactorSettings
+from gql_auth.limits.limiter import RateLimits
+from gql_auth.limits.settings import LimitSettings
+from gql_auth.mail.notices import Notifier
 from gql_auth.mail.sender import Mailer
-from gql_auth.metrics import Metrics
-from gql_auth.notices import Notifier
-from gql_auth.passkeys import RelyingParty
-from gql_auth.passwords import PasswordHasher
-from gql_auth.ratelimit import RateLimits
-from gql_auth.second_factor import FactorServices
-from gql_auth.secret_box import SecretBox
+from gql_auth.mail.settings import MailSettings
+from gql_auth.observability.metrics import Metrics
+from gql_auth.observability.settings import ObservabilitySettings
+from gql_auth.passkeys.passkeys import RelyingParty
+from gql_auth.passkeys.settings import PasskeySettings
+from gql_auth.security.passwords import PasswordHasher
+from gql_auth.security.settings import SecuritySettings
+from gql_auth.security.tokens import AccessTokenCodec
+from gql_auth.sessions.settings import SessionSettings
+from gql_auth.sessions.viewer_lookup import ViewerLookup
 from gql_auth.signin import SignInServices
-from gql_auth.tokens import AccessTokenCodec
-from gql_auth.viewer_lookup import ViewerLookup
 
 # Threads reading the viewer check: with two cores, more only queue on the GIL.
 VIEWER_READ_THREADS = 4
 
 
+class ServiceSettings(
+    SecuritySettings,
+    LimitSettings,
+    SessionSettings,
+    AuditSettings,
+    FactorSettings,
+    PasskeySettings,
+    MailSettings,
+    ObservabilitySettings,
+):
+    """The settings groups of every feature these services build (all but the GraphQL edge's)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
-    settings: Settings
+    settings: ServiceSettings
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     viewers: ViewerLookup
@@ -55,7 +75,7 @@ class Services:
         await asyncio.to_thread(self.viewers.close)
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: ServiceSettings) -> Services:
     engine = create_engine(settings)
     hasher = PasswordHasher(
         time_cost=settings.argon2_time_cost,

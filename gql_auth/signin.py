@@ -16,26 +16,24 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import (
-    accounts,
-    amr,
-    audit,
-    factors,
-    mfa_challenges,
-    passkey_login,
-    second_factor,
-    session_endings,
-    sessions,
-)
-from gql_auth.audit import EventKind
-from gql_auth.client_info import ClientInfo
-from gql_auth.errors import InvalidCredentials, SecondFactorRequired
-from gql_auth.models import User, utcnow
-from gql_auth.passkeys import RelyingParty
-from gql_auth.passwords import PasswordHasher
-from gql_auth.ratelimit import RateLimits, Rule
-from gql_auth.sessions import Grant, SignedIn
-from gql_auth.tokens import AccessTokenCodec
+from gql_auth.accounts import accounts
+from gql_auth.audit import audit
+from gql_auth.audit.audit import EventKind
+from gql_auth.core.client_info import ClientInfo
+from gql_auth.core.errors import InvalidCredentials, SecondFactorRequired
+from gql_auth.core.models import utcnow
+from gql_auth.factors import challenges as mfa_challenges
+from gql_auth.factors import factors, second_factor
+from gql_auth.limits.limiter import RateLimits, Rule
+from gql_auth.passkeys import login as passkey_login
+from gql_auth.passkeys.passkeys import RelyingParty
+from gql_auth.security.passwords import PasswordHasher
+from gql_auth.security.tokens import AccessTokenCodec
+from gql_auth.sessions import amr, sessions
+from gql_auth.sessions import endings as session_endings
+from gql_auth.sessions.sessions import Grant, SignedIn
+from gql_auth.users import locks
+from gql_auth.users.models import User
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +96,7 @@ async def with_password(
     )
     user = checked.user
     # The hash ran before the lock: under it, the password and the flag must be as checked.
-    if not await accounts.still_as_checked(
-        db, user_id=user.id, password_hash=checked.password_hash
-    ):
+    if not await locks.still_as_checked(db, user_id=user.id, password_hash=checked.password_hash):
         accounts.count_failed_sign_in(db, user=user, client=client)
         raise InvalidCredentials
     password_hash = checked.password_hash

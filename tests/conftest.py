@@ -24,8 +24,8 @@ from alembic import command
 from alembic.config import Config
 
 from gql_auth.cli import alembic_directory
-from gql_auth.config import Settings
-from gql_auth.models import Base
+from gql_auth.settings import Settings
+from gql_auth.tables import Base
 from tests.helpers import SqlDatabase, make_settings, running_app
 
 MARIADB: dict[str, Any] = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from jose import jwt
 from sqlalchemy.engine import Engine
 
-from gql_auth.config import Settings
-from gql_auth.models import Base
+from gql_auth.settings import Settings
+from gql_auth.tables import Base
 from gql_auth.web.app import create_app
 
 SECRET_KEY = "test-signing-key-0123456789-abcdefghij"  # >= 32 bytes, as Settings demands

@@ -9,7 +9,7 @@ from typing import Any
 
 from jose import jwk, jwt
 
-from gql_auth.signing_keys import new_private_key_pem, public_jwk, public_key_pem
+from gql_auth.security.signing_keys import new_private_key_pem, public_jwk, public_key_pem
 from tests.helpers import AUDIENCE, ISSUER
 
 ASYMMETRIC = ["ES256", "RS256"]

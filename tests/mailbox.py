@@ -19,8 +19,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from gql_auth.config import Settings
 from gql_auth.mail.sender import Mailer
+from gql_auth.settings import Settings
 from tests.helpers import client_of, started_app
 from tests.servers import free_port
 

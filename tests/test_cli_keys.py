@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from gql_auth.signing_keys import MIN_RSA_BITS, load_signing_keys
+from gql_auth.security.signing_keys import MIN_RSA_BITS, load_signing_keys
 from tests.helpers import make_settings
 from tests.test_cli import run_cli
 

@@ -10,12 +10,14 @@ from graphql import GraphQLObjectType
 from sqlalchemy import String
 
 from gql_auth import cli
-from gql_auth.audit import EventKind
+from gql_auth.accounts.mailed_tokens import IssuedToken
+from gql_auth.accounts.models import TokenPurpose
+from gql_auth.audit.audit import EventKind
+from gql_auth.audit.models import SecurityEvent
 from gql_auth.cli.users import ROLE_CHOICES
+from gql_auth.core.models import Role
 from gql_auth.graphql.schema import build_schema
 from gql_auth.mail.templates import token_mail
-from gql_auth.models import Role, SecurityEvent, TokenPurpose
-from gql_auth.recovery import IssuedToken
 
 
 class TestEventKinds:

@@ -22,10 +22,10 @@ from graphql import (
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
+from gql_auth.core.models import Role
 from gql_auth.graphql.credentials import CredentialCheck
 from gql_auth.graphql.permissions import HasRole, IsAuthenticated, IsSelfOrAdmin
 from gql_auth.graphql.schema import build_schema
-from gql_auth.models import Role
 
 # Root fields anyone may call without signing in. Adding to this list is a security decision.
 PUBLIC_ROOT_FIELDS = {

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 from graphql import parse
 
-from gql_auth.graphql.document_rules import (
+from gql_auth.graphql.engine.document_rules import (
     MAX_EXPANDED_FIELDS,
     DocumentLimits,
     check_document,
 )
-from gql_auth.graphql.documents import ValidDocuments
+from gql_auth.graphql.engine.documents import ValidDocuments
 from gql_auth.graphql.schema import build_schema
 
 UNKNOWN_FRAGMENT = {"code": "GRAPHQL_VALIDATION_FAILED", "reason": "UNKNOWN_FRAGMENT"}

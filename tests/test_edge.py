@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 from gql_auth.web.edge import Edge
 from tests.helpers import client_of, started_app
 

@@ -31,7 +31,7 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gql_auth.graphql.errors import CLIENT_CODES
+from gql_auth.graphql.engine.errors import CLIENT_CODES
 from gql_auth.graphql.schema import build_schema
 from tests.helpers import SqlDatabase, assert_no_leak, register, register_admin
 

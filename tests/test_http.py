@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 from tests.helpers import (
     PUBLIC_USER,
     SECRET_KEY,

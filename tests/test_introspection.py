@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 from gql_auth.web.introspection import MAX_BODY_BYTES
 from tests.helpers import (
     LOGOUT,

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from jose import jwk, jwt
 
-from gql_auth.config import Settings
-from gql_auth.signing_keys import thumbprint
-from gql_auth.tokens import HASURA_CLAIMS
+from gql_auth.security.signing_keys import thumbprint
+from gql_auth.security.tokens import HASURA_CLAIMS
+from gql_auth.settings import Settings
 from tests.helpers import (
     SqlDatabase,
     assert_error,

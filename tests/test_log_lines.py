@@ -11,8 +11,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from gql_auth.config import Settings
-from gql_auth.logging_setup import configure_logging
+from gql_auth.observability.logging_setup import configure_logging
+from gql_auth.settings import Settings
 from tests.helpers import SqlDatabase, make_settings, running_app
 from tests.test_production import production_settings
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 from tests.helpers import SqlDatabase, data_of, gql, make_settings, register, running_app
 from tests.mailbox import running_mail_app
 from tests.test_production import production_settings

@@ -12,8 +12,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from gql_auth.db import sync_url
-from gql_auth.models import Base
+from gql_auth.core.database import sync_url
+from gql_auth.tables import Base
 from tests.conftest import Backend, alembic_config
 
 

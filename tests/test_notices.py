@@ -15,7 +15,7 @@ import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 from tests.authenticator import SoftAuthenticator
 from tests.conftest import MARIADB, Backend
 from tests.helpers import (

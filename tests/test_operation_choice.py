@@ -6,7 +6,7 @@ import httpx
 import pytest
 from graphql import parse
 
-from gql_auth.graphql.operation_choice import operation_refusal
+from gql_auth.graphql.engine.operation_choice import operation_refusal
 from tests.helpers import (
     SqlDatabase,
     assert_error,

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from gql_auth.config import Settings
-from gql_auth.models import utcnow
-from gql_auth.passkeys import CREDENTIAL_JSON_MAX
+from gql_auth.core.models import utcnow
+from gql_auth.passkeys.passkeys import CREDENTIAL_JSON_MAX
+from gql_auth.settings import Settings
 from tests.authenticator import USER_PRESENT, SoftAuthenticator, b64url, unb64url
 from tests.helpers import (
     ME,

@@ -13,7 +13,7 @@ import httpx
 import pydantic
 import pytest
 
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 from tests.conftest import Backend
 from tests.helpers import (
     SECRET_KEY,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 from tests.helpers import (
     LOGIN,
     ME,

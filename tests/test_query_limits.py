@@ -13,7 +13,7 @@ import pytest
 from graphql import Source, TokenKind, get_introspection_query
 from graphql.language.lexer import Lexer
 
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 from tests.helpers import (
     LOGIN,
     ME,

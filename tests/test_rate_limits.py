@@ -16,7 +16,7 @@ import httpx
 import pytest
 import redis
 
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 from tests.helpers import (
     CHANGE_PASSWORD,
     LOGIN,

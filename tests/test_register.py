@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 from tests.conftest import Backend
 from tests.helpers import (
     AUTH_PAYLOAD_FIELDS,

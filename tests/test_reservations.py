@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gql_auth.reservations import RedisWindows, WindowStore
+from gql_auth.limits.reservations import RedisWindows, WindowStore
 
 # redis_prefix: a key prefix of the test's own on the shared Redis, deleted after it.
 from tests.test_rate_limits import REDIS_URL, redis_prefix  # noqa: F401

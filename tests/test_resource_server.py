@@ -20,7 +20,7 @@ import httpx
 import pytest
 from jose import jwk, jwt
 
-from gql_auth.signing_keys import public_jwk
+from gql_auth.security.signing_keys import public_jwk
 from tests.browser.live_server import REPO, npm_ci, require_tools
 from tests.helpers import (
     LOGOUT,

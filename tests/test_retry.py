@@ -22,8 +22,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from gql_auth.db import is_transient_conflict
-from gql_auth.models import utcnow
+from gql_auth.core.database import is_transient_conflict
+from gql_auth.core.models import utcnow
 from tests.conftest import MARIADB, Backend
 from tests.helpers import (
     LOGIN,

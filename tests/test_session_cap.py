@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from gql_auth.models import utcnow
+from gql_auth.core.models import utcnow
 from tests.helpers import (
     LOGIN,
     LOGOUT,

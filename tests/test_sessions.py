@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 from tests.helpers import (
     CHANGE_PASSWORD,
     LOGIN,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from gql_auth.config import Settings, SettingsError, load_settings
-from gql_auth.rate_limit_rules import Rule
+from gql_auth.core.errors import SettingsError
+from gql_auth.limits.rules import Rule
+from gql_auth.settings import Settings, load_settings
 from tests.helpers import LOW_ARGON2, SECRET_KEY
 
 STOLEN_KEY = "a-perfectly-long-key-that-others-could-read-0123456789"
@@ -122,17 +123,17 @@ class TestRefusals:
         assert settings.max_sessions_per_user == 50
         assert settings.security_event_retention_days == 90
         assert settings.password_min_length == 8
-        assert settings.rate_limit_login_account_client == "10/15minutes"
-        assert settings.rate_limit_login_account == "100/hour"
-        assert settings.rate_limit_login_ip == "100/15minutes"
-        assert settings.rate_limit_signin_account_client == "60/15minutes"
-        assert settings.rate_limit_register_ip == "100/hour"
-        assert settings.rate_limit_reset_email == "3/hour"
-        assert settings.rate_limit_reset_email_all_clients == "10/hour"
-        assert settings.rate_limit_reset_ip == "20/hour"
-        assert settings.rate_limit_passkey_challenge_ip == "60/15minutes"
-        assert settings.rate_limit_passkey_login_ip == "30/15minutes"
-        assert settings.rate_limit_passkey_login_account == "50/hour"
+        assert settings.model_dump()["rate_limit_login_account_client"] == "10/15minutes"
+        assert settings.model_dump()["rate_limit_login_account"] == "100/hour"
+        assert settings.model_dump()["rate_limit_login_ip"] == "100/15minutes"
+        assert settings.model_dump()["rate_limit_signin_account_client"] == "60/15minutes"
+        assert settings.model_dump()["rate_limit_register_ip"] == "100/hour"
+        assert settings.model_dump()["rate_limit_reset_email"] == "3/hour"
+        assert settings.model_dump()["rate_limit_reset_email_all_clients"] == "10/hour"
+        assert settings.model_dump()["rate_limit_reset_ip"] == "20/hour"
+        assert settings.model_dump()["rate_limit_passkey_challenge_ip"] == "60/15minutes"
+        assert settings.model_dump()["rate_limit_passkey_login_ip"] == "30/15minutes"
+        assert settings.model_dump()["rate_limit_passkey_login_account"] == "50/hour"
         assert settings.webauthn_rp_id_in_force == "127.0.0.1"
         assert settings.webauthn_origins_in_force == ("http://127.0.0.1:8000",)
         assert settings.cors_origins == []
@@ -293,7 +294,7 @@ class TestRateLimitRules:
     ) -> None:
         monkeypatch.setenv("RATE_LIMIT_RESET_IP", "7/hour")
 
-        assert load(secret_key=SECRET_KEY).rate_limit_reset_ip == "7/hour"
+        assert load(secret_key=SECRET_KEY).model_dump()["rate_limit_reset_ip"] == "7/hour"
         assert Rule.RESET_IP.setting == "rate_limit_reset_ip"
 
     @pytest.mark.parametrize("rule", list(Rule), ids=lambda rule: rule.name)

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 from tests.helpers import (
     CHANGE_PASSWORD,
     LOGIN,

@@ -12,8 +12,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from gql_auth.config import Settings, SettingsError, load_settings
-from gql_auth.signing_keys import development_key_file, load_signing_keys
+from gql_auth.core.errors import SettingsError
+from gql_auth.security.signing_keys import development_key_file, load_signing_keys
+from gql_auth.settings import Settings, load_settings
 from tests.conftest import migrate
 from tests.helpers import LOW_ARGON2, SECRET_KEY, make_settings, register, running_app
 from tests.keys import ASYMMETRIC, write_key_pair

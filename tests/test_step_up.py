@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gql_auth.config import Settings
+from gql_auth.settings import Settings
 from tests.authenticator import SoftAuthenticator
 from tests.helpers import (
     ADMIN_DASHBOARD,

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gql_auth.json_input import MAX_DEPTH
+from gql_auth.security.json_input import MAX_DEPTH
 from tests.helpers import (
     REGISTER,
     SqlDatabase,

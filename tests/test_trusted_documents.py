@@ -14,9 +14,9 @@ import httpx
 import pydantic
 import pytest
 
-from gql_auth.config import Settings
-from gql_auth.graphql.trusted_documents import ManifestError
-from gql_auth.json_input import MAX_DEPTH
+from gql_auth.graphql.engine.trusted_documents import ManifestError
+from gql_auth.security.json_input import MAX_DEPTH
+from gql_auth.settings import Settings
 from gql_auth.web.app import create_app
 from tests.conftest import Backend
 from tests.helpers import (

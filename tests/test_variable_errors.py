@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gql_auth.config import Settings
-from gql_auth.graphql.redaction import without_values
+from gql_auth.graphql.engine.redaction import without_values
+from gql_auth.settings import Settings
 from tests.helpers import (
     LOGIN,
     REGISTER,

@@ -22,11 +22,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from gql_auth.config import Settings
-from gql_auth.db import create_loop_reader_engine, create_reader_engine
-from gql_auth.models import AuthSession, Role, User
-from gql_auth.tokens import AccessClaims
-from gql_auth.viewer_lookup import ViewerLookup
+from gql_auth.core.database import create_loop_reader_engine, create_reader_engine
+from gql_auth.core.models import Role
+from gql_auth.security.tokens import AccessClaims
+from gql_auth.sessions.models import AuthSession
+from gql_auth.sessions.viewer_lookup import ViewerLookup
+from gql_auth.settings import Settings
+from gql_auth.users.models import User
 from tests.conftest import MARIADB
 from tests.helpers import (
     LOGIN,

@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql_auth import retention
 from gql_auth.cli import keys, users
 from gql_auth.cli.support import CommandError, run_in_transaction
-from gql_auth.config import SettingsError, load_settings
-from gql_auth.db import create_private_sqlite_file, shared_sqlite_file_mode
-from gql_auth.metrics import MULTIPROCESS_ENV
+from gql_auth.core.database import create_private_sqlite_file, shared_sqlite_file_mode
+from gql_auth.core.errors import SettingsError
+from gql_auth.observability.metrics import MULTIPROCESS_ENV
+from gql_auth.security.signing_keys import load_signing_keys
 from gql_auth.services import Services
-from gql_auth.signing_keys import load_signing_keys
+from gql_auth.settings import load_settings
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from gql_auth.cli.support import CommandError
-from gql_auth.config import ASYMMETRIC_ALGORITHMS
-from gql_auth.signing_keys import kid_of_pem, new_private_key_pem, public_key_pem
+from gql_auth.security.settings import ASYMMETRIC_ALGORITHMS
+from gql_auth.security.signing_keys import kid_of_pem, new_private_key_pem, public_key_pem
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -8,9 +8,9 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import audit
-from gql_auth.config import Settings
+from gql_auth.audit import audit
 from gql_auth.services import Services, build_services
+from gql_auth.settings import Settings
 
 T = TypeVar("T")
 

@@ -9,13 +9,15 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth import accounts, admin, factors
+from gql_auth.accounts import accounts, admin
 from gql_auth.cli.support import CommandError, run_in_transaction
-from gql_auth.client_info import NO_CLIENT
-from gql_auth.config import load_settings
-from gql_auth.errors import DomainError, InvalidInput, Reason, UserNotFound
-from gql_auth.models import Role, User
+from gql_auth.core.client_info import NO_CLIENT
+from gql_auth.core.errors import DomainError, InvalidInput, Reason, UserNotFound
+from gql_auth.core.models import Role
+from gql_auth.factors import factors
 from gql_auth.services import Services
+from gql_auth.settings import load_settings
+from gql_auth.users.models import User
 
 # Typed in lower case, any case accepted: "user", "admin", and whatever Role gains.
 ROLE_CHOICES = [role.value.lower() for role in Role]

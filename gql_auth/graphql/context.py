@@ -16,14 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from strawberry.fastapi import BaseContext
 
-from gql_auth import audit
-from gql_auth.client_address import client_address
-from gql_auth.client_info import ClientInfo
-from gql_auth.errors import TokenInvalid, Unauthenticated
-from gql_auth.models import AuthSession, User, utcnow
+from gql_auth.audit import audit
+from gql_auth.core.client_address import client_address
+from gql_auth.core.client_info import ClientInfo
+from gql_auth.core.errors import TokenInvalid, Unauthenticated
+from gql_auth.core.models import utcnow
 from gql_auth.services import Services
-from gql_auth.sessions import Viewer
-from gql_auth.viewer_lookup import needs_last_used_update
+from gql_auth.sessions.models import AuthSession
+from gql_auth.sessions.sessions import Viewer
+from gql_auth.sessions.viewer_lookup import needs_last_used_update
+from gql_auth.users.models import User
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from enum import Enum, auto
 
 from strawberry.extensions import FieldExtension
-from strawberry.schema.name_converter import NameConverter
-from strawberry.types.base import get_object_definition
+
+from gql_auth.graphql.strawberry_compat import NameConverter, object_fields
 
 
 class Secret(Enum):
@@ -61,7 +61,7 @@ def credential_fields(root: type, names: NameConverter) -> CredentialFields:
     return CredentialFields(
         {
             names.from_field(field): extension.secret
-            for field in get_object_definition(root, strict=True).fields
+            for field in object_fields(root)
             for extension in field.extensions
             if isinstance(extension, CredentialCheck)
         }

@@ -9,11 +9,11 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 
-from gql_auth import factors
-from gql_auth.errors import Forbidden, MultiFactorSessionRequired, Unauthenticated
+from gql_auth.core.errors import Forbidden, MultiFactorSessionRequired, Unauthenticated
+from gql_auth.core.models import Role
+from gql_auth.factors import factors
 from gql_auth.graphql.context import Info
-from gql_auth.models import Role
-from gql_auth.sessions import Viewer
+from gql_auth.sessions.sessions import Viewer
 
 
 @strawberry.schema_directive(

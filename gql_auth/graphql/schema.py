@@ -9,32 +9,32 @@ import strawberry
 from graphql import GraphQLError, specified_rules
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
-from strawberry.types.base import get_object_definition
-from strawberry.types.graphql import OperationType
 
-from gql_auth.config import Settings
-from gql_auth.graphql import (
-    admin,
-    mutations,
-    passkeys,
-    profile,
-    queries,
-    recovery,
-    second_factor,
-)
+from gql_auth.graphql.api import admin, passkeys, profile
+from gql_auth.graphql.api import factors as second_factor
+from gql_auth.graphql.api import mailed_tokens as recovery
+from gql_auth.graphql.api import signin as mutations
+from gql_auth.graphql.api import viewer as queries
 from gql_auth.graphql.credentials import credential_fields
-from gql_auth.graphql.document_rules import DocumentLimits
-from gql_auth.graphql.documents import DocumentCheck, ValidDocuments
-from gql_auth.graphql.errors import translate_outside_operation
-from gql_auth.graphql.execution import OperationRunner
-from gql_auth.graphql.observe import OutcomeRecorder
-from gql_auth.graphql.trusted_documents import (
+from gql_auth.graphql.engine.document_rules import DocumentLimits
+from gql_auth.graphql.engine.documents import DocumentCheck, ValidDocuments
+from gql_auth.graphql.engine.errors import translate_outside_operation
+from gql_auth.graphql.engine.execution import OperationRunner
+from gql_auth.graphql.engine.observe import OutcomeRecorder
+from gql_auth.graphql.engine.trusted_documents import (
     DocumentChecks,
     load_trusted_documents,
     no_trusted_documents,
+)
+from gql_auth.graphql.settings import GraphQLSettings
+from gql_auth.graphql.strawberry_compat import (
+    DEFAULT_ALLOWED_OPERATION_TYPES,
+    OperationType,
+    create_execution_context,
+    describe_type,
+    graphql_schema_of,
 )
 
 # Distinct valid documents kept parsed and validated; real clients send a handful.
@@ -58,8 +58,8 @@ QUERY_DESCRIPTION = (
     "Reads. Guarded fields show who may read them: @isAuthenticated, @hasRole, @isSelfOrAdmin."
 )
 MUTATION_DESCRIPTION = "Writes. Each description lists the error codes and reasons it can give."
-get_object_definition(Query, strict=True).description = QUERY_DESCRIPTION
-get_object_definition(Mutation, strict=True).description = MUTATION_DESCRIPTION
+describe_type(Query, QUERY_DESCRIPTION)
+describe_type(Mutation, MUTATION_DESCRIPTION)
 
 
 class Schema(strawberry.Schema):
@@ -82,11 +82,12 @@ class Schema(strawberry.Schema):
         *,
         document_id: str | None = None,
     ) -> ExecutionResult:
-        """Runs an operation through gql_auth.graphql.execution, not Strawberry's extensions.
+        """Runs an operation through gql_auth.graphql.engine.execution, not Strawberry's extensions.
 
         `document_id`: the trusted document the request named instead of (or with) a text.
         """
-        execution = self._create_execution_context(
+        execution: ExecutionContext = create_execution_context(
+            self,
             query=query,
             allowed_operation_types=allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES,
             variable_values=variable_values,
@@ -109,7 +110,7 @@ class Schema(strawberry.Schema):
             translate_outside_operation(errors, execution_context)
 
 
-def build_schema(settings: Settings | None = None) -> Schema:
+def build_schema(settings: GraphQLSettings | None = None) -> Schema:
     """The schema; production adds lock-downs that never change the SDL.
 
     A TRUSTED_DOCUMENTS_FILE is read and every document in it checked here,
@@ -119,7 +120,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
     # Only a server's settings name a manifest: the SDL export must work with a stale one.
     manifest = settings.trusted_documents_file if settings is not None else None
     only = settings is not None and settings.trusted_documents_only_in_force
-    settings = settings or Settings(_env_file=None, secret_key="x" * 32)  # limits only
+    settings = settings or GraphQLSettings(_env_file=None, secret_key="x" * 32)  # limits only
     config = StrawberryConfig(disable_field_suggestions=production)
     credentials = credential_fields(Mutation, config.name_converter)  # as the fields declare
     limits = DocumentLimits(
@@ -135,7 +136,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
     extra_rules = (NoSchemaIntrospectionCustomRule,) if production else ()
     schema = Schema(query=Query, mutation=Mutation, config=config)
     checks = DocumentChecks(
-        schema._schema, (*specified_rules, *extra_rules), limits, max_tokens=max_tokens
+        graphql_schema_of(schema), (*specified_rules, *extra_rules), limits, max_tokens=max_tokens
     )
     trusted = (
         no_trusted_documents()

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
-from gql_auth.config import Settings
+from gql_auth.mail.settings import MailSettings
 
 logger = logging.getLogger("gql_auth.mail")
 
@@ -36,7 +36,7 @@ class Mailer:
     timing) says whether a mail went out, or to whom.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: MailSettings) -> None:
         self._host = settings.smtp_host or None  # SMTP_HOST= (empty) means unset too
         self._port = settings.smtp_port
         self._starttls = settings.smtp_starttls

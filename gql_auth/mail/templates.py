@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import assert_never
 
+from gql_auth.accounts.mailed_tokens import IssuedToken
+from gql_auth.accounts.models import TokenPurpose
 from gql_auth.mail.sender import Mail
-from gql_auth.models import TokenPurpose
-from gql_auth.recovery import IssuedToken
 
 
 def token_mail(issued: IssuedToken, *, public_url: str) -> Mail:

@@ -14,12 +14,12 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gql_auth import sessions
-from gql_auth.config import Settings, get_settings
 from gql_auth.graphql.schema import build_schema
-from gql_auth.logging_setup import configure_logging
-from gql_auth.metrics import Metrics
+from gql_auth.observability.logging_setup import configure_logging
+from gql_auth.observability.metrics import Metrics
 from gql_auth.services import Services, build_services
+from gql_auth.sessions import sessions
+from gql_auth.settings import Settings, get_settings
 from gql_auth.web import graphiql, introspection, jwks
 from gql_auth.web.edge import Edge
 from gql_auth.web.http_guards import RequestGuard

@@ -19,8 +19,8 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gql_auth.graphql.errors import internal_error_body
-from gql_auth.request_log import log_request
+from gql_auth.graphql.engine.errors import internal_error_body
+from gql_auth.observability.request_log import log_request
 from gql_auth.web.responses import send_body
 
 logger = logging.getLogger("gql_auth")

@@ -12,8 +12,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gql_auth import json_input
-from gql_auth.graphql.errors import refusal_body
+from gql_auth.graphql.engine.errors import refusal_body
+from gql_auth.security import json_input
 from gql_auth.web.negotiation import GRAPHQL_RESPONSE, JSON, content_type, negotiate
 from gql_auth.web.responses import send_body
 

@@ -2,7 +2,7 @@
 
 Live means exactly what gql-auth itself checks on a request: the token
 decodes (AccessTokenCodec) and its session and user pass the viewer check
-(gql_auth.viewer_lookup). Every other answer is `{"active": false}`,
+(gql_auth.sessions.viewer_lookup). Every other answer is `{"active": false}`,
 whatever the reason, so a caller learns nothing about why.
 """
 
@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gql_auth.client_address import address_key, client_address
-from gql_auth.errors import RateLimited, Unauthenticated
-from gql_auth.ratelimit import Rule
+from gql_auth.core.client_address import address_key, client_address
+from gql_auth.core.errors import RateLimited, Unauthenticated
+from gql_auth.limits.limiter import Rule
+from gql_auth.security.tokens import ACCESS_TOKEN_TYPE
 from gql_auth.services import Services
-from gql_auth.tokens import ACCESS_TOKEN_TYPE
 
 PATH = "/oauth/introspect"
 FORM = "application/x-www-form-urlencoded"

@@ -20,15 +20,19 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
-from strawberry.http import GraphQLHTTPResponse, process_result
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
-from strawberry.types.graphql import OperationType
 
 from gql_auth.graphql.context import Context
-from gql_auth.graphql.document_ids import MalformedDocumentId, requested_document_id
+from gql_auth.graphql.engine.document_ids import MalformedDocumentId, requested_document_id
 from gql_auth.graphql.schema import Schema
-from gql_auth.ratelimit import recording_reservations
+from gql_auth.graphql.strawberry_compat import (
+    CannotGetOperationTypeError,
+    GraphQLHTTPResponse,
+    InvalidOperationTypeError,
+    OperationType,
+    process_result,
+)
+from gql_auth.limits.limiter import recording_reservations
 from gql_auth.services import Services
 from gql_auth.web.http_guards import answer_media_type, parsed_body, refuse
 from gql_auth.web.negotiation import GRAPHQL_RESPONSE, content_type, request_error_status

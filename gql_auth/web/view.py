@@ -15,8 +15,8 @@ from fastapi import Request, WebSocket
 from fastapi.responses import HTMLResponse, Response
 from strawberry.asgi import GraphQL
 
-from gql_auth import json_input
 from gql_auth.graphql.context import Context
+from gql_auth.security import json_input
 from gql_auth.services import Services
 from gql_auth.web import graphiql
 

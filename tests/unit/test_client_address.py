@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gql_auth.client_address import address_key, client_address, parse_networks
+from gql_auth.core.client_address import address_key, client_address, parse_networks
 
 PROXIES = parse_networks(["10.0.0.0/8", "127.0.0.1"])
 

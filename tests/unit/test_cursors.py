@@ -7,8 +7,8 @@ import base64
 
 import pytest
 
-from gql_auth.admin import decode_cursor, encode_cursor
-from gql_auth.errors import InvalidInput
+from gql_auth.accounts.admin import decode_cursor, encode_cursor
+from gql_auth.core.errors import InvalidInput
 
 
 def b64(text: str) -> str:

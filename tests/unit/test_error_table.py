@@ -7,8 +7,8 @@ import json
 import pytest
 from graphql import GraphQLInputObjectType, GraphQLObjectType
 
-from gql_auth import errors
-from gql_auth.errors import (
+from gql_auth.core import errors
+from gql_auth.core.errors import (
     DomainError,
     Forbidden,
     InvalidCredentials,
@@ -23,7 +23,7 @@ from gql_auth.errors import (
     Unauthenticated,
     UserNotFound,
 )
-from gql_auth.graphql.errors import (
+from gql_auth.graphql.engine.errors import (
     FIELDS,
     code_of,
     contract_extensions,

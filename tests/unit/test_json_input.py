@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from gql_auth.json_input import MAX_DEPTH, TooDeep, loads
+from gql_auth.security.json_input import MAX_DEPTH, TooDeep, loads
 
 
 def arrays(depth: int) -> str:

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from gql_auth.accounts.mailed_tokens import IssuedToken
+from gql_auth.accounts.models import TokenPurpose
 from gql_auth.mail.templates import token_mail
-from gql_auth.models import TokenPurpose
-from gql_auth.recovery import IssuedToken
 
 PUBLIC_URL = "https://auth.example.com"
 

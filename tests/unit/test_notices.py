@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from gql_auth.audit import EventKind, Recorded
-from gql_auth.models import User
-from gql_auth.notices import NOTICES, due, masked, notice_mail
+from gql_auth.audit.audit import EventKind, Recorded
+from gql_auth.mail.notices import NOTICES, due, masked, notice_mail
+from gql_auth.users.models import User
 
 
 def user(*, pending: str | None = None) -> User:

@@ -9,8 +9,8 @@ import webauthn
 from webauthn.helpers import bytes_to_base64url
 from webauthn.helpers.structs import AuthenticatorTransport
 
-from gql_auth.models import Passkey
-from gql_auth.passkeys import descriptor
+from gql_auth.factors.models import Passkey
+from gql_auth.passkeys.passkeys import descriptor
 from tests.authenticator import SoftAuthenticator
 
 RP_ID = "auth.example.com"

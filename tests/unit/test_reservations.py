@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import pytest
 
-from gql_auth.reservations import MemoryWindows, Window, WindowStore
+from gql_auth.limits.reservations import MemoryWindows, Window, WindowStore
 
 
 @pytest.fixture

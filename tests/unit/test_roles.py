@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from gql_auth.models import Role
+from gql_auth.core.models import Role
 
 
 class TestRoleOrder:

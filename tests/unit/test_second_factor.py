@@ -7,11 +7,12 @@ import base64
 import pyotp
 import pytest
 
-from gql_auth import amr, factors, recovery_codes, totp
-from gql_auth.config import SettingsError, load_settings
-from gql_auth.errors import SecondFactorMethod, SecondFactorRequired
-from gql_auth.graphql.errors import wire_extensions
-from gql_auth.secret_box import SecretBox, SecretUnreadable, derive_key
+from gql_auth.core.errors import SecondFactorMethod, SecondFactorRequired, SettingsError
+from gql_auth.factors import factors, recovery_codes, totp
+from gql_auth.factors.secret_box import SecretBox, SecretUnreadable, derive_key
+from gql_auth.graphql.engine.errors import wire_extensions
+from gql_auth.sessions import amr
+from gql_auth.settings import load_settings
 from tests.helpers import make_settings
 
 # RFC 6238 appendix B: the SHA-1 key "12345678901234567890"; at T=59 s the 8-digit

@@ -9,14 +9,15 @@ import pytest
 import strawberry
 from starlette.requests import Request
 
-from gql_auth import models
-from gql_auth.errors import Unauthenticated
+from gql_auth.core.errors import Unauthenticated
+from gql_auth.core.models import Role
+from gql_auth.graphql.api.types import User
 from gql_auth.graphql.context import Context, Info
-from gql_auth.graphql.types import User
 from gql_auth.services import build_services
+from gql_auth.users.models import User as UserRow
 from tests.helpers import make_settings
 
-ROW = models.User(
+ROW = UserRow(
     id=7,
     username="alice",
     username_key="alice",
@@ -24,7 +25,7 @@ ROW = models.User(
     email_key="alice@example.com",
     email_verified=False,
     pending_email=None,
-    role=models.Role.USER,
+    role=Role.USER,
     is_active=True,
     created_at=datetime(2026, 1, 1, tzinfo=UTC),
     last_login_at=None,

@@ -8,8 +8,13 @@ import pytest
 from jose import jwk
 
 from gql_auth.cli.keys import public_key_path
-from gql_auth.signing_keys import new_private_key_pem, public_jwk, public_key_pem, thumbprint
-from gql_auth.tokens import hasura_claims
+from gql_auth.security.signing_keys import (
+    new_private_key_pem,
+    public_jwk,
+    public_key_pem,
+    thumbprint,
+)
+from gql_auth.security.tokens import hasura_claims
 
 # RFC 7638 section 3.1: this key's thumbprint is NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs.
 RFC_7638_KEY = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gql_auth.errors import InvalidInput, Reason, Subject
-from gql_auth.validation import (
+from gql_auth.core.errors import InvalidInput, Reason, Subject
+from gql_auth.security.validation import (
     EMAIL_MAX,
     address_key,
     clean_email,

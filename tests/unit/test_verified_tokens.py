@@ -7,9 +7,9 @@ import time
 import pytest
 from jose import jwt
 
-from gql_auth.config import Settings
-from gql_auth.errors import TokenExpired, TokenInvalid
-from gql_auth.tokens import VERIFIED_TOKENS_KEPT, AccessTokenCodec
+from gql_auth.core.errors import TokenExpired, TokenInvalid
+from gql_auth.security.tokens import VERIFIED_TOKENS_KEPT, AccessTokenCodec
+from gql_auth.settings import Settings
 
 KEY = "k" * 40
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from gql_auth.config import Settings
-from gql_auth.passkeys import RelyingParty
+from gql_auth.passkeys.passkeys import RelyingParty
+from gql_auth.settings import Settings
 
 SECRET = "unit-test-signing-key-0123456789-abcdef"
 

@@ -1,0 +1,1 @@
+"""Accounts: registration, credentials, profile edits, mailed links, administration."""

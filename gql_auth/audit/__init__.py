@@ -1,0 +1,1 @@
+"""Security events: what happened to an account, when and from where."""

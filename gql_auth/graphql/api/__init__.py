@@ -1,0 +1,1 @@
+"""The root fields, one module per feature; graphql/schema.py merges them."""

@@ -1,0 +1,101 @@
+"""GraphQL input types; validation rules live in gql_auth.security.validation, not here."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.input(description="A new account. Everybody registers as USER; there is no role here.")
+class RegisterInput:
+    username: str = strawberry.field(
+        description="3-32 characters: letters, digits, '_', '.', '-'. Unique, ignoring case."
+    )
+    email: str = strawberry.field(
+        description="Stored lower-cased. Unique, ignoring case and look-alike spellings "
+        "(fullwidth letters, punycode); accents count (josé@ and jose@ are two addresses)."
+    )
+    password: str = strawberry.field(
+        description="At least PASSWORD_MIN_LENGTH (default 8) and at most 256 characters; "
+        "common or easily guessed passwords are refused (TOO_COMMON)."
+    )
+
+
+@strawberry.input(description="Credentials for `login`; the same error for every wrong part.")
+class LoginInput:
+    username: str = strawberry.field(
+        description="A username or an email address, compared case-insensitively."
+    )
+    password: str = strawberry.field(description="The account's password.")
+
+
+@strawberry.input(
+    description="The current password (a wrong one counts as a failed sign-in) and a new one."
+)
+class ChangePasswordInput:
+    current_password: str = strawberry.field(description="The password in use now.")
+    new_password: str = strawberry.field(description="Same rules as at registration.")
+
+
+@strawberry.input(description="A new password, authorised by the token from a reset mail.")
+class ResetPasswordInput:
+    token: str = strawberry.field(description="The token from the link in the mail.")
+    new_password: str = strawberry.field(description="Same rules as at registration.")
+
+
+@strawberry.input(description="Profile changes; an omitted (or null) field is left as it is.")
+class UpdateProfileInput:
+    username: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Same rules as at registration; unique, ignoring case.",
+    )
+    email: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Becomes pendingEmail; replaces email only once its verification link "
+        "(mailed to the new address) is used. The current address is told, with no link. "
+        "Giving the current address withdraws a pending change.",
+    )
+    current_password: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Required to change username or email; missing is BAD_USER_INPUT with "
+        "field currentPassword, reason REQUIRED; a wrong one is UNAUTHENTICATED / "
+        "INVALID_CREDENTIALS and counts as a failed sign-in.",
+    )
+
+
+@strawberry.input(description="The second step of a sign-in that answered MFA_REQUIRED.")
+class VerifyMfaInput:
+    mfa_token: str = strawberry.field(
+        description="From the MFA_REQUIRED error of login; single use, valid 5 minutes."
+    )
+    code: str = strawberry.field(
+        description="A TOTP code or an unused recovery code (dashes and spaces are ignored)."
+    )
+
+
+@strawberry.input(description="Proof for turning TOTP off or re-keying recovery codes.")
+class SecondFactorInput:
+    current_password: str = strawberry.field(
+        description="The password in use now; a wrong one counts as a failed sign-in."
+    )
+    code: str = strawberry.field(description="A current TOTP code (or a recovery code).")
+
+
+@strawberry.input(description="A new passkey, as the browser created it.")
+class FinishPasskeyRegistrationInput:
+    credential: str = strawberry.field(
+        description="PublicKeyCredential.toJSON() as a string. One that does not answer the "
+        "caller's latest challenge, or fails verification, is BAD_USER_INPUT with field "
+        "credential, reason INVALID; one already registered, reason TAKEN."
+    )
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A label to tell passkeys apart; at most 64 characters.",
+    )
+
+
+@strawberry.input(description="The answer to a `beginPasskeyLogin` challenge.")
+class FinishPasskeyLoginInput:
+    challenge_id: str = strawberry.field(description="From `beginPasskeyLogin`.")
+    credential: str = strawberry.field(
+        description="PublicKeyCredential.toJSON() as a string, from navigator.credentials.get."
+    )

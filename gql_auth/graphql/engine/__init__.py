@@ -1,0 +1,1 @@
+"""How an operation runs: document checks, execution, the error table, trusted documents."""

@@ -1,0 +1,1 @@
+"""Rate limits: each rule declared once, reservation windows, the limiter (memory or Redis)."""

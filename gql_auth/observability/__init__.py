@@ -1,0 +1,1 @@
+"""What operators watch: log format, request lines, Prometheus metrics."""

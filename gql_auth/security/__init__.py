@@ -1,0 +1,1 @@
+"""Primitives without policy: password hashing, tokens, signing keys, encryption, input rules."""

@@ -1,0 +1,108 @@
+"""The per-request session and user check: on the loop for SQLite, else one thread hand-over.
+
+Every authenticated request runs this read. Through SQLAlchemy's async ORM
+on aiosqlite it cost a dozen thread hand-overs (checkout, cursor, execute,
+fetch, reset, ...), each a queue put, a thread wake-up and a GIL hand-over.
+On a server database the same read on a sync connection runs start to end on
+one reader thread, so the loop waits once. On SQLite it runs on the loop: one
+indexed read of a local file in WAL mode, which never waits on writers, costs
+less than the hand-over itself; should it meet a lock, it fails at once and
+goes to a reader thread (gql_auth.core.database.create_loop_reader_engine). The rows come
+back detached and join the request's own session only if a resolver opens it
+(Context.db), so a request that writes nothing never begins or commits a
+transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+
+from gql_auth.core.database import is_transient_conflict
+from gql_auth.core.errors import TokenRevoked
+from gql_auth.core.models import utcnow
+from gql_auth.security.tokens import AccessClaims
+from gql_auth.sessions.models import AuthSession
+from gql_auth.sessions.sessions import LAST_USED_RESOLUTION, Viewer
+from gql_auth.sessions.viewer_read import SESSION_COLUMNS, USER_COLUMNS, CompiledViewerRead, Found
+from gql_auth.users.models import User
+
+_SESSION_KEYS = tuple(column.key for column in SESSION_COLUMNS)
+_USER_KEYS = tuple(column.key for column in USER_COLUMNS)
+_SPLIT = len(SESSION_COLUMNS)
+_Row = TypeVar("_Row", User, AuthSession)
+
+
+class _WouldWait(Exception):
+    """The read on the loop met a lock: it goes to a reader thread instead."""
+
+
+class ViewerLookup:
+    """Resolves a decoded access token to its live session and active user, or TokenRevoked."""
+
+    def __init__(self, engine: Engine, *, threads: int, loop_engine: Engine | None = None) -> None:
+        # Instances are built without a query, which is what would configure the
+        # mappers: a fresh worker's first request may well be this read.
+        configure_mappers()
+        self._on_threads = CompiledViewerRead(engine)
+        self._on_loop = CompiledViewerRead(loop_engine) if loop_engine is not None else None
+        # Bounded: at most this many reads wait on the database at once.
+        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="viewer-read")
+
+    async def resolve(self, claims: AccessClaims) -> Viewer:
+        now = utcnow()
+        try:
+            row = self._read_on_loop(claims.session_id, claims.user_id)
+        except _WouldWait:
+            row = await asyncio.get_running_loop().run_in_executor(
+                self._threads, self._read, claims.session_id, claims.user_id
+            )
+        if row is None:
+            raise TokenRevoked
+        session = _detached(AuthSession, _SESSION_KEYS, row[:_SPLIT])
+        user = _detached(User, _USER_KEYS, row[_SPLIT:])
+        if not session.is_live(now) or not user.is_active:
+            raise TokenRevoked
+        return Viewer(user=user, session=session)
+
+    def _read_on_loop(self, session_id: str, user_id: int) -> Found:
+        """The read without waiting for anything, or _WouldWait."""
+        if self._on_loop is None:
+            raise _WouldWait
+        try:
+            return self._on_loop.on_kept_connection(session_id, user_id)
+        except Exception as error:  # the driver's own errors: no SQLAlchemy layer here
+            if is_transient_conflict(error):  # "database is locked", at once: no wait
+                raise _WouldWait from error
+            raise
+
+    def _read(self, session_id: str, user_id: int) -> Found:
+        return self._on_threads.on_pooled_connection(session_id, user_id)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True)
+        self._on_threads.close()
+        if self._on_loop is not None:
+            self._on_loop.close()
+
+
+def needs_last_used_update(viewer: Viewer, now: datetime) -> bool:
+    """lastUsedAt is written at most once a minute per session: it is a hint for people."""
+    return now - viewer.session.last_used_at >= LAST_USED_RESOLUTION
+
+
+def _detached(model: type[_Row], keys: tuple[str, ...], values: tuple[object, ...]) -> _Row:
+    """An instance as a Session loads one and then lets go: Session.add attaches it without SQL.
+
+    Values go straight into the instance dict, as the ORM's own loading does;
+    the constructor would record each as a change to be written.
+    """
+    instance: _Row = model.__mapper__.class_manager.new_instance()
+    instance.__dict__.update(zip(keys, values, strict=True))
+    make_transient_to_detached(instance)
+    return instance

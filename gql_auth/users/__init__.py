@@ -1,0 +1,1 @@
+"""Users: the user row every feature points at, and its row lock (first in the lock order)."""
