@@ -77,11 +77,11 @@ docs-reference: $(INSTALLED)
 	$(BIN)/python scripts/reference_docs.py
 
 docs: $(INSTALLED)
-	$(BIN)/mkdocs serve --dev-addr $(HOST):$(DOCS_PORT)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr $(HOST):$(DOCS_PORT)
 
 docs-build: $(INSTALLED)
 	$(BIN)/python scripts/reference_docs.py --check
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 bench:
 	bash bench/run.sh
