@@ -12,10 +12,11 @@ LOCK := requirements.lock
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
+DOCS_PORT ?= 8001
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run test lint format schema bench graphiql-assets codegen resource-server clean
+.PHONY: help install lock run test lint format schema docs docs-build docs-reference bench graphiql-assets codegen resource-server clean
 
 help:
 	@echo "make run      migrate the database (SQLite by default) and serve on http://$(HOST):$(PORT)/graphql"
@@ -24,6 +25,9 @@ help:
 	@echo "make lock     re-pin requirements.lock from pyproject.toml's dependencies (needs PyPI)"
 	@echo "make format   sort imports and format with ruff"
 	@echo "make schema   write schema.graphql from the code"
+	@echo "make docs     serve the documentation site on http://$(HOST):$(DOCS_PORT) (reloads on edits)"
+	@echo "make docs-build  check the generated reference pages and build the site strictly into site/"
+	@echo "make docs-reference  write docs/reference/ (settings, errors, CLI, GraphQL) from the code"
 	@echo "make bench    load-test gql-auth vs REST, fastapi-users and a bare ASGI app (~3 min; not part of test)"
 	@echo "make graphiql-assets  re-copy the pinned GraphiQL/React browser builds into gql_auth/web/graphiql/static"
 	@echo "make codegen  regenerate the Apollo example's typed documents after schema.graphql changes"
@@ -67,6 +71,18 @@ format: $(INSTALLED)
 schema: $(INSTALLED)
 	$(BIN)/gql-auth export-schema --output schema.graphql
 
+# The reference pages are generated from the code and committed; docs-build fails when
+# they are stale (so does tests/unit/test_reference_docs.py), and on any broken link.
+docs-reference: $(INSTALLED)
+	$(BIN)/python scripts/reference_docs.py
+
+docs: $(INSTALLED)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr $(HOST):$(DOCS_PORT)
+
+docs-build: $(INSTALLED)
+	$(BIN)/python scripts/reference_docs.py --check
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 bench:
 	bash bench/run.sh
 
@@ -82,5 +98,5 @@ resource-server:
 	cd examples/resource-server && npm ci --ignore-scripts && GQL_AUTH_URL=$(GQL_AUTH_URL) npm start
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist site *.egg-info .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

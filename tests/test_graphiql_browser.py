@@ -151,6 +151,13 @@ def test_graphiql_signs_in_and_reads_me_in_chromium(tmp_path: Path) -> None:
     assert report["pageErrors"] == []
     assert report["consoleErrors"] == []
 
+    # A fresh tab opened with gql-auth's starter document, and its Register ran as shipped.
+    starter_variables = json.loads(report["starter"]["variables"])
+    for operation in ("mutation Register(", "mutation Login(", "query Me {"):
+        assert operation in report["starter"]["query"]
+    registered = report["starterRegister"]["data"]["register"]
+    assert registered["user"]["username"] == starter_variables["username"] != username
+
     # login ran in the editor; its token is kept, shown in the headers pane and survives a reload.
     assert report["login"]["data"]["login"]["user"]["username"] == username
     for state in (report["afterLogin"], report["afterReload"]):

@@ -1,5 +1,5 @@
 // Drives Debian's Chromium through gql-auth's GraphiQL page for tests/test_graphiql_browser.py:
-// login in the editor, the token in the headers pane, `me` with it, "Add passkey", sign out,
+// the starter document's Register as shipped, login in the editor, the token in the headers pane, `me` with it, "Add passkey", sign out,
 // "Sign in with passkey" (Chromium's virtual authenticator, DevTools protocol) and `me` again,
 // and every request recorded. Prints one JSON report on stdout; the Python test judges it.
 //
@@ -121,6 +121,40 @@ try {
       stored: await page.evaluate(() => sessionStorage.getItem("gql-auth.graphiql.auth") !== null),
     };
   }
+
+  // 0. A fresh tab opens with gql-auth's starter document and its variables, and the
+  //    Register operation runs as shipped (picked from the run button's menu if it asks).
+  const starter = await context.newPage();
+  starter.setDefaultTimeout(STEP_TIMEOUT);
+  starter.on("pageerror", (error) => report.pageErrors.push(error.message));
+  starter.on("console", (message) => {
+    if (message.type() === "error") report.consoleErrors.push(message.text());
+    if (message.text().startsWith("CSP violation")) report.cspViolations.push(message.text());
+  });
+  await starter.goto(`${BASE_URL}/graphql`);
+  await starter.waitForSelector(".graphiql-execute-button");
+  await starter.waitForFunction((s) => document.querySelector(s)?.CodeMirror?.getValue().includes("mutation Register"), QUERY);
+  report.starter = await starter.evaluate((s) => ({
+    query: document.querySelector(s).CodeMirror.getValue(),
+    variables: document.querySelector(".graphiql-editor-tool .graphiql-editor .CodeMirror").CodeMirror.getValue(),
+  }), QUERY);
+  await starter.waitForFunction((s) => {
+    const editor = document.querySelector(s).CodeMirror;
+    return editor.documentAST?.loc?.source?.body === editor.getValue();
+  }, QUERY);
+  await starter.click(".graphiql-execute-button");
+  const registerItem = starter.locator('[role="menuitem"]', { hasText: "Register" });
+  const registered = (s) => (document.querySelector(s)?.CodeMirror?.getValue() ?? "").includes('"register"');
+  const outcome = await Promise.race([
+    registerItem.waitFor({ state: "visible" }).then(() => "menu", () => null),
+    starter.waitForFunction(registered, RESULT).then(() => "ran", () => null),
+  ]);
+  if (outcome === "menu") await registerItem.click();
+  await starter.waitForFunction(registered, RESULT);
+  report.starterRegister = JSON.parse(
+    await starter.evaluate((s) => document.querySelector(s).CodeMirror.getValue(), RESULT),
+  );
+  await starter.close();
 
   // 1. The login mutation arrives through the URL fragment and runs from the editor.
   await page.goto(`${BASE_URL}/graphql#query=${encodeURIComponent(LOGIN)}`);

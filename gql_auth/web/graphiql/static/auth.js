@@ -245,6 +245,58 @@
   const params = new URLSearchParams(window.location.hash.slice(1));
   const root = ReactDOM.createRoot(container);
 
+  // What the editor opens with instead of GraphiQL's generic welcome: gql-auth's own
+  // operations with their variables filled in, so the first thing a newcomer runs works.
+  // The password passes the registration rules (zxcvbn score 2 or more).
+  const STARTER_QUERY = [
+    "# Welcome to gql-auth. Press the run button and pick an operation, in this order:",
+    "#",
+    "#   Register  creates the account in the Variables tab below and signs it in",
+    "#             (a second time it answers BAD_USER_INPUT, reason TAKEN: go on with Login)",
+    "#   Login     signs in with the same username and password",
+    "#   Me        asks who you are",
+    "#",
+    "# This page keeps the accessToken of a sign-in and sends it as a header, shown in",
+    '# the Headers tab: {"Authorization": "Bearer <accessToken>"}. "Sign out" in the bar',
+    "# above forgets it and ends the session. The book icon opens the API's documentation.",
+    "",
+    "mutation Register($username: String!, $email: String!, $password: String!) {",
+    "  register(input: {username: $username, email: $email, password: $password}) {",
+    "    accessToken",
+    "    refreshToken",
+    "    expiresIn",
+    "    user { id username email role }",
+    "  }",
+    "}",
+    "",
+    "mutation Login($username: String!, $password: String!) {",
+    "  login(input: {username: $username, password: $password}) {",
+    "    accessToken",
+    "    refreshToken",
+    "    user { username }",
+    "  }",
+    "}",
+    "",
+    "query Me {",
+    "  me { id username email role lastLoginAt }",
+    "}",
+    "",
+  ].join("\n");
+  const STARTER_VARIABLES = JSON.stringify(
+    { username: "ada", email: "ada@example.com", password: "plum-violet-harbor-42" },
+    null,
+    2,
+  );
+  // Only for a browser tab where GraphiQL keeps no editor tabs yet (graphiql@4's storage
+  // key) and no #query= names a document: a reload keeps what the user has since typed.
+  const starter =
+    sessionStorage.getItem("graphiql:tabState") === null &&
+    !params.get("query") &&
+    !params.get("variables");
+  const starterTabs = starter
+    ? [{ query: STARTER_QUERY, variables: STARTER_VARIABLES, headers: headersText() }]
+    : undefined;
+
   function render() {
     status.textContent = describe();
     signOutButton.hidden = !auth;
@@ -256,7 +308,11 @@
         // sessionStorage: queries with passwords in them don't outlive the tab.
         storage: window.sessionStorage,
         query: params.get("query") || undefined,
-        variables: params.get("variables") || undefined,
+        // GraphiQL fills the variables pane from this prop only, not from defaultTabs.
+        variables: params.get("variables") || (starter ? STARTER_VARIABLES : undefined),
+        defaultTabs: starterTabs,
+        // A new tab (+) opens with the same operations; its Variables tab starts empty.
+        defaultQuery: STARTER_QUERY,
         headers: headersText(),
         defaultHeaders: headersText(),
         shouldPersistHeaders: false,
