@@ -44,9 +44,9 @@ from pydantic_core import PydanticUndefined
 
 # The only imports of gql-auth: what each page is generated from.
 from gql_auth.cli import _parser as cli_parser
-from gql_auth.config import Settings
-from gql_auth.errors import DomainError, InvalidInput, Reason
-from gql_auth.graphql.errors import CLIENT_CODES, FIELDS, code_of
+from gql_auth.core.errors import DomainError, InvalidInput, Reason
+from gql_auth.graphql.engine.errors import CLIENT_CODES, FIELDS, code_of
+from gql_auth.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_DIR = ROOT / "docs" / "reference"
@@ -140,8 +140,10 @@ def _declaring_class(model: type[BaseModel], name: str) -> type:
 
 
 def _group_title(cls: type) -> str:
+    """The group's docstring headline and the module that owns it."""
     doc = inspect.getdoc(cls) or ""
-    return doc.splitlines()[0].rstrip(".") if doc else cls.__name__
+    title = doc.splitlines()[0].rstrip(".") if doc else cls.__name__
+    return f"{title} (`{cls.__module__}`)"
 
 
 def _settings_rows(

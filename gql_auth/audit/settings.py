@@ -8,7 +8,7 @@ from gql_auth.core.settings import CoreSettings
 
 
 class AuditSettings(CoreSettings):
-    """Retention of security events."""
+    """Security events: how long they are kept."""
 
     security_event_retention_days: int = Field(
         default=90,

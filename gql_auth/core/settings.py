@@ -51,7 +51,7 @@ Secret = Annotated[SecretStr | None, AfterValidator(_long_enough)]
 
 
 class CoreSettings(BaseSettings):
-    """Where the service runs: environment, database, the root secret, its public address."""
+    """Core: environment, database, the root secret, the public address."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True

@@ -8,7 +8,7 @@ from gql_auth.core.settings import CoreSettings, Secret
 
 
 class FactorSettings(CoreSettings):
-    """ADMIN's second factor and TOTP."""
+    """Second factor: who must use one, and TOTP."""
 
     admin_requires_mfa: bool = Field(
         default=False,

@@ -11,7 +11,7 @@ from gql_auth.core.settings import CoreSettings
 
 
 class GraphQLSettings(CoreSettings):
-    """Limits every document keeps before anything runs, and the trusted-document manifest.
+    """GraphQL: the limits every document keeps, and trusted documents.
 
     The standard introspection queries (graphql-js, GraphiQL, codegen) are 15 levels deep.
     """

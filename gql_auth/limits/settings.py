@@ -13,7 +13,7 @@ from gql_auth.limits.rules import Rule, check_rate
 
 
 class LimitSettings(CoreSettings):
-    """The shared store, the key prefix, and RATE_LIMIT_<rule> for every Rule."""
+    """Rate limits: the shared store, and RATE_LIMIT_<rule> for every Rule."""
 
     redis_url: str | None = Field(
         default=None,

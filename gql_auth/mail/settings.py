@@ -8,7 +8,10 @@ from gql_auth.core.settings import CoreSettings
 
 
 class MailSettings(CoreSettings):
-    """Without SMTP_HOST, mails are written to the log instead (development)."""
+    """Mail: the SMTP server, the sender, security notices.
+
+    Without SMTP_HOST, mails are written to the log instead (development).
+    """
 
     smtp_host: str | None = Field(
         default=None,

@@ -10,7 +10,7 @@ from gql_auth.core.settings import CoreSettings
 
 
 class ObservabilitySettings(CoreSettings):
-    """Logs and metrics."""
+    """Observability: logs and metrics."""
 
     metrics_enabled: bool = Field(
         default=False, description="Serve Prometheus metrics at `GET /metrics`."

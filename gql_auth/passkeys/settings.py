@@ -11,7 +11,7 @@ from gql_auth.core.settings import CommaList, CoreSettings
 
 
 class PasskeySettings(CoreSettings):
-    """The WebAuthn relying party; empty means derived from PUBLIC_URL."""
+    """Passkeys: the WebAuthn relying party; unset, derived from PUBLIC_URL."""
 
     webauthn_rp_id: str | None = Field(
         default=None,

@@ -17,7 +17,7 @@ ARGON2_MIN_TIME_COST = 2
 
 
 class SecuritySettings(CoreSettings):
-    """How access tokens are signed and checked, and what a password hash costs."""
+    """Tokens and passwords: signing, lifetimes, what a password hash costs."""
 
     jwt_algorithm: str = Field(
         default="HS256",

@@ -8,7 +8,7 @@ from gql_auth.core.settings import CoreSettings
 
 
 class SessionSettings(CoreSettings):
-    """Session (refresh token) lifetime and the per-user cap."""
+    """Sessions: lifetime and the per-user cap."""
 
     refresh_token_expire_days: int = Field(
         default=14, ge=1, description="Session (refresh token) lifetime, in days."
