@@ -1,7 +1,7 @@
 """`fastapi-users`: GET /users/me with its JWT strategy and bearer transport, as its docs set it up.
 
 Its own tables in its own database (BENCH_FU_DATABASE_URL), on an engine
-built by gql_auth.db.create_engine so both libraries get the same driver,
+built by gql_auth.core.database.create_engine so both libraries get the same driver,
 pool and SQLite pragmas. `python fastapi_users_app.py seed` creates the
 tables and one user, and prints a bearer token for it.
 """

@@ -1,8 +1,8 @@
 """`rest`: the hand-written alternative to our `me`, a FastAPI GET /me doing the same work.
 
 Same settings (read from the environment like the service), same engine,
-same JWT checks (gql_auth.tokens.AccessTokenCodec) and the same session
-check (gql_auth.viewer_lookup: one indexed read on a reader thread,
+same JWT checks (gql_auth.security.tokens.AccessTokenCodec) and the same session
+check (gql_auth.sessions.viewer_lookup: one indexed read on a reader thread,
 revocation and expiry checked). What it leaves out is exactly what GraphQL
 and our middleware add.
 """

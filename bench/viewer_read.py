@@ -3,7 +3,7 @@
 Compares, on one database (a fresh SQLite file by default), the read every
 authenticated request makes: the async ORM through the async driver (what
 gql-auth did before), the ORM on a sync Session run whole on one thread, and
-Core columns on one thread (gql_auth.viewer_lookup on a server database),
+Core columns on one thread (gql_auth.sessions.viewer_lookup on a server database),
 and, on SQLite, Core columns on the loop itself (what it does there).
 Prints medians over interleaved batches; run it on a quiet machine.
 """

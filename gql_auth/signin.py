@@ -71,7 +71,7 @@ async def register(
         client=client,
     )
     grant = Grant(user=user, amr=amr.PASSWORD, password_hash=user.password_hash)
-    return await _open_session(db, services, grant=grant, client=client, records_sign_in=False)
+    return await open_session(db, services, grant=grant, client=client, records_sign_in=False)
 
 
 async def with_password(
@@ -109,7 +109,7 @@ async def with_password(
         token = await mfa_challenges.issue(db, user=user) if verifiable else None
         raise SecondFactorRequired(mfa_token=token, methods=methods)
     grant = Grant(user=user, amr=amr.PASSWORD, password_hash=password_hash)
-    return await _open_session(db, services, grant=grant, client=client)
+    return await open_session(db, services, grant=grant, client=client)
 
 
 async def with_second_factor(
@@ -135,7 +135,7 @@ async def with_second_factor(
     if not await mfa_challenges.consume(db, challenge):
         raise refused
     grant = Grant(user=user, amr=amr.PASSWORD_AND_OTP, password_hash=user.password_hash)
-    return await _open_session(db, services, grant=grant, client=client)
+    return await open_session(db, services, grant=grant, client=client)
 
 
 async def with_passkey(
@@ -160,7 +160,7 @@ async def with_passkey(
         client=client,
     )
     grant = Grant(user=user, amr=amr.PASSKEY, password_hash=None)
-    return await _open_session(db, services, grant=grant, client=client)
+    return await open_session(db, services, grant=grant, client=client)
 
 
 async def change_password(
@@ -193,10 +193,10 @@ async def change_password(
     await session_endings.revoke_all(db, user_id=user.id)
     methods = (*amr.PASSWORD, *(method for method in proven if method not in amr.PASSWORD))
     grant = Grant(user=user, amr=methods, password_hash=user.password_hash)
-    return await _open_session(db, services, grant=grant, client=client, records_sign_in=False)
+    return await open_session(db, services, grant=grant, client=client, records_sign_in=False)
 
 
-async def _open_session(
+async def open_session(
     db: AsyncSession,
     services: SignInServices,
     *,

@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth.accounts import token_revocation as account_tokens
+from gql_auth.accounts import token_revocation
 from gql_auth.audit import audit
 from gql_auth.audit.audit import EventKind
 from gql_auth.core.client_info import ClientInfo
@@ -261,7 +261,7 @@ async def change_password(
         subject=Subject.NEW_PASSWORD,
     )
     # Reset links and a pending address change were vouched for by the old password.
-    await account_tokens.discard_all(db, user=user)
+    await token_revocation.discard_all(db, user=user)
     audit.record(db, EventKind.PASSWORD_CHANGED, user_id=user.id, client=client)
 
 

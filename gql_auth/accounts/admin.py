@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth.accounts import token_revocation as account_tokens
+from gql_auth.accounts import token_revocation
 from gql_auth.accounts.accounts import parse_user_id
 from gql_auth.audit import audit
 from gql_auth.audit.audit import EventKind
@@ -119,7 +119,7 @@ async def set_active(db: AsyncSession, *, user_id: str, active: bool, client: Cl
         if user.role is Role.ADMIN:
             await _keep_an_admin(db, user)
         # A reset link must not outlive the account's deactivation (nor wake it up later).
-        await account_tokens.discard_all(db, user=user)
+        await token_revocation.discard_all(db, user=user)
         await session_endings.revoke_all(db, user_id=user.id)
     user.is_active = active
     kind = EventKind.ACCOUNT_ACTIVATED if active else EventKind.ACCOUNT_DEACTIVATED

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth.accounts import token_revocation as account_tokens
+from gql_auth.accounts import token_revocation
 from gql_auth.accounts.accounts import ensure_available, hash_new_password
 from gql_auth.accounts.models import AccountToken, TokenPurpose
 from gql_auth.audit import audit
@@ -101,7 +101,7 @@ async def reset_password(
     await _spend(db, row)
     user.password_hash = password_hash
     # Other links, and a pending address change an intruder may have started, die too.
-    await account_tokens.discard_all(db, user=user)
+    await token_revocation.discard_all(db, user=user)
     await session_endings.revoke_all(db, user_id=user.id)
     audit.record(db, EventKind.PASSWORD_RESET, user_id=user.id, client=client)
     return user
@@ -149,7 +149,7 @@ async def _take_pending_address(db: AsyncSession, user: User) -> None:
         await ensure_available(db, email=address, latest=True)
         raise
     # Reset links went to the former address; it no longer speaks for the account.
-    await account_tokens.discard(db, user=user, purpose=TokenPurpose.PASSWORD_RESET)
+    await token_revocation.discard(db, user=user, purpose=TokenPurpose.PASSWORD_RESET)
 
 
 async def may_send(limits: RateLimits, *, address: str, client: ClientInfo) -> bool:
@@ -180,7 +180,7 @@ async def issue(
 ) -> IssuedToken:
     """A new token mailed to `address` (default: the current one); older ones of its purpose die."""
     address = address or user.email
-    await account_tokens.discard(db, user=user, purpose=purpose)
+    await token_revocation.discard(db, user=user, purpose=purpose)
     token = secrets.token_urlsafe(32)  # 256 bits
     now = utcnow()
     db.add(

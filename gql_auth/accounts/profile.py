@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth.accounts import accounts
-from gql_auth.accounts import mailed_tokens as recovery
-from gql_auth.accounts import token_revocation as account_tokens
+from gql_auth.accounts import accounts, mailed_tokens, token_revocation
 from gql_auth.accounts.mailed_tokens import IssuedToken
 from gql_auth.accounts.models import TokenPurpose
 from gql_auth.audit import audit
@@ -101,7 +99,7 @@ async def update_profile(
         await _save(db, user, wanted, new_key=new_key, claimed_username=claimed_username)
     if wanted.email is not None or wanted.cancels_pending:
         # A link for an address no longer wanted must not confirm it (even when throttled).
-        await account_tokens.discard(db, user=user, purpose=TokenPurpose.EMAIL_VERIFICATION)
+        await token_revocation.discard(db, user=user, purpose=TokenPurpose.EMAIL_VERIFICATION)
     if wanted.email is None:
         return ProfileUpdate(user=user)
     audit.record(db, EventKind.EMAIL_CHANGE_REQUESTED, user_id=user.id, client=client)
@@ -137,8 +135,8 @@ async def _verification(
 ) -> IssuedToken | None:
     """The link for the pending address; none when throttled (requestEmailVerification resends)."""
     address = user.pending_email
-    if address is None or not await recovery.may_send(limits, address=address, client=client):
+    if address is None or not await mailed_tokens.may_send(limits, address=address, client=client):
         return None
-    return await recovery.issue(
+    return await mailed_tokens.issue(
         db, user=user, purpose=TokenPurpose.EMAIL_VERIFICATION, address=address
     )

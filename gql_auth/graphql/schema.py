@@ -12,11 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
-from gql_auth.graphql.api import admin, passkeys, profile
-from gql_auth.graphql.api import factors as second_factor
-from gql_auth.graphql.api import mailed_tokens as recovery
-from gql_auth.graphql.api import signin as mutations
-from gql_auth.graphql.api import viewer as queries
+from gql_auth.graphql.api import admin, factors, mailed_tokens, passkeys, profile, signin, viewer
 from gql_auth.graphql.credentials import credential_fields
 from gql_auth.graphql.engine.document_rules import DocumentLimits
 from gql_auth.graphql.engine.documents import DocumentCheck, ValidDocuments
@@ -42,14 +38,14 @@ DOCUMENT_CACHE_SIZE = 128
 
 
 # Each area owns its root fields; the SDL lists them in this order.
-Query = merge_types("Query", (queries.Query, admin.Query))
+Query = merge_types("Query", (viewer.Query, admin.Query))
 Mutation = merge_types(
     "Mutation",
     (
-        mutations.Mutation,
-        recovery.Mutation,
+        signin.Mutation,
+        mailed_tokens.Mutation,
         profile.Mutation,
-        second_factor.Mutation,
+        factors.Mutation,
         passkeys.Mutation,
         admin.Mutation,
     ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from gql_auth.accounts import mailed_tokens as recovery
+from gql_auth.accounts import mailed_tokens
 from gql_auth.accounts.mailed_tokens import IssuedToken
 from gql_auth.graphql.api.inputs import ResetPasswordInput
 from gql_auth.graphql.api.types import User
@@ -33,7 +33,7 @@ def reset_after_response(context: Context, address: str) -> None:
 
     async def compose() -> Mail | None:
         async with services.session_factory.begin() as db:
-            issued = await recovery.issue_password_reset(db, address=address)
+            issued = await mailed_tokens.issue_password_reset(db, address=address)
         return token_mail(issued, public_url=services.settings.public_url) if issued else None
 
     context.after_commit(lambda: services.mailer.compose_later(compose))
@@ -53,7 +53,7 @@ class Mutation:
     )
     async def request_password_reset(self, info: Info, email: str) -> bool:
         context = info.context
-        address = await recovery.password_reset_wanted(
+        address = await mailed_tokens.password_reset_wanted(
             context.services.rate_limits, email=email, client=context.client
         )
         if address is not None:
@@ -70,7 +70,7 @@ class Mutation:
     async def reset_password(self, info: Info, input: ResetPasswordInput) -> bool:
         context = info.context
         async with context.db() as db:
-            await recovery.reset_password(
+            await mailed_tokens.reset_password(
                 db,
                 context.services.hasher,
                 token=input.token,
@@ -91,7 +91,7 @@ class Mutation:
         viewer = await require_viewer(info)
         context = info.context
         async with context.db() as db:
-            issued = await recovery.request_email_verification(
+            issued = await mailed_tokens.request_email_verification(
                 db, context.services.rate_limits, user=viewer.user, client=context.client
             )
         mail_after_commit(context, issued)
@@ -109,7 +109,7 @@ class Mutation:
     )
     async def verify_email(self, info: Info, token: str) -> User:
         async with info.context.db() as db:
-            row = await recovery.verify_email(db, token=token, client=info.context.client)
+            row = await mailed_tokens.verify_email(db, token=token, client=info.context.client)
         # Holding the token proves ownership of the account's address.
         info.context.vouch_for(row.id)
         return User.from_row(row)
