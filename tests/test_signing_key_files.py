@@ -253,8 +253,8 @@ class TestDevelopmentKey:
     def test_parallel_first_starts_agree_on_one_key(self, algorithm: str, tmp_path: Path) -> None:
         # Four processes start at once with no key yet, as workers started by hand would.
         script = (
-            "import sys; from gql_auth.config import Settings;"
-            "from gql_auth.signing_keys import load_signing_keys;"
+            "import sys; from gql_auth.settings import Settings;"
+            "from gql_auth.security.signing_keys import load_signing_keys;"
             "settings = Settings(_env_file=None, jwt_algorithm=sys.argv[1],"
             " secret_key_file=sys.argv[2]);"
             "print(load_signing_keys(settings).kid)"
