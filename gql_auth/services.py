@@ -26,7 +26,7 @@ from gql_auth.mail.sender import Mailer
 from gql_auth.mail.settings import MailSettings
 from gql_auth.observability.metrics import Metrics
 from gql_auth.observability.settings import ObservabilitySettings
-from gql_auth.passkeys.passkeys import RelyingParty
+from gql_auth.passkeys.passkeys import PasskeyServices, RelyingParty
 from gql_auth.passkeys.settings import PasskeySettings
 from gql_auth.security.passwords import PasswordHasher
 from gql_auth.security.settings import SecuritySettings
@@ -66,6 +66,7 @@ class Services:
     metrics: Metrics | None
     sign_in: SignInServices  # the same objects, as the sign-in use case takes them
     factors: FactorServices  # the same again, as second-factor management takes them
+    passkeys: PasskeyServices  # and as the passkey ceremonies take them
     notifier: Notifier  # told what a committed transaction recorded
 
     async def aclose(self) -> None:
@@ -93,6 +94,9 @@ def build_services(settings: ServiceSettings) -> Services:
         box=SecretBox.from_settings(settings),
         totp_issuer=settings.totp_issuer,
     )
+    passkeys = PasskeyServices(
+        hasher=hasher, limits=rate_limits, relying_party=RelyingParty.from_settings(settings)
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -116,9 +120,10 @@ def build_services(settings: ServiceSettings) -> Services:
             max_sessions=settings.max_sessions_per_user,
             password_min_length=settings.password_min_length,
             factors=factors,
-            relying_party=RelyingParty.from_settings(settings),
+            passkeys=passkeys,
         ),
         factors=factors,
+        passkeys=passkeys,
         notifier=Notifier(
             enabled=settings.security_notifications,
             sessions=session_factory,

@@ -26,7 +26,7 @@ from gql_auth.factors import challenges as mfa_challenges
 from gql_auth.factors import factors, second_factor
 from gql_auth.limits.limiter import RateLimits, Rule
 from gql_auth.passkeys import login as passkey_login
-from gql_auth.passkeys.passkeys import RelyingParty
+from gql_auth.passkeys.passkeys import PasskeyServices
 from gql_auth.security.passwords import PasswordHasher
 from gql_auth.security.tokens import AccessTokenCodec
 from gql_auth.sessions import amr, sessions
@@ -47,7 +47,7 @@ class SignInServices:
     max_sessions: int
     password_min_length: int
     factors: second_factor.FactorServices
-    relying_party: RelyingParty  # whom passkeys are scoped to (WEBAUTHN_RP_ID, _ORIGINS)
+    passkeys: PasskeyServices
 
 
 async def register(
@@ -153,8 +153,7 @@ async def with_passkey(
     """
     user = await passkey_login.authenticate(
         db,
-        services.limits,
-        services.relying_party,
+        services.passkeys,
         challenge_id=challenge_id,
         credential=credential,
         client=client,

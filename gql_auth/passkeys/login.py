@@ -30,10 +30,17 @@ from gql_auth.core.database import rowcount
 from gql_auth.core.errors import InvalidCredentials
 from gql_auth.core.models import utcnow
 from gql_auth.factors.models import Passkey
-from gql_auth.limits.limiter import RateLimits, Rule
+from gql_auth.limits.limiter import Rule
 from gql_auth.passkeys import challenges as passkey_challenges
 from gql_auth.passkeys.models import ChallengePurpose
-from gql_auth.passkeys.passkeys import TIMEOUT_MS, RelyingParty, descriptor, json_object, list_for
+from gql_auth.passkeys.passkeys import (
+    TIMEOUT_MS,
+    PasskeyServices,
+    RelyingParty,
+    descriptor,
+    json_object,
+    list_for,
+)
 from gql_auth.security.validation import EMAIL_MAX, login_key
 from gql_auth.users import locks
 from gql_auth.users.models import User
@@ -47,8 +54,7 @@ class LoginChallenge:
 
 async def begin_login(
     db: AsyncSession,
-    limits: RateLimits,
-    party: RelyingParty,
+    services: PasskeyServices,
     *,
     username: str | None,
     client: ClientInfo,
@@ -59,7 +65,7 @@ async def begin_login(
     credential ids derived from the name: stable across requests and shaped
     like real ones, so the options do not tell whether the account exists.
     """
-    await limits.consume(Rule.PASSKEY_CHALLENGE_IP, client.address_key)
+    await services.limits.consume(Rule.PASSKEY_CHALLENGE_IP, client.address_key)
     user: User | None = None
     allowed: list[PublicKeyCredentialDescriptor] = []
     if username is not None:
@@ -67,9 +73,9 @@ async def begin_login(
         if user is not None:
             allowed = [descriptor(passkey) for passkey in await list_for(db, user_id=user.id)]
         if not allowed:
-            allowed = [_decoy(party, username)]
+            allowed = [_decoy(services.relying_party, username)]
     options = webauthn.generate_authentication_options(
-        rp_id=party.id,
+        rp_id=services.relying_party.id,
         timeout=TIMEOUT_MS,
         allow_credentials=allowed,
         user_verification=UserVerificationRequirement.REQUIRED,
@@ -86,8 +92,7 @@ async def begin_login(
 
 async def authenticate(
     db: AsyncSession,
-    limits: RateLimits,
-    party: RelyingParty,
+    services: PasskeyServices,
     *,
     challenge_id: str,
     credential: str,
@@ -100,7 +105,7 @@ async def authenticate(
     not move on, a deactivated account. The attempt is reserved first and
     the challenge taken before anything is checked, so it counts once.
     """
-    attempt = await limits.reserve({Rule.PASSKEY_LOGIN_IP: client.address_key})
+    attempt = await services.limits.reserve({Rule.PASSKEY_LOGIN_IP: client.address_key})
     parsed = _assertion(credential)
     taken = await passkey_challenges.consume_login(db, challenge_id=challenge_id[:64])
     passkey = (
@@ -112,7 +117,7 @@ async def authenticate(
     )
     if passkey is None or taken is None or parsed is None:
         raise _failed(db, user_id=None, client=client)
-    account = await limits.reserve({Rule.PASSKEY_LOGIN_ACCOUNT: f"user:{passkey.user_id}"})
+    account = await services.limits.reserve({Rule.PASSKEY_LOGIN_ACCOUNT: f"user:{passkey.user_id}"})
     user = await db.get(User, passkey.user_id)
     bound = taken.discoverable or taken.user_id == passkey.user_id
     handle = parsed.response.user_handle
@@ -122,8 +127,8 @@ async def authenticate(
         verified = webauthn.verify_authentication_response(
             credential=parsed,
             expected_challenge=base64url_to_bytes(taken.challenge),
-            expected_rp_id=party.id,
-            expected_origin=list(party.origins),
+            expected_rp_id=services.relying_party.id,
+            expected_origin=list(services.relying_party.origins),
             credential_public_key=base64url_to_bytes(passkey.public_key),
             credential_current_sign_count=passkey.sign_count,
             require_user_verification=True,

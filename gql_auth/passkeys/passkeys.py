@@ -95,6 +95,15 @@ class RelyingParty:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PasskeyServices:
+    """What the passkey ceremonies work with, built once per app (gql_auth.services)."""
+
+    hasher: PasswordHasher  # the current password, checked again before a change
+    limits: RateLimits
+    relying_party: RelyingParty
+
+
 async def list_for(db: AsyncSession, *, user_id: int) -> Sequence[Passkey]:
     """The user's passkeys, oldest first."""
     statement = select(Passkey).where(Passkey.user_id == user_id).order_by(Passkey.id)
@@ -103,9 +112,7 @@ async def list_for(db: AsyncSession, *, user_id: int) -> Sequence[Passkey]:
 
 async def begin_registration(
     db: AsyncSession,
-    hasher: PasswordHasher,
-    limits: RateLimits,
-    party: RelyingParty,
+    services: PasskeyServices,
     *,
     user: User,
     session_id: str,
@@ -119,7 +126,7 @@ async def begin_registration(
     user has are excluded, so one authenticator is not registered twice.
     """
     await accounts.verify_current_password(
-        db, hasher, limits, user=user, password=current_password, client=client
+        db, services.hasher, services.limits, user=user, password=current_password, client=client
     )
     await require_step_up(db, user_id=user.id, session_id=session_id)
     existing = await list_for(db, user_id=user.id)
@@ -132,8 +139,8 @@ async def begin_registration(
     # One user.id per account: an authenticator then replaces its older key for us.
     handle = existing[0].user_handle if existing else bytes_to_base64url(generate_user_handle())
     options = webauthn.generate_registration_options(
-        rp_id=party.id,
-        rp_name=party.name,
+        rp_id=services.relying_party.id,
+        rp_name=services.relying_party.name,
         user_name=user.username,
         user_id=base64url_to_bytes(handle),
         user_display_name=user.username,
@@ -154,7 +161,7 @@ async def begin_registration(
 
 async def finish_registration(
     db: AsyncSession,
-    party: RelyingParty,
+    services: PasskeyServices,
     *,
     user: User,
     session_id: str,
@@ -180,8 +187,8 @@ async def finish_registration(
         verified = webauthn.verify_registration_response(
             credential=parsed,
             expected_challenge=base64url_to_bytes(taken.challenge),
-            expected_rp_id=party.id,
-            expected_origin=list(party.origins),
+            expected_rp_id=services.relying_party.id,
+            expected_origin=list(services.relying_party.origins),
             require_user_verification=True,
             supported_pub_key_algs=_ALGORITHMS,
         )
@@ -216,8 +223,7 @@ async def finish_registration(
 
 async def remove(
     db: AsyncSession,
-    hasher: PasswordHasher,
-    limits: RateLimits,
+    services: PasskeyServices,
     *,
     user: User,
     session_id: str,
@@ -231,7 +237,7 @@ async def remove(
     must never remove the last factor and then add the thief's own.
     """
     await accounts.verify_current_password(
-        db, hasher, limits, user=user, password=current_password, client=client
+        db, services.hasher, services.limits, user=user, password=current_password, client=client
     )
     await require_step_up(db, user_id=user.id, session_id=session_id)
     number = accounts.parse_user_id(passkey_id)  # the same shape of id

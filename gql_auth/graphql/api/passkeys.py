@@ -32,9 +32,7 @@ class Mutation:
         async with context.db() as db:
             return await passkeys.begin_registration(
                 db,
-                context.services.hasher,
-                context.services.rate_limits,
-                context.services.sign_in.relying_party,
+                context.services.passkeys,
                 user=viewer.user,
                 session_id=viewer.session.id,
                 current_password=current_password,
@@ -56,7 +54,7 @@ class Mutation:
         async with context.db() as db:
             row = await passkeys.finish_registration(
                 db,
-                context.services.sign_in.relying_party,
+                context.services.passkeys,
                 user=viewer.user,
                 session_id=viewer.session.id,
                 credential=input.credential,
@@ -77,8 +75,7 @@ class Mutation:
         async with context.db() as db:
             begun = await passkey_login.begin_login(
                 db,
-                context.services.rate_limits,
-                context.services.sign_in.relying_party,
+                context.services.passkeys,
                 username=None if username is strawberry.UNSET else username,
                 client=context.client,
             )
@@ -118,8 +115,7 @@ class Mutation:
         async with context.db() as db:
             await passkeys.remove(
                 db,
-                context.services.hasher,
-                context.services.rate_limits,
+                context.services.passkeys,
                 user=viewer.user,
                 session_id=viewer.session.id,
                 passkey_id=str(id),
