@@ -14,7 +14,7 @@ from gql_auth.errors import Unauthenticated
 from gql_auth.graphql.context import Context, Info
 from gql_auth.graphql.types import User
 from gql_auth.services import build_services
-from tests.helpers import make_settings
+from tests.support.helpers import make_settings
 
 ROW = models.User(
     id=7,
