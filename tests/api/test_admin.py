@@ -1,4 +1,5 @@
-"""Administration: the users connection, role and active changes, the last-admin guard."""
+"""Administration through the app: role and active changes, the last-admin guard, the admin
+dashboard. The users connection (search in any case, cursors) is in tests/db/test_admin.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The client's address over HTTP: X-Forwarded-For lines through the app and a real
-server, and per-/64 IPv6 limits. The parsing itself is specified in
-tests/unit/test_client_address.py."""
+"""The client's address over HTTP: X-Forwarded-For with ports through the app, and per-/64
+IPv6 limits. A real server reading raw header lines is in tests/system/test_client_address.py;
+the parsing itself is specified in tests/unit/test_client_address.py."""
 
 from __future__ import annotations
 

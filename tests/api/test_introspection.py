@@ -1,4 +1,5 @@
-"""POST /oauth/introspect (RFC 7662): live tokens only, for callers holding the secret, limited."""
+"""POST /oauth/introspect (RFC 7662): live tokens only, for callers holding the secret.
+Its rate limit under parallel callers is in tests/db/test_introspection.py."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
-"""Sign-in with a second factor: MFA_REQUIRED -> verifyMfa, with real TOTP codes from pyotp.
-
-Single-use things are tried twice at once (asyncio.gather against the app),
-limits in parallel, and access tokens checked for their amr.
-"""
+"""Sign-in with a second factor: MFA_REQUIRED -> verifyMfa, with real TOTP codes from pyotp,
+the admin's MFA requirement, the reset-mfa command and access tokens' amr. What is tried
+twice at once (asyncio.gather) is in tests/db/test_mfa_signin.py."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """Security notices (issue 21, items 2 and 4): the owner hears of every change to how the
 account is entered, one mail per change, to the verified address, with no link and nothing
-secret in it, and at most RATE_LIMIT_NOTICE_EMAIL of them per recipient.
-"""
+secret in it. The mail-bomb limit and rolled-back changes are in tests/db/test_notices.py."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""Passkeys through the real app: a software authenticator registers and signs in over HTTP.
-
-Every refusal is tried the way an attacker would: a challenge answered twice
-(also at once), another origin or RP id, a counter that went back, a
-deleted key, another account's key, a deactivated account.
-"""
+"""Passkeys through the real app: registration, deletion and passkeys as a second factor,
+with a software authenticator over HTTP. Sign-ins (a challenge answered at once, names in
+any case) and the limits are in tests/db/test_passkeys.py."""
 
 from __future__ import annotations
 

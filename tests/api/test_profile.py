@@ -1,8 +1,6 @@
-"""updateProfile: re-authentication, the registration rules, and e-mail changes kept pending.
-
-A changed address stays in pendingEmail until the link mailed to it is used;
-the address in force gets a notice and keeps receiving reset links.
-"""
+"""updateProfile: re-authentication, the registration rules, stolen tokens and field updates.
+Username changes raced in parallel and pending e-mail addresses (uniqueness in any
+spelling) are in tests/db/test_profile.py."""
 
 from __future__ import annotations
 

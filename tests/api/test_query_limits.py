@@ -1,6 +1,6 @@
 """Document limits checked before anything runs: one credential check per request (aliases and
-fragments included), depth (introspection too), aliases, tokens and batches, and worst-case
-documents at the token limit that must be refused, not stall the worker."""
+fragments included), depth (introspection too), aliases, tokens and batches. Worst-case
+documents sent in parallel are in tests/db/test_query_limits.py."""
 
 from __future__ import annotations
 

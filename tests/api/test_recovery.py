@@ -1,4 +1,5 @@
-"""Password reset and e-mail verification, with tokens read out of the mails the app sends."""
+"""Password reset and e-mail verification, with tokens read out of the mails the app sends.
+Parallel requests against the mail limits are in tests/db/test_recovery.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""refreshToken: rotation, reuse detection, dead sessions, bad input and concurrent refreshes."""
+"""refreshToken: rotation, reuse detection, dead sessions and bad input. Concurrent refreshes
+and parallel reuse are in tests/db/test_refresh.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""register: success, input rules, case-insensitive uniqueness and how passwords are stored."""
+"""register: success, input rules and how passwords are stored. Uniqueness in any case and
+registration races are in tests/db/test_register.py."""
 
 from __future__ import annotations
 

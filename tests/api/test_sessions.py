@@ -1,5 +1,5 @@
-"""Sessions: logout, logoutAll, changePassword, instant revocation, the dashboard, client address
-and the prune command."""
+"""Sessions: logout, logoutAll, changePassword, instant revocation, the dashboard and client
+address. The prune command is in tests/db/test_sessions.py."""
 
 from __future__ import annotations
 

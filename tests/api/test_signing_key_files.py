@@ -1,4 +1,5 @@
-"""ES256/RS256 key files: required in production, generated once in development, checked."""
+"""ES256/RS256 key files: required in production, generated in development, checked. Parallel
+first starts of real processes are in tests/system/test_signing_key_files.py."""
 
 from __future__ import annotations
 

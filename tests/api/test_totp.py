@@ -1,5 +1,6 @@
-"""TOTP enrolment and management: enrollTotp, confirmTotp, disableTotp, regenerateRecoveryCodes,
-what the dashboards show, and what is stored (encrypted secrets, hashed codes)."""
+"""TOTP enrolment and management: enrollTotp, disableTotp, regenerateRecoveryCodes, what the
+dashboards show, and what is stored (encrypted secrets, hashed codes). Confirmation,
+also twice at once, is in tests/db/test_totp.py."""
 
 from __future__ import annotations
 

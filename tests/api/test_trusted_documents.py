@@ -1,5 +1,6 @@
 """Trusted documents (issue 16): a manifest checked at start-up, requests by id, and
-TRUSTED_DOCUMENTS_ONLY refusing every query text before it is parsed."""
+TRUSTED_DOCUMENTS_ONLY refusing every query text before it is parsed. Parallel requests by
+id are in tests/db/, real servers in tests/system/test_trusted_documents.py."""
 
 from __future__ import annotations
 

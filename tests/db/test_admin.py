@@ -1,4 +1,5 @@
-"""Administration: the users connection, role and active changes, the last-admin guard."""
+"""The admin users connection on every backend: search in any case (collation), role filters
+and cursor pages. Role and active changes are in tests/api/test_admin.py."""
 
 from __future__ import annotations
 

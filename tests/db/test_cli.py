@@ -1,4 +1,6 @@
-"""The `gql-auth` command, run as an operator would: a real process, environment settings."""
+"""The `gql-auth` commands that work on a database (migrate, create-admin, set-role), called
+in-process on every backend: migrations, uniqueness and lookups in any case. The real
+console script's settings errors and other commands are in tests/system/test_cli.py."""
 
 from __future__ import annotations
 

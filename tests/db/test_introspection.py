@@ -1,4 +1,4 @@
-"""POST /oauth/introspect (RFC 7662): live tokens only, for callers holding the secret, limited."""
+"""POST /oauth/introspect under parallel callers, on every backend: the rate limit holds."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Sign-in with a second factor: MFA_REQUIRED -> verifyMfa, with real TOTP codes from pyotp.
-
-Single-use things are tried twice at once (asyncio.gather against the app),
-limits in parallel, and access tokens checked for their amr.
-"""
+"""Second-factor sign-ins raced on every backend: a code or recovery code used at once by two
+requests opens one session, and wrong codes in parallel stay under the limit."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""Security notices (issue 21, items 2 and 4): the owner hears of every change to how the
-account is entered, one mail per change, to the verified address, with no link and nothing
-secret in it, and at most RATE_LIMIT_NOTICE_EMAIL of them per recipient.
-"""
+"""Security notices on every backend: at most RATE_LIMIT_NOTICE_EMAIL of them per recipient
+under parallel changes, and nothing told of a change that was rolled back."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""Passkeys through the real app: a software authenticator registers and signs in over HTTP.
-
-Every refusal is tried the way an attacker would: a challenge answered twice
-(also at once), another origin or RP id, a counter that went back, a
-deleted key, another account's key, a deactivated account.
-"""
+"""Passkey sign-ins on every backend: every refusal tried the way an attacker would (a
+challenge answered twice, also at once; another origin or RP id; a counter that went back;
+a deleted key, another account's key, a deactivated account) and the limits in parallel."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Production mode: no IDE, no introspection, no suggestions, masked errors, and nothing internal
-in any response, whatever the input."""
+"""Production mode on every backend: nothing internal (SQL, driver names, tracebacks) in any
+response, whatever the input."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""updateProfile: re-authentication, the registration rules, and e-mail changes kept pending.
-
-A changed address stays in pendingEmail until the link mailed to it is used;
-the address in force gets a notice and keeps receiving reset links.
-"""
+"""updateProfile on every backend: usernames unique in any case also under parallel changes,
+and e-mail changes kept pending until the link mailed to the new address is used."""
 
 from __future__ import annotations
 

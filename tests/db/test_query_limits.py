@@ -1,6 +1,5 @@
-"""Document limits checked before anything runs: one credential check per request (aliases and
-fragments included), depth (introspection too), aliases, tokens and batches, and worst-case
-documents at the token limit that must be refused, not stall the worker."""
+"""Worst-case documents at the token limit, sent in parallel on every backend: refused, and the
+worker keeps answering /healthz and me."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Password reset and e-mail verification, with tokens read out of the mails the app sends."""
+"""Password-reset requests in parallel on every backend: the answer comes before the lookup,
+and one client cannot use up the owner's mails."""
 
 from __future__ import annotations
 

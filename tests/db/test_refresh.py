@@ -1,4 +1,4 @@
-"""refreshToken: rotation, reuse detection, dead sessions, bad input and concurrent refreshes."""
+"""refreshToken raced on every backend: concurrent refreshes of one token and parallel reuse."""
 
 from __future__ import annotations
 

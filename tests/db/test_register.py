@@ -1,4 +1,5 @@
-"""register: success, input rules, case-insensitive uniqueness and how passwords are stored."""
+"""register on every backend: case-insensitive uniqueness (one e-mail key on every backend),
+and parallel registrations of one name or of different users."""
 
 from __future__ import annotations
 

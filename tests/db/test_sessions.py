@@ -1,5 +1,4 @@
-"""Sessions: logout, logoutAll, changePassword, instant revocation, the dashboard, client address
-and the prune command."""
+"""The prune command on every backend: expired sessions go, live and revoked-unexpired stay."""
 
 from __future__ import annotations
 

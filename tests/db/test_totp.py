@@ -1,5 +1,5 @@
-"""TOTP enrolment and management: enrollTotp, confirmTotp, disableTotp, regenerateRecoveryCodes,
-what the dashboards show, and what is stored (encrypted secrets, hashed codes)."""
+"""confirmTotp on every backend: ten recovery codes shown once, and two confirmations at once
+turn TOTP on once."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Trusted documents (issue 16): a manifest checked at start-up, requests by id, and
-TRUSTED_DOCUMENTS_ONLY refusing every query text before it is parsed."""
+"""Trusted documents on every backend: parallel requests by id each see their own viewer, and
+parallel sign-ups of one name make one account."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The `gql-auth` command, run as an operator would: a real process, environment settings."""
+"""The `gql-auth` console script, run as an operator would: a real process, environment
+settings, its exit status and one-line errors. The database commands are in tests/db/test_cli.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The client's address over HTTP: X-Forwarded-For lines through the app and a real
-server, and per-/64 IPv6 limits. The parsing itself is specified in
-tests/unit/test_client_address.py."""
+"""The client's address through a real `gql-auth serve`: raw X-Forwarded-For header lines as
+proxies send them (tests/api/test_client_address.py covers the rest in-process)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""ES256/RS256 key files: required in production, generated once in development, checked."""
+"""The development key file generated once: real processes starting in parallel agree on one
+key."""
 
 from __future__ import annotations
 

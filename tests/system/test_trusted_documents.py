@@ -1,5 +1,5 @@
-"""Trusted documents (issue 16): a manifest checked at start-up, requests by id, and
-TRUSTED_DOCUMENTS_ONLY refusing every query text before it is parsed."""
+"""Trusted documents in real processes: `serve` refuses a bad manifest before any worker
+starts, and two production workers run ids and refuse free text."""
 
 from __future__ import annotations
 
