@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
 import signal
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,12 +67,20 @@ def output_of(error: subprocess.TimeoutExpired) -> str:
 
 
 def npm_ci(directory: Path, npm: str) -> None:
-    """`npm ci` when node_modules is missing or older than the lock; never runs install scripts."""
+    """`npm ci` when node_modules is missing or older than the lock; never runs install scripts.
+
+    Test files on parallel workers share a directory's node_modules (tests/browser serves
+    two of them): one worker installs while the others wait on a lock file outside the
+    checkout, then find it up to date.
+    """
     lock = directory / "package-lock.json"
     marker = directory / "node_modules" / ".package-lock.json"  # npm writes it on install
-    if marker.is_file() and marker.stat().st_mtime >= lock.stat().st_mtime:
-        return
-    run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=directory, timeout=180)
+    name = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16]
+    with (Path(tempfile.gettempdir()) / f"gql-auth-npm-ci-{name}.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # released when the file closes
+        if marker.is_file() and marker.stat().st_mtime >= lock.stat().st_mtime:
+            return
+        run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=directory, timeout=180)
 
 
 @dataclass(frozen=True)
