@@ -1,10 +1,9 @@
 """Sign-in with a second factor: MFA_REQUIRED -> verifyMfa, with real TOTP codes from pyotp,
 the admin's MFA requirement, the reset-mfa command and access tokens' amr. What is tried
-twice at once (asyncio.gather) is in tests/db/test_mfa_signin.py."""
+twice at once (asyncio.gather) and expiry are in tests/db/test_mfa_signin.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -151,21 +150,6 @@ class TestVerifyMfa:
             (e["message"], e["extensions"]["code"], e["extensions"]["reason"]) for e in errors
         } == {("The code is invalid.", "UNAUTHENTICATED", "INVALID_CREDENTIALS")}
         assert event_kinds(database, payload["user"]["id"]).count("MFA_FAILED") == 1
-
-    async def test_an_expired_token_is_refused(
-        self, client: httpx.AsyncClient, database: SqlDatabase
-    ) -> None:
-        payload, secret, _ = await user_with_totp(client)
-        token = await mfa_token(client, payload["user"]["username"])
-        challenges = database.table("mfa_challenges")
-        with database.engine.begin() as connection:
-            connection.execute(
-                challenges.update().values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
-            )
-
-        body = await verify(client, token, code_at(secret, 1))
-
-        assert_error(body, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
 
     async def test_a_token_issued_under_an_old_password_is_void(
         self, client: httpx.AsyncClient, database: SqlDatabase

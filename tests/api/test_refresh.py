@@ -1,17 +1,13 @@
-"""refreshToken: rotation, reuse detection, dead sessions and bad input. Concurrent refreshes
-and parallel reuse are in tests/db/test_refresh.py."""
+"""refreshToken: rotation, reuse detection and bad input. Concurrent refreshes, parallel
+reuse, lastUsedAt and dead sessions are in tests/db/test_refresh.py."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.helpers import (
     LEAK_MARKERS,
-    LOGOUT,
     ME,
     REFRESH,
     SqlDatabase,
@@ -25,11 +21,7 @@ from tests.support.helpers import (
     register,
     session_id_of,
 )
-
-
-def assert_revoked(body: dict[str, Any]) -> None:
-    assert_error(body, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
-    assert body["data"] is None
+from tests.support.sessions import assert_revoked
 
 
 class TestRotation:
@@ -67,18 +59,6 @@ class TestRotation:
         data_of(await refresh(client, registered["refreshToken"]), "refreshToken")
 
         assert event_kinds(database, registered["user"]["id"]) == ["REGISTERED", "TOKEN_REFRESHED"]
-
-    async def test_refresh_updates_last_used_at(
-        self, client: httpx.AsyncClient, database: SqlDatabase
-    ) -> None:
-        registered = await register(client)
-        long_ago = datetime.now(UTC) - timedelta(days=2)
-        database.update_session(session_id_of(registered), last_used_at=long_ago)
-
-        data_of(await refresh(client, registered["refreshToken"]), "refreshToken")
-
-        (row,) = database.rows("sessions")
-        assert row["last_used_at"] > long_ago + timedelta(days=1)
 
 
 class TestReuseDetection:
@@ -133,36 +113,6 @@ class TestReuseDetection:
 
         assert data_of(await gql(client, ME, token=other["accessToken"]), "me")
         assert data_of(await refresh(client, other["refreshToken"]), "refreshToken")
-
-
-class TestDeadSessions:
-    async def test_an_expired_session_cannot_refresh(
-        self, client: httpx.AsyncClient, database: SqlDatabase
-    ) -> None:
-        registered = await register(client)
-        database.update_session(
-            session_id_of(registered), expires_at=datetime.now(UTC) - timedelta(seconds=1)
-        )
-
-        body = await refresh(client, registered["refreshToken"])
-
-        assert_error(body, "UNAUTHENTICATED", reason="TOKEN_EXPIRED")
-        assert body["data"] is None
-
-    async def test_a_deactivated_user_cannot_refresh(
-        self, client: httpx.AsyncClient, database: SqlDatabase
-    ) -> None:
-        registered = await register(client)
-        database.update_user(registered["user"]["id"], is_active=False)
-
-        assert_revoked(await refresh(client, registered["refreshToken"]))
-        assert_revoked(await gql(client, ME, token=registered["accessToken"]))
-
-    async def test_a_logged_out_session_cannot_refresh(self, client: httpx.AsyncClient) -> None:
-        registered = await register(client)
-        assert data_of(await gql(client, LOGOUT, {"token": registered["refreshToken"]}), "logout")
-
-        assert_revoked(await refresh(client, registered["refreshToken"]))
 
 
 # Ours are 43 url-safe characters; none of these can be one.

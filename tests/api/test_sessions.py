@@ -1,9 +1,9 @@
-"""Sessions: logout, logoutAll, changePassword, instant revocation, the dashboard and client
-address. The prune command is in tests/db/test_sessions.py."""
+"""Sessions: logout, logoutAll, changePassword, instant revocation and client address. The
+prune command, the list of active sessions, lastUsedAt and recent events newest first
+(times the database stores and compares) are in tests/db/test_sessions.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,10 +13,8 @@ from gql_auth.config import Settings
 from tests.support.helpers import (
     CHANGE_PASSWORD,
     LOGIN,
-    LOGOUT,
     LOGOUT_ALL,
     ME,
-    REGISTER,
     STRONG_PASSWORD,
     SqlDatabase,
     assert_error,
@@ -27,17 +25,12 @@ from tests.support.helpers import (
     make_settings,
     refresh,
     register,
-    register_input,
     running_app,
     session_id_of,
 )
+from tests.support.sessions import SESSIONS, assert_alive, logout
 
 NEW_PASSWORD = "Marmot-Glacier-Velvet-77"
-SESSIONS = "{ userDashboard { activeSessions { id current userAgent ipAddress } } }"
-
-
-async def logout(client: httpx.AsyncClient, refresh_token: str) -> dict[str, Any]:
-    return await gql(client, LOGOUT, {"token": refresh_token})
 
 
 async def change_password(
@@ -53,11 +46,6 @@ async def change_password(
 
 def assert_revoked(body: dict[str, Any]) -> None:
     assert_error(body, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
-
-
-async def assert_alive(client: httpx.AsyncClient, payload: dict[str, Any]) -> None:
-    """The session's access token is accepted (its refresh token is left unused)."""
-    assert data_of(await gql(client, ME, token=payload["accessToken"]), "me")
 
 
 class TestLogout:
@@ -279,146 +267,6 @@ class TestRevocationIsImmediate:
 
         assert_revoked(await gql(client, ME, token=registered["accessToken"]))
         assert_revoked(await refresh(client, registered["refreshToken"]))
-
-
-class TestActiveSessions:
-    async def test_exactly_one_session_is_current_and_each_shows_what_was_sent(
-        self, settings: Settings
-    ) -> None:
-        sent: dict[str, tuple[str, str]] = {}
-        credentials = register_input("threeplaces")
-        async with (
-            running_app(settings, ("127.0.0.1", 123)) as laptop,
-            running_app(settings, ("10.0.0.5", 1234)) as phone,
-        ):
-            body = await gql(
-                laptop, REGISTER, {"input": credentials}, headers={"User-Agent": "Agent/1"}
-            )
-            sent[session_id_of(data_of(body, "register"))] = ("Agent/1", "127.0.0.1")
-            on_phone = await gql(
-                phone,
-                LOGIN,
-                {"input": {"username": "threeplaces", "password": credentials["password"]}},
-                headers={"User-Agent": "Agent/2 (phone)"},
-            )
-            current = data_of(on_phone, "login")
-            sent[session_id_of(current)] = ("Agent/2 (phone)", "10.0.0.5")
-            body = await gql(
-                laptop,
-                LOGIN,
-                {"input": {"username": "threeplaces", "password": credentials["password"]}},
-                headers={"User-Agent": "Agent/3"},
-            )
-            sent[session_id_of(data_of(body, "login"))] = ("Agent/3", "127.0.0.1")
-
-            dashboard = await gql(laptop, SESSIONS, token=current["accessToken"])
-
-        sessions = data_of(dashboard, "userDashboard")["activeSessions"]
-        assert {s["id"] for s in sessions} == set(sent)
-        assert [s["id"] for s in sessions if s["current"]] == [session_id_of(current)]
-        for session in sessions:
-            assert (session["userAgent"], session["ipAddress"]) == sent[session["id"]]
-
-    async def test_revoked_and_expired_sessions_are_not_listed(
-        self, client: httpx.AsyncClient, database: SqlDatabase
-    ) -> None:
-        expired = await register(client, "pruned")
-        logged_out = await login(client, "pruned")
-        live = await login(client, "pruned")
-        database.update_session(
-            session_id_of(expired), expires_at=datetime.now(UTC) - timedelta(minutes=1)
-        )
-        await logout(client, logged_out["refreshToken"])
-
-        body = await gql(client, SESSIONS, token=live["accessToken"])
-
-        sessions = data_of(body, "userDashboard")["activeSessions"]
-        assert [s["id"] for s in sessions] == [session_id_of(live)]
-
-
-class TestLastUsedAt:
-    async def test_a_request_on_a_stale_session_updates_last_used_at(
-        self, client: httpx.AsyncClient, database: SqlDatabase
-    ) -> None:
-        registered = await register(client)
-        long_ago = datetime.now(UTC) - timedelta(days=2)
-        database.update_session(session_id_of(registered), last_used_at=long_ago)
-
-        await assert_alive(client, registered)
-
-        (row,) = database.rows("sessions")
-        assert row["last_used_at"] > long_ago + timedelta(days=1)
-
-    async def test_a_request_on_a_recently_used_session_writes_nothing(
-        self, client: httpx.AsyncClient, database: SqlDatabase
-    ) -> None:
-        registered = await register(client)
-        # Ahead of the clock, so "used within the last minute" holds however slow the test runs.
-        marker = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
-        database.update_session(session_id_of(registered), last_used_at=marker)
-
-        await assert_alive(client, registered)
-
-        (row,) = database.rows("sessions")
-        assert row["last_used_at"] == marker
-
-
-RECENT_EVENTS = "query E($limit: Int!) { userDashboard { recentEvents(limit: $limit) { kind } } }"
-
-
-class TestRecentEvents:
-    async def test_events_are_newest_first_with_address_and_agent(
-        self, client: httpx.AsyncClient
-    ) -> None:
-        await register(client, "history")
-        await gql(client, LOGIN, {"input": {"username": "history", "password": "wrong-password"}})
-        signed_in = await login(client, "history")
-        rotated = data_of(await refresh(client, signed_in["refreshToken"]), "refreshToken")
-
-        body = await gql(
-            client,
-            "{ userDashboard { recentEvents { kind at ipAddress userAgent } } }",
-            token=rotated["accessToken"],
-        )
-
-        events = data_of(body, "userDashboard")["recentEvents"]
-        assert [event["kind"] for event in events] == [
-            "TOKEN_REFRESHED",
-            "LOGIN_SUCCEEDED",
-            "LOGIN_FAILED",
-            "REGISTERED",
-        ]
-        assert [event["at"] for event in events] == sorted(
-            (event["at"] for event in events), reverse=True
-        )
-        assert {event["ipAddress"] for event in events} == {"127.0.0.1"}
-        assert all(event["userAgent"].startswith("python-httpx/") for event in events)
-
-    async def test_the_limit_keeps_the_newest(self, client: httpx.AsyncClient) -> None:
-        registered = await register(client)
-        rotated = data_of(await refresh(client, registered["refreshToken"]), "refreshToken")
-
-        body = await gql(client, RECENT_EVENTS, {"limit": 1}, token=rotated["accessToken"])
-
-        assert data_of(body, "userDashboard")["recentEvents"] == [{"kind": "TOKEN_REFRESHED"}]
-
-    async def test_events_of_other_users_are_not_shown(self, client: httpx.AsyncClient) -> None:
-        mine = await register(client)
-        await register(client)
-
-        body = await gql(client, RECENT_EVENTS, {"limit": 100}, token=mine["accessToken"])
-
-        assert data_of(body, "userDashboard")["recentEvents"] == [{"kind": "REGISTERED"}]
-
-    @pytest.mark.parametrize("limit", [0, 101, -1])
-    async def test_a_limit_out_of_range_is_bad_user_input(
-        self, client: httpx.AsyncClient, limit: int
-    ) -> None:
-        registered = await register(client)
-
-        body = await gql(client, RECENT_EVENTS, {"limit": limit}, token=registered["accessToken"])
-
-        assert_error(body, "BAD_USER_INPUT", field="limit")
 
 
 class TestClientAddress:

@@ -1,11 +1,10 @@
-"""Access tokens: their claims, and every way a token can be tampered with, expire or be revoked."""
+"""Access tokens: their claims, and every way a token can be tampered with. Revoked and
+expired sessions (states and times the database stores) are in tests/db/test_tokens.py."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -177,115 +176,3 @@ class TestTamperedTokens:
         )
 
         assert data_of(body, "user")["username"] == "public"
-
-
-class TestRevocation:
-    async def test_a_token_of_a_revoked_session_is_token_revoked(
-        self, client: httpx.AsyncClient, database: SqlDatabase
-    ) -> None:
-        payload = await register(client)
-        token = payload["accessToken"]
-        database.update_session(claims_of(token)["sid"], revoked_at=datetime.now(UTC))
-
-        body = await gql(client, ME, token=token)
-
-        assert_error(body, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
-
-    async def test_a_token_of_an_expired_session_is_token_revoked(
-        self, client: httpx.AsyncClient, database: SqlDatabase
-    ) -> None:
-        payload = await register(client)
-        token = payload["accessToken"]
-        database.update_session(
-            claims_of(token)["sid"], expires_at=datetime.now(UTC) - timedelta(seconds=1)
-        )
-
-        body = await gql(client, ME, token=token)
-
-        assert_error(body, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
-
-    async def test_a_token_of_a_deactivated_user_is_token_revoked(
-        self, client: httpx.AsyncClient, database: SqlDatabase
-    ) -> None:
-        payload = await register(client)
-        database.update_user(payload["user"]["id"], is_active=False)
-
-        body = await gql(client, ME, token=payload["accessToken"])
-
-        assert_error(body, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
-
-    async def test_revoking_one_session_leaves_the_others_working(
-        self, client: httpx.AsyncClient, database: SqlDatabase
-    ) -> None:
-        first = await register(client, "multi")
-        second = (await login(client, "multi"))["accessToken"]
-        database.update_session(
-            claims_of(first["accessToken"])["sid"], revoked_at=datetime.now(UTC)
-        )
-
-        assert data_of(await gql(client, ME, token=second), "me")["username"] == "multi"
-        assert_error(
-            await gql(client, ME, token=first["accessToken"]),
-            "UNAUTHENTICATED",
-            reason="TOKEN_REVOKED",
-        )
-
-    async def test_a_well_signed_token_naming_an_unknown_session_is_token_revoked(
-        self, client: httpx.AsyncClient
-    ) -> None:
-        payload = await register(client)
-
-        token = resign(payload["accessToken"], sid="0" * 32)
-
-        assert_error(await gql(client, ME, token=token), "UNAUTHENTICATED", reason="TOKEN_REVOKED")
-
-    async def test_a_token_whose_subject_does_not_own_its_session_is_token_revoked(
-        self, client: httpx.AsyncClient
-    ) -> None:
-        victim = await register(client)
-        attacker = await register(client)
-
-        token = resign(attacker["accessToken"], sub=victim["user"]["id"])
-
-        assert_error(await gql(client, ME, token=token), "UNAUTHENTICATED", reason="TOKEN_REVOKED")
-
-
-class TestAcceptedTokensAreCheckedAgain:
-    """A verified token is kept by its text; expiry and the session are still checked each time."""
-
-    async def test_an_accepted_token_is_token_expired_once_its_time_is_up(
-        self, client: httpx.AsyncClient
-    ) -> None:
-        payload = await register(client)
-        expires = int(time.time()) + 1
-        token = resign(payload["accessToken"], exp=expires)
-        assert data_of(await gql(client, ME, token=token), "me")["id"] == payload["user"]["id"]
-
-        while int(time.time()) <= expires:  # python-jose's rule: expired once now > exp
-            await asyncio.sleep(0.1)
-        body = await gql(client, ME, token=token)
-
-        assert_error(body, "UNAUTHENTICATED", reason="TOKEN_EXPIRED")
-
-    async def test_an_accepted_token_is_token_revoked_once_its_session_is(
-        self, client: httpx.AsyncClient, database: SqlDatabase
-    ) -> None:
-        payload = await register(client)
-        token = payload["accessToken"]
-        assert data_of(await gql(client, ME, token=token), "me")["id"] == payload["user"]["id"]
-
-        database.update_session(claims_of(token)["sid"], revoked_at=datetime.now(UTC))
-        body = await gql(client, ME, token=token)
-
-        assert_error(body, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
-
-    async def test_a_forgery_of_an_accepted_token_is_still_token_invalid(
-        self, client: httpx.AsyncClient
-    ) -> None:
-        payload = await register(client)
-        token = payload["accessToken"]
-        assert data_of(await gql(client, ME, token=token), "me")["id"] == payload["user"]["id"]
-
-        for forge in FORGERIES.values():
-            body = await gql(client, ME, token=forge(token))
-            assert_error(body, "UNAUTHENTICATED", reason="TOKEN_INVALID")

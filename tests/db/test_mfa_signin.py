@@ -1,10 +1,12 @@
-"""Second-factor sign-ins raced on every backend: a code or recovery code used at once by two
-requests opens one session, and wrong codes in parallel stay under the limit."""
+"""Second-factor sign-ins on every backend: a code or recovery code used at once by two
+requests opens one session, wrong codes in parallel stay under the limit, and an expired
+mfaToken is refused."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -191,3 +193,20 @@ class TestWrongCodesAreLimited:
             ]
 
         assert all(data_of(body, "verifyMfa")["accessToken"] for body in signed_in)
+
+
+class TestVerifyMfa:
+    async def test_an_expired_token_is_refused(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        payload, secret, _ = await user_with_totp(client)
+        token = await mfa_token(client, payload["user"]["username"])
+        challenges = database.table("mfa_challenges")
+        with database.engine.begin() as connection:
+            connection.execute(
+                challenges.update().values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
+
+        body = await verify(client, token, code_at(secret, 1))
+
+        assert_error(body, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")

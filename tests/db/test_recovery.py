@@ -1,5 +1,6 @@
-"""Password-reset requests in parallel on every backend: the answer comes before the lookup,
-and one client cannot use up the owner's mails."""
+"""Password reset and e-mail verification on every backend: the answer comes before the
+lookup, one client cannot use up the owner's mails, expired tokens are refused, and only
+the token's hash is stored, with its lifetime."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,16 +17,35 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.helpers import (
+    STRONG_PASSWORD,
     SqlDatabase,
+    assert_error,
     client_of,
     data_of,
     gql,
+    login,
     make_settings,
     register,
     started_app,
 )
 from tests.support.mailbox import MAIL_LOGGER, MailApp, Mailbox, running_mail_app
-from tests.support.recovery import REQUEST_RESET, RESET_SUBJECT, request_reset
+from tests.support.recovery import (
+    REQUEST_RESET,
+    REQUEST_VERIFICATION,
+    RESET_SUBJECT,
+    VERIFY,
+    VERIFY_SUBJECT,
+    request_reset,
+    reset,
+    reset_token,
+)
+
+
+def expire_tokens(database: SqlDatabase) -> None:
+    tokens = database.table("account_tokens")
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    with database.engine.begin() as connection:
+        connection.execute(sa.update(tokens).values(expires_at=past))
 
 
 @pytest.fixture
@@ -185,3 +206,45 @@ class TestOneClientCannotUseUpTheOwnersMails:
 
             assert bodies == [TRUE] * 12
             assert len(await mailbox.mails(email)) == 3
+
+
+class TestRequestPasswordReset:
+    async def test_only_the_hash_of_the_token_is_stored(
+        self, app: MailApp, database: SqlDatabase
+    ) -> None:
+        user = (await register(app.client))["user"]
+
+        token = await reset_token(app, user["email"])
+
+        [row] = database.rows("account_tokens")
+        assert row["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
+        assert token not in {str(value) for value in row.values()}
+        lifetime = row["expires_at"] - row["created_at"]
+        assert lifetime == timedelta(minutes=30)
+
+
+class TestResetPassword:
+    async def test_an_expired_token_is_invalid(self, app: MailApp, database: SqlDatabase) -> None:
+        user = (await register(app.client))["user"]
+        token = await reset_token(app, user["email"])
+        expire_tokens(database)
+
+        body = await reset(app, token)
+
+        assert_error(body, "BAD_USER_INPUT", field="token", reason="INVALID")
+        await login(app.client, user["username"], STRONG_PASSWORD)
+
+
+class TestEmailVerification:
+    async def test_an_expired_verification_token_is_invalid(
+        self, app: MailApp, database: SqlDatabase
+    ) -> None:
+        payload = await register(app.client)
+        await gql(app.client, REQUEST_VERIFICATION, token=payload["accessToken"])
+        token = await app.mailbox.token(payload["user"]["email"], VERIFY_SUBJECT)
+        expire_tokens(database)
+
+        body = await gql(app.client, VERIFY, {"token": token})
+
+        assert_error(body, "BAD_USER_INPUT", field="token", reason="INVALID")
+        assert not database.user_row(payload["user"]["username"])["email_verified"]

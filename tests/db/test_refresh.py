@@ -1,22 +1,30 @@
-"""refreshToken raced on every backend: concurrent refreshes of one token and parallel reuse."""
+"""refreshToken on every backend: concurrent refreshes of one token, parallel reuse,
+lastUsedAt written back, and dead (expired, deactivated, logged-out) sessions refused."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from gql_auth.config import Settings
 from tests.support.helpers import (
+    LOGOUT,
+    ME,
     SqlDatabase,
+    assert_error,
     data_of,
     event_kinds,
+    gql,
     refresh,
     register,
     running_app,
+    session_id_of,
 )
+from tests.support.sessions import assert_revoked
 
 
 def outcomes(bodies: Sequence[dict[str, Any]]) -> list[str]:
@@ -128,3 +136,47 @@ class TestParallelReuse:
         assert self.answers([after]) == ["TOKEN_REVOKED"]
         (row,) = database.rows("sessions")
         assert row["revoked_at"] is not None
+
+
+class TestRotation:
+    async def test_refresh_updates_last_used_at(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        registered = await register(client)
+        long_ago = datetime.now(UTC) - timedelta(days=2)
+        database.update_session(session_id_of(registered), last_used_at=long_ago)
+
+        data_of(await refresh(client, registered["refreshToken"]), "refreshToken")
+
+        (row,) = database.rows("sessions")
+        assert row["last_used_at"] > long_ago + timedelta(days=1)
+
+
+class TestDeadSessions:
+    async def test_an_expired_session_cannot_refresh(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        registered = await register(client)
+        database.update_session(
+            session_id_of(registered), expires_at=datetime.now(UTC) - timedelta(seconds=1)
+        )
+
+        body = await refresh(client, registered["refreshToken"])
+
+        assert_error(body, "UNAUTHENTICATED", reason="TOKEN_EXPIRED")
+        assert body["data"] is None
+
+    async def test_a_deactivated_user_cannot_refresh(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        registered = await register(client)
+        database.update_user(registered["user"]["id"], is_active=False)
+
+        assert_revoked(await refresh(client, registered["refreshToken"]))
+        assert_revoked(await gql(client, ME, token=registered["accessToken"]))
+
+    async def test_a_logged_out_session_cannot_refresh(self, client: httpx.AsyncClient) -> None:
+        registered = await register(client)
+        assert data_of(await gql(client, LOGOUT, {"token": registered["refreshToken"]}), "logout")
+
+        assert_revoked(await refresh(client, registered["refreshToken"]))
