@@ -14,13 +14,17 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DOCS_PORT ?= 8001
 PYTEST_ARGS ?=
+# pytest-xdist workers: one per core (2 on CI); each test file runs whole on one worker.
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run test lint format schema docs docs-build docs-reference bench graphiql-assets codegen resource-server clean
+.PHONY: help install lock run test test-fast lint format schema docs docs-build docs-reference bench graphiql-assets codegen resource-server clean
 
 help:
 	@echo "make run      migrate the database (SQLite by default) and serve on http://$(HOST):$(PORT)/graphql"
-	@echo "make test     run the test suite (extra pytest options: make test PYTEST_ARGS=-x)"
+	@echo "make test     run every test in parallel: unit, api, db (SQLite and MariaDB), system (extra pytest options: make test PYTEST_ARGS=-x)"
+	@echo "make test-fast  the edit loop: tests/unit and tests/api only, in parallel (PYTEST_ARGS works too)"
 	@echo "make lint     ruff check, ruff format --check, mypy, import-linter"
 	@echo "make lock     re-pin requirements.lock from pyproject.toml's dependencies (needs PyPI)"
 	@echo "make format   sort imports and format with ruff"
@@ -56,7 +60,10 @@ run: $(INSTALLED)
 	$(BIN)/gql-auth serve --host $(HOST) --port $(PORT)
 
 test: $(INSTALLED)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
+
+test-fast: $(INSTALLED)
+	$(PYTEST) tests/unit tests/api $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

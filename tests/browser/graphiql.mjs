@@ -1,4 +1,4 @@
-// Drives Debian's Chromium through gql-auth's GraphiQL page for tests/test_graphiql_browser.py:
+// Drives Debian's Chromium through gql-auth's GraphiQL page for tests/system/test_graphiql_browser.py:
 // the starter document's Register as shipped, login in the editor, the token in the headers pane, `me` with it, "Add passkey", sign out,
 // "Sign in with passkey" (Chromium's virtual authenticator, DevTools protocol) and `me` again,
 // and every request recorded. Prints one JSON report on stdout; the Python test judges it.

@@ -1,4 +1,4 @@
-// Registers a passkey and signs in with it in Debian's Chromium, for tests/test_passkeys_browser.py.
+// Registers a passkey and signs in with it in Debian's Chromium, for tests/system/test_passkeys_browser.py.
 // The authenticator is Chromium's own virtual one (DevTools protocol WebAuthn domain: CTAP2,
 // internal transport, resident keys, user verification). The page is the server's own origin
 // (http://localhost:<port>, a secure context), and everything goes through the GraphQL API:

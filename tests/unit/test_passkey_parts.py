@@ -11,7 +11,7 @@ from webauthn.helpers.structs import AuthenticatorTransport
 
 from gql_auth.factors.models import Passkey
 from gql_auth.passkeys.passkeys import descriptor
-from tests.authenticator import SoftAuthenticator
+from tests.support.authenticator import SoftAuthenticator
 
 RP_ID = "auth.example.com"
 ORIGIN = f"https://{RP_ID}"

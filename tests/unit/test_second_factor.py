@@ -13,7 +13,7 @@ from gql_auth.factors.secret_box import SecretBox, SecretUnreadable, derive_key
 from gql_auth.graphql.engine.errors import wire_extensions
 from gql_auth.sessions import amr
 from gql_auth.settings import load_settings
-from tests.helpers import make_settings
+from tests.support.helpers import make_settings
 
 # RFC 6238 appendix B: the SHA-1 key "12345678901234567890"; at T=59 s the 8-digit
 # code is 94287082, so its 6-digit code is the last six digits.

@@ -15,7 +15,7 @@ from gql_auth.graphql.api.types import User
 from gql_auth.graphql.context import Context, Info
 from gql_auth.services import build_services
 from gql_auth.users.models import User as UserRow
-from tests.helpers import make_settings
+from tests.support.helpers import make_settings
 
 ROW = UserRow(
     id=7,

@@ -1,1 +1,0 @@
-"""Real clients (Apollo Client under node, GraphiQL in Chromium) against a live server."""

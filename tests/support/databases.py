@@ -1,0 +1,167 @@
+"""The database backends the tests run on, and fresh migrated databases on each of them.
+
+`BACKENDS` is the one list: tests/db/ runs every database test once per name in it,
+tests/api/ and tests/system/ run on SQLite alone. A server backend (MariaDB today,
+PostgreSQL later) joins by adding a `ServerBackend` to `SERVERS` and its name to `BACKENDS`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from gql_auth.cli import alembic_directory
+from gql_auth.tables import Base
+from tests.support.helpers import SqlDatabase
+
+MARIADB: dict[str, Any] = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(alembic_directory()))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["configure_logging"] = False
+    return config
+
+
+def migrate(url: str) -> None:
+    command.upgrade(alembic_config(url), "head")
+
+
+def mariadb_reachable() -> str | None:
+    """None when MariaDB answers, else why not."""
+    try:
+        pymysql.connect(**MARIADB, connect_timeout=3).close()
+    except pymysql.Error as error:
+        return str(error)
+    return None
+
+
+@contextmanager
+def mariadb_database(prefix: str = "gqlauth_test") -> Iterator[str]:
+    """A uniquely named, empty MariaDB database, dropped afterwards; returns its URL.
+
+    The name carries the process id and a random part, so parallel workers never share one.
+    """
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+    server = pymysql.connect(**MARIADB, autocommit=True)
+    try:
+        with server.cursor() as cursor:
+            cursor.execute(
+                f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
+        yield f"mysql+pymysql://{MARIADB['user']}@{MARIADB['host']}:{MARIADB['port']}/{name}"
+    finally:
+        with server.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        server.close()
+
+
+@dataclass(frozen=True)
+class ServerBackend:
+    """A database server the suite can run on: how to reach it and make a database on it."""
+
+    name: str
+    where: str
+    # None when the server answers, else why not.
+    reachable: Callable[[], str | None]
+    # A fresh, empty database named after the prefix, dropped afterwards; yields its URL.
+    database: Callable[[str], AbstractContextManager[str]]
+
+
+SERVERS: dict[str, ServerBackend] = {
+    "mariadb": ServerBackend(
+        "mariadb",
+        f"MariaDB at {MARIADB['host']}:{MARIADB['port']} (root, no password)",
+        mariadb_reachable,
+        mariadb_database,
+    ),
+}
+# Every backend a database test runs on, in order; SQLite needs no server.
+BACKENDS = ["sqlite", *SERVERS]
+# Where the behaviour under test does not depend on the database: SQLite alone.
+DEFAULT_BACKENDS = ["sqlite"]
+
+
+def require_server(server: ServerBackend) -> None:
+    """Skips when the server does not answer; fails instead under CI=true."""
+    problem = server.reachable()
+    if problem is None:
+        return
+    message = f"{server.where} is unreachable: {problem}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}; CI must run every database test on it too", pytrace=False)
+    pytest.skip(message)
+
+
+@dataclass
+class Backend:
+    name: str
+    # SQLite: path of a migrated file, copied per test. A server: URL of the one migrated
+    # database of this run (of this worker, under xdist), emptied before each test.
+    template: str
+    engine: sa.Engine | None = None
+
+    @contextmanager
+    def empty_database(self, directory: Path) -> Iterator[str]:
+        """A database with no tables at all, for migration tests."""
+        if self.name == "sqlite":
+            yield f"sqlite:///{directory / 'empty.db'}"
+        else:
+            with SERVERS[self.name].database("gqlauth_empty") as url:
+                yield url
+
+    @contextmanager
+    def fresh_database(self, directory: Path) -> Iterator[SqlDatabase]:
+        """A migrated database with no rows, private to one test."""
+        if self.name == "sqlite":
+            path = directory / "test.db"
+            shutil.copyfile(self.template, path)
+            url = f"sqlite:///{path}"
+            engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+            try:
+                yield SqlDatabase(url, engine)
+            finally:
+                engine.dispose()
+            return
+        assert self.engine is not None
+        _delete_all_rows(self.engine)
+        yield SqlDatabase(self.template, self.engine)
+
+
+@contextmanager
+def open_backend(name: str, directory: Path) -> Iterator[Backend]:
+    """One migrated database of this backend for a whole run (skips or fails if it is down)."""
+    if name == "sqlite":
+        template = directory / "template.db"
+        migrate(f"sqlite:///{template}")
+        yield Backend("sqlite", str(template))
+        return
+    server = SERVERS[name]
+    require_server(server)
+    with server.database("gqlauth_test") as url:
+        migrate(url)
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        try:
+            yield Backend(name, url, engine)
+        finally:
+            engine.dispose()
+
+
+def _delete_all_rows(engine: sa.Engine) -> None:
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())

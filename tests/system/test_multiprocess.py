@@ -1,0 +1,534 @@
+"""Two real server processes over one MariaDB and one Redis behave as one service."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pymysql
+import pytest
+
+from tests.support.databases import MARIADB, mariadb_database, mariadb_reachable
+from tests.support.helpers import CHANGE_PASSWORD, LOGIN, REGISTER, STRONG_PASSWORD, assert_error
+from tests.support.mfa import code_at
+from tests.support.redis import REDIS_URL, redis_key_prefix
+from tests.support.servers import ServerProcess, migrate, server_environment
+
+ME = "query { me { id username } }"
+REFRESH = "mutation R($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }"
+ENROLL = "mutation E($p: String!) { enrollTotp(currentPassword: $p) { secret } }"
+CONFIRM = "mutation C($c: String!) { confirmTotp(code: $c) }"
+VERIFY = "mutation V($input: VerifyMfaInput!) { verifyMfa(input: $input) { accessToken } }"
+
+
+def _unavailable(what: str, problem: object) -> None:
+    message = f"{what} is unreachable: {problem}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}; CI must run the multi-process test", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def mariadb_url() -> Iterator[str]:
+    problem = mariadb_reachable()
+    if problem is not None:
+        _unavailable("MariaDB at 127.0.0.1:3306", problem)
+    with mariadb_database("gqlauth_multi") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def redis_prefix() -> Iterator[str]:
+    with redis_key_prefix("gqlauth-multi", "the multi-process test") as prefix:
+        yield prefix
+
+
+def _environment(database_url: str, redis_prefix: str, **extra: str) -> dict[str, str]:
+    return server_environment(
+        database_url,
+        REDIS_URL=REDIS_URL,
+        RATE_LIMIT_KEY_PREFIX=redis_prefix,
+        RATE_LIMIT_LOGIN_ACCOUNT="3/15minutes",
+        # Several admitted sign-ins of one user run in parallel: they must take turns on
+        # the user's row (no deadlock) and the limit must still hold across processes.
+        RATE_LIMIT_SIGNIN_ACCOUNT_CLIENT="4/15minutes",
+        # The tests stand in for a proxy: X-Forwarded-For names distinct clients.
+        TRUSTED_PROXIES="127.0.0.1",
+        **extra,
+    )
+
+
+@pytest.fixture(scope="module")
+def two_servers(
+    mariadb_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Started once for this module: each test uses accounts of its own."""
+    tmp_path = tmp_path_factory.mktemp("servers")
+    env = _environment(mariadb_url, redis_prefix)
+    migrate(env, tmp_path)
+    servers = (ServerProcess(env, tmp_path), ServerProcess(env, tmp_path))
+    try:
+        for server in servers:
+            server.wait_until_healthy()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+async def clients(
+    two_servers: tuple[ServerProcess, ServerProcess],
+) -> AsyncIterator[tuple[httpx.AsyncClient, ...]]:
+    async with (
+        httpx.AsyncClient(base_url=two_servers[0].url, timeout=20) as first,
+        httpx.AsyncClient(base_url=two_servers[1].url, timeout=20) as second,
+    ):
+        yield first, second
+
+
+async def call(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str | None = None
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def sign_up(client: httpx.AsyncClient, username: str) -> dict[str, Any]:
+    body = await call(
+        client,
+        REGISTER,
+        {
+            "input": {
+                "username": username,
+                "email": f"{username}@example.com",
+                "password": STRONG_PASSWORD,
+            }
+        },
+    )
+    payload: dict[str, Any] = body["data"]["register"]
+    return payload
+
+
+async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> dict[str, Any]:
+    return await call(client, LOGIN, {"input": {"username": username, "password": password}})
+
+
+def event_count(database_url: str, username: str, kind: str) -> int:
+    """Security events of one kind for one user, read straight from MariaDB."""
+    connection = pymysql.connect(**MARIADB, database=database_url.rsplit("/", 1)[1])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COUNT(*) FROM security_events JOIN users ON users.id = user_id"
+                " WHERE users.username = %s AND kind = %s",
+                (username, kind),
+            )
+            (count,) = cursor.fetchone() or (0,)
+    finally:
+        connection.close()
+    return int(count)
+
+
+REQUEST_RESET = "mutation R($email: String!) { requestPasswordReset(email: $email) }"
+
+
+def _reset_mails_logged(servers: tuple[ServerProcess, ...], email: str) -> int:
+    """Reset mails both servers wrote to their logs for `email` (development, no SMTP_HOST).
+
+    The readable log keeps a record on one line: the mail's line breaks are escaped.
+    """
+    mail = f"To: {email}\\nSubject: Reset your password\\n"
+    return sum(server.log.read_text().count(mail) for server in servers)
+
+
+UPDATE_EMAIL = (
+    "mutation U($input: UpdateProfileInput!) { updateProfile(input: $input) { pendingEmail } }"
+)
+
+
+def _notices_logged(servers: tuple[ServerProcess, ...], email: str) -> int:
+    """Address-change notices both servers wrote to their logs for `email`."""
+    mail = f"To: {email}\\nSubject: Your e-mail address is being changed\\n"
+    return sum(server.log.read_text().count(mail) for server in servers)
+
+
+def _mark_verified(database_url: str, username: str) -> None:
+    """Confirms the account's address straight in MariaDB (notices go to verified ones only)."""
+    connection = pymysql.connect(
+        **MARIADB, database=database_url.rsplit("/", 1)[1], autocommit=True
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE users SET email_verified = 1 WHERE username = %s", (username,))
+    finally:
+        connection.close()
+
+
+async def _settled_count(count: Callable[[], int], expected: int) -> int:
+    """The count once it reached `expected` and a further second added nothing (or after 15 s).
+
+    Mails go out after the requests' commits, so some may land after the answers.
+    """
+    for _ in range(150):
+        if count() >= expected:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1)
+    return count()
+
+
+def codes(bodies: list[dict[str, Any]]) -> dict[str, int]:
+    """How many answers carried each error code (SIGNED_IN: none); each refusal says when."""
+    counts: dict[str, int] = {}
+    for body in bodies:
+        if body.get("errors"):
+            (error,) = body["errors"]
+            code = error["extensions"]["code"]
+            if code == "RATE_LIMITED":
+                assert isinstance(error["extensions"]["retryAfter"], int)
+                assert error["extensions"]["retryAfter"] > 0
+        else:
+            assert body["data"]["login"]["accessToken"]
+            code = "SIGNED_IN"
+        counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
+class TestTwoProcessesActAsOne:
+    async def test_failed_logins_count_across_both_processes(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    ) -> None:
+        first, second = clients
+        await sign_up(first, "shared_limit")
+        for client in (first, second, first):  # the account limit is 3 failures
+            assert_error(await sign_in(client, "shared_limit", "wrong password"), "UNAUTHENTICATED")
+        refused = await sign_in(second, "shared_limit", STRONG_PASSWORD)
+        error = assert_error(refused, "RATE_LIMITED")
+        assert isinstance(error["extensions"]["retryAfter"], int)
+
+    async def test_parallel_guesses_spread_over_both_processes_check_at_most_the_limit(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], mariadb_url: str
+    ) -> None:
+        first, second = clients
+        await sign_up(first, "parallel_limit")
+
+        bodies = await asyncio.gather(
+            *(sign_in(client, "parallel_limit", "wrong password") for client in clients * 12)
+        )
+        after = [await sign_in(client, "parallel_limit", STRONG_PASSWORD) for client in clients]
+
+        assert codes(bodies) == {"UNAUTHENTICATED": 3, "RATE_LIMITED": 21}
+        assert event_count(mariadb_url, "parallel_limit", "LOGIN_FAILED") == 3
+        assert codes(after) == {"RATE_LIMITED": 2}
+        assert event_count(mariadb_url, "parallel_limit", "LOGIN_SUCCEEDED") == 0
+
+    async def test_parallel_sign_ins_over_both_processes_stop_at_the_sign_in_limit(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], mariadb_url: str
+    ) -> None:
+        await sign_up(clients[0], "parallel_sessions")
+
+        bodies = await asyncio.gather(
+            *(sign_in(client, "parallel_sessions", STRONG_PASSWORD) for client in clients * 6)
+        )
+
+        counts = codes(bodies)
+        # RATE_LIMIT_LOGIN_ACCOUNT (3 here) lets three password checks run at once, each
+        # giving its reservation back when it passes: whether a fourth request arrives after
+        # such a refund is timing (under load all twelve may arrive while three are in
+        # flight). What must hold is the sign-in limit: never more than 4 sessions.
+        assert set(counts) == {"SIGNED_IN", "RATE_LIMITED"}
+        assert 3 <= counts["SIGNED_IN"] <= 4
+        signed_in = event_count(mariadb_url, "parallel_sessions", "LOGIN_SUCCEEDED")
+        assert signed_in == counts["SIGNED_IN"]
+        later = await asyncio.gather(
+            *(sign_in(client, "parallel_sessions", STRONG_PASSWORD) for client in clients * 2)
+        )
+        assert codes(later).get("SIGNED_IN", 0) == 4 - signed_in  # the limit, whole, at last
+
+    async def test_parallel_reset_requests_from_one_client_mail_its_limit_over_both(
+        self,
+        clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+        two_servers: tuple[ServerProcess, ServerProcess],
+    ) -> None:
+        """RESET_EMAIL (3/hour per address and client) is reserved in Redis: it holds across."""
+        email = (await sign_up(clients[0], "parallel_resets"))["user"]["email"]
+
+        bodies = await asyncio.gather(
+            *(call(client, REQUEST_RESET, {"email": email}) for client in clients * 6)
+        )
+        mailed = await _settled_count(lambda: _reset_mails_logged(two_servers, email), 3)
+
+        assert all(body == {"data": {"requestPasswordReset": True}} for body in bodies)
+        assert mailed == 3
+
+    async def test_address_change_notices_over_both_processes_stop_at_the_limit(
+        self,
+        clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+        two_servers: tuple[ServerProcess, ServerProcess],
+        mariadb_url: str,
+    ) -> None:
+        """NOTICE_EMAIL (10/hour) counts in Redis: 7 changes through each process mail 10."""
+        payload = await sign_up(clients[0], "notice_bombed")
+        email = payload["user"]["email"]
+        _mark_verified(mariadb_url, "notice_bombed")
+
+        for n in range(14):
+            changed = await call(
+                clients[n % 2],
+                UPDATE_EMAIL,
+                {"input": {"email": f"spam{n}@evil.example", "currentPassword": STRONG_PASSWORD}},
+                payload["accessToken"],
+            )
+            assert changed["data"]["updateProfile"]["pendingEmail"] == f"spam{n}@evil.example"
+        mailed = await _settled_count(lambda: _notices_logged(two_servers, email), 10)
+
+        assert mailed == 10
+
+    async def test_parallel_reset_requests_from_many_clients_stop_at_the_all_clients_limit(
+        self,
+        clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+        two_servers: tuple[ServerProcess, ServerProcess],
+    ) -> None:
+        """Six clients, three requests each, over both processes: RESET_EMAIL_ALL_CLIENTS's 10."""
+        email = (await sign_up(clients[0], "many_client_resets"))["user"]["email"]
+        senders = [
+            (clients[n % 2], {"X-Forwarded-For": f"198.51.100.{n}"})
+            for n in range(1, 7)
+            for _ in range(3)
+        ]
+
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    "/graphql",
+                    json={"query": REQUEST_RESET, "variables": {"email": email}},
+                    headers=headers,
+                )
+                for client, headers in senders
+            )
+        )
+        mailed = await _settled_count(lambda: _reset_mails_logged(two_servers, email), 10)
+
+        assert [r.json() for r in responses] == [{"data": {"requestPasswordReset": True}}] * 18
+        assert mailed == 10
+
+    async def test_sign_ins_on_both_processes_racing_a_password_change_all_end_with_it(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    ) -> None:
+        """Issue 21, item 3: a sign-in that checked the old password, on either process,
+        while the change committed on one of them, keeps no session."""
+        first, _ = clients
+        owner = await sign_up(first, "raced_change")
+        change = call(
+            first,
+            CHANGE_PASSWORD,
+            {"input": {"currentPassword": STRONG_PASSWORD, "newPassword": "Otter-Meadow-77x"}},
+            owner["accessToken"],
+        )
+
+        # One sign-in per process: with the change, three password checks in flight, all
+        # that this module's RATE_LIMIT_LOGIN_ACCOUNT (3) lets run at once.
+        *bodies, changed = await asyncio.gather(
+            *(sign_in(client, "raced_change", STRONG_PASSWORD) for client in clients), change
+        )
+
+        assert not changed.get("errors"), changed
+        for body in bodies:
+            if body.get("errors"):
+                (error,) = body["errors"]
+                assert error["extensions"]["code"] in {"UNAUTHENTICATED", "RATE_LIMITED"}
+                continue
+            signed_in = body["data"]["login"]
+            me = await call(first, ME, {}, signed_in["accessToken"])
+            rotated = await call(first, REFRESH, {"t": signed_in["refreshToken"]})
+            assert_error(me, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
+            assert_error(rotated, "UNAUTHENTICATED")
+
+    async def test_session_revoked_through_one_process_is_refused_by_the_other(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    ) -> None:
+        first, second = clients
+        payload = await sign_up(first, "shared_revoke")
+        assert (await call(second, ME, {}, payload["accessToken"]))["data"]["me"]["username"] == (
+            "shared_revoke"
+        )
+        logout = await call(
+            first,
+            "mutation L($t: String!) { logout(refreshToken: $t) }",
+            {"t": payload["refreshToken"]},
+        )
+        assert logout["data"]["logout"] is True
+        assert_error(
+            await call(second, ME, {}, payload["accessToken"]),
+            "UNAUTHENTICATED",
+            reason="TOKEN_REVOKED",
+        )
+
+    async def test_refresh_token_rotated_on_one_process_is_rejected_by_the_other(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    ) -> None:
+        first, second = clients
+        payload = await sign_up(first, "shared_rotate")
+        rotated = await call(first, REFRESH, {"t": payload["refreshToken"]})
+        fresh = rotated["data"]["refreshToken"]
+        replayed = await call(second, REFRESH, {"t": payload["refreshToken"]})
+        assert_error(replayed, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
+        # Reuse revoked the whole session: the pair issued by the first process is dead too.
+        assert_error(
+            await call(first, ME, {}, fresh["accessToken"]),
+            "UNAUTHENTICATED",
+            reason="TOKEN_REVOKED",
+        )
+
+
+class TestTwoProcessesShareTheSecondFactor:
+    """A TOTP code and an mfaToken are single use across processes, not per worker."""
+
+    async def _user_with_totp(
+        self, client: httpx.AsyncClient, username: str
+    ) -> tuple[str, list[str]]:
+        payload = await sign_up(client, username)
+        token = payload["accessToken"]
+        enrolled = await call(client, ENROLL, {"p": STRONG_PASSWORD}, token)
+        secret = str(enrolled["data"]["enrollTotp"]["secret"])
+        confirmed = await call(client, CONFIRM, {"c": code_at(secret)}, token)
+        codes = [str(code) for code in confirmed["data"]["confirmTotp"]]
+        assert len(codes) == 10
+        return secret, codes
+
+    async def _mfa_token(self, client: httpx.AsyncClient, username: str) -> str:
+        error = assert_error(
+            await sign_in(client, username, STRONG_PASSWORD),
+            "UNAUTHENTICATED",
+            reason="MFA_REQUIRED",
+        )
+        return str(error["extensions"]["mfaToken"])
+
+    async def test_one_code_sent_to_both_processes_at_once_signs_in_once(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], mariadb_url: str
+    ) -> None:
+        first, second = clients
+        secret, _ = await self._user_with_totp(first, "shared_totp")
+        tokens = [await self._mfa_token(client, "shared_totp") for client in clients]
+        code = code_at(secret, 1)
+
+        bodies = await asyncio.gather(
+            *(
+                call(client, VERIFY, {"input": {"mfaToken": token, "code": code}})
+                for client, token in zip(clients, tokens, strict=True)
+            )
+        )
+
+        signed_in = [body for body in bodies if not body.get("errors")]
+        assert len(signed_in) == 1
+        refused = next(body for body in bodies if body.get("errors"))
+        assert_error(refused, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+        assert event_count(mariadb_url, "shared_totp", "LOGIN_SUCCEEDED") == 1
+
+    async def test_one_mfa_token_sent_to_both_processes_at_once_opens_one_session(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], mariadb_url: str
+    ) -> None:
+        first, second = clients
+        secret, codes = await self._user_with_totp(first, "shared_mfa_token")
+        token = await self._mfa_token(first, "shared_mfa_token")
+
+        # A TOTP code on one process and a recovery code on the other: both right, so
+        # only the token's single use can refuse one of them.
+        bodies = await asyncio.gather(
+            call(first, VERIFY, {"input": {"mfaToken": token, "code": code_at(secret, 1)}}),
+            call(second, VERIFY, {"input": {"mfaToken": token, "code": codes[0]}}),
+        )
+
+        assert sum(1 for body in bodies if not body.get("errors")) == 1
+        assert event_count(mariadb_url, "shared_mfa_token", "LOGIN_SUCCEEDED") == 1
+
+
+async def test_sigterm_lets_an_in_flight_request_finish(
+    mariadb_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    env = _environment(mariadb_url, redis_prefix)
+    server = ServerProcess(env, tmp_path)
+    try:
+        await asyncio.to_thread(server.wait_until_healthy)
+        await _interrupt_a_request_in_flight(server)
+    finally:
+        server.stop()
+
+
+async def _interrupt_a_request_in_flight(server: ServerProcess) -> None:
+    body = b'{"query": "{ __typename }"}'
+    headers_sent = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_body() -> AsyncIterator[bytes]:
+        yield body[:5]
+        headers_sent.set()
+        await release.wait()
+        yield body[5:]
+
+    async with httpx.AsyncClient(base_url=server.url, timeout=20) as client:
+        request = asyncio.create_task(
+            client.post(
+                "/graphql",
+                content=slow_body(),
+                headers={"content-type": "application/json", "content-length": str(len(body))},
+            )
+        )
+        await headers_sent.wait()
+        await asyncio.sleep(0.3)  # let the server read the first bytes: the request is in flight
+        server.process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.3)
+        release.set()
+        response = await request
+    assert response.status_code == 200
+    assert response.json() == {"data": {"__typename": "Query"}}
+    # uvicorn exits by re-raising the SIGTERM it handled, after finishing the request.
+    assert server.process.wait(timeout=20) in (0, -signal.SIGTERM)
+
+
+async def test_metrics_add_up_across_workers(
+    mariadb_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    """`serve --workers 2` with metrics on: /metrics counts the requests of both processes."""
+    samples = tmp_path / "metrics"
+    samples.mkdir()
+    env = _environment(
+        mariadb_url, redis_prefix, METRICS_ENABLED="true", PROMETHEUS_MULTIPROC_DIR=str(samples)
+    )
+    migrate(env, tmp_path)
+    server = ServerProcess(env, tmp_path, "--workers", "2")
+    requests = 40
+    try:
+        await asyncio.to_thread(server.wait_until_healthy)
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as client:
+            for _ in range(requests):
+                # A fresh connection each time, so both workers get a share.
+                response = await client.post(
+                    "/graphql",
+                    json={"query": "{ __typename }"},
+                    headers={"Connection": "close"},
+                )
+                assert response.status_code == 200
+            metrics = (await client.get("/metrics")).text
+    finally:
+        server.stop()
+    counted = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("gql_auth_requests_total{")
+    )
+    assert counted == requests, metrics
+    # Both processes wrote samples (prometheus-client keeps one file per process and kind).
+    writers = {path.stem.rsplit("_", 1)[-1] for path in samples.glob("counter_*.db")}
+    assert len(writers) == 2, sorted(path.name for path in samples.iterdir())
