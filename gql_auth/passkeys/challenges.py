@@ -23,6 +23,9 @@ LIFETIME = timedelta(minutes=5)
 def new_challenge_id() -> str:
     return secrets.token_urlsafe(32)  # 43 characters
 
+# Expired challenges one issue drops at most (each issue adds one).
+PRUNE_BATCH = 100
+
 
 async def issue(
     db: AsyncSession,
@@ -90,11 +93,31 @@ async def _consume(db: AsyncSession, *conditions: ColumnElement[bool]) -> Passke
     return row if rowcount(taken) == 1 else None
 
 
-async def prune_expired(db: AsyncSession) -> int:
-    """Deletes challenges nobody answered in time (indexed on expires_at)."""
+async def prune_expired(db: AsyncSession, *, batch: int = PRUNE_BATCH) -> int:
+    """Deletes up to `batch` challenges nobody answered in time.
+
+    Found by a plain read, deleted by primary key: a DELETE ranging over the
+    expires_at index locks each index entry before its row, the opposite of
+    taking a challenge (its row, then its entries), and on MariaDB the two
+    deadlocked whenever a sweep reached a challenge being taken. Bounded, so
+    one request never sweeps a backlog; each issue removes more than it adds.
+    """
+    now = utcnow()
+    expired = (
+        await db.scalars(
+            select(PasskeyChallenge.id)
+            .where(PasskeyChallenge.expires_at <= now)
+            .order_by(PasskeyChallenge.id)
+            .limit(batch)
+        )
+    ).all()
+    if not expired:
+        return 0
+    # By id alone: with expires_at in the WHERE, MariaDB picks that index again.
+    # An expired challenge stays expired (expires_at is never written after issue).
     result = await db.execute(
         delete(PasskeyChallenge)
-        .where(PasskeyChallenge.expires_at <= utcnow())
+        .where(PasskeyChallenge.id.in_(expired))
         .execution_options(synchronize_session=False)
     )
     return rowcount(result)

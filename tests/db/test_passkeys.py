@@ -6,17 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import pymysql
 import pytest
+import sqlalchemy as sa
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
+from gql_auth.core.database import create_engine, create_session_factory
 from gql_auth.core.models import utcnow
+from gql_auth.passkeys import challenges as passkey_challenges
 from gql_auth.passkeys.passkeys import CREDENTIAL_JSON_MAX
 from gql_auth.settings import Settings
 from tests.support.authenticator import USER_PRESENT, SoftAuthenticator, b64url, unb64url
+from tests.support.databases import MARIADB, Backend
 from tests.support.helpers import (
     ME,
     STRONG_PASSWORD,
@@ -361,3 +369,73 @@ class TestLimits:
         data_of(bodies[1], "beginPasskeyLogin")
         assert_error(bodies[2], "RATE_LIMITED")
         assert database.count("passkey_challenges") == 2
+
+
+class TestExpiredChallenges:
+    async def test_dropping_them_waits_on_no_challenge_being_taken(
+        self, backend: Backend, database: SqlDatabase
+    ) -> None:
+        """Every challenge issued drops the expired ones. Meanwhile another worker's
+        finishPasskeyLogin may be taking a live one: the drop must not wait on its rows.
+
+        Ranging over the expires_at index locked the live challenge's index entry
+        before its row, the opposite of the taking's order, and the two deadlocked
+        (twice in a row under load: a 500). With a one-second lock wait, a drop that
+        waits fails here instead of deadlocking by chance.
+        """
+        if backend.name != "mariadb":
+            pytest.skip("a row lock held from a second connection: MariaDB only")
+        now = utcnow()
+        challenges = database.table("passkey_challenges")
+        ages = {"expired-1": -timedelta(minutes=2), "expired-2": -timedelta(minutes=1)}
+        with database.engine.begin() as connection:
+            connection.execute(
+                challenges.insert(),
+                [
+                    _challenge_row(
+                        name, created_at=now - timedelta(minutes=6), expires_at=now + age
+                    )
+                    for name, age in {**ages, "live": timedelta(minutes=4)}.items()
+                ],
+            )
+        engine = create_engine(make_settings(database.url))
+        try:
+            with _taking(database, "live"):
+                async with create_session_factory(engine)() as db:
+                    await db.execute(text("SET SESSION innodb_lock_wait_timeout = 1"))
+                    dropped = await passkey_challenges.prune_expired(db)
+                    await db.commit()
+        finally:
+            await engine.dispose()
+
+        assert dropped == len(ages)
+        with database.engine.connect() as connection:
+            left = connection.execute(sa.select(challenges.c.id)).scalars().all()
+        assert left == ["live"]  # the taking rolled back; the drop left it alone
+
+
+def _challenge_row(name: str, **times: Any) -> dict[str, Any]:
+    return {
+        "id": name,
+        "purpose": "LOGIN",
+        "challenge": b64url(name.encode()),
+        "user_id": None,
+        "discoverable": True,
+        "user_handle": None,
+        **times,
+    }
+
+
+@contextmanager
+def _taking(database: SqlDatabase, challenge_id: str) -> Iterator[None]:
+    """Another connection in the middle of taking a challenge (finishPasskeyLogin's DELETE)."""
+    name = make_url(database.url).database
+    connection = pymysql.connect(**MARIADB, database=name, autocommit=False)
+    try:
+        connection.begin()
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM passkey_challenges WHERE id = %s", (challenge_id,))
+        yield
+    finally:
+        connection.rollback()
+        connection.close()
