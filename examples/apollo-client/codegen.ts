@@ -1,6 +1,6 @@
 // Typed documents from gql-auth's schema.graphql, and the manifest of trusted documents:
 // `npm run codegen` after the schema or an operation changes, then commit src/gql/
-// (persisted-documents.json included). tests/test_apollo_example.py fails on any drift.
+// (persisted-documents.json included). tests/system/test_apollo_example.py fails on any drift.
 import { createHash } from "node:crypto";
 
 import type { CodegenConfig } from "@graphql-codegen/cli";
