@@ -23,6 +23,7 @@ LIFETIME = timedelta(minutes=5)
 def new_challenge_id() -> str:
     return secrets.token_urlsafe(32)  # 43 characters
 
+
 # Expired challenges one issue drops at most (each issue adds one).
 PRUNE_BATCH = 100
 
