@@ -1,4 +1,8 @@
-"""Tables of core."""
+"""The declarative base and the column types every feature's tables share.
+
+Each feature keeps its tables in its own `models` module; gql_auth.tables
+imports them all, so the one metadata (and Alembic) sees every table.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Second-factor tables: TOTP secrets, recovery codes and the mfaToken challenges."""
+"""Second-factor tables: TOTP secrets, recovery codes, passkeys and the mfaToken challenges.
+
+Passkeys are here because holding one is a factor (factors.py asks this table);
+the WebAuthn ceremonies that add and use them are gql_auth.passkeys'.
+"""
 
 from __future__ import annotations
 
