@@ -34,6 +34,9 @@ from gql_auth.security.tokens import AccessTokenCodec
 from gql_auth.sessions.settings import SessionSettings
 from gql_auth.sessions.viewer_lookup import ViewerLookup
 from gql_auth.signin import SignInServices
+from gql_auth.social.flow import SocialServices
+from gql_auth.social.oidc import OidcClient
+from gql_auth.social.settings import SocialSettings
 
 # Threads reading the viewer check: with two cores, more only queue on the GIL.
 VIEWER_READ_THREADS = 4
@@ -48,6 +51,7 @@ class ServiceSettings(
     PasskeySettings,
     MailSettings,
     ObservabilitySettings,
+    SocialSettings,
 ):
     """The settings groups of every feature these services build (all but the GraphQL edge's)."""
 
@@ -67,11 +71,13 @@ class Services:
     sign_in: SignInServices  # the same objects, as the sign-in use case takes them
     factors: FactorServices  # the same again, as second-factor management takes them
     passkeys: PasskeyServices  # and as the passkey ceremonies take them
+    social: SocialServices  # the providers and the client that reaches them
     notifier: Notifier  # told what a committed transaction recorded
 
     async def aclose(self) -> None:
         await self.mailer.aclose()  # pending mails first: a send never needs the database
         await self.rate_limits.aclose()
+        await self.social.client.aclose()
         await self.engine.dispose()
         await asyncio.to_thread(self.viewers.close)
 
@@ -124,6 +130,12 @@ def build_services(settings: ServiceSettings) -> Services:
         ),
         factors=factors,
         passkeys=passkeys,
+        social=SocialServices(
+            providers=settings.social_providers,
+            redirect_uris=frozenset(settings.oauth_redirect_uris),
+            client=OidcClient(settings.social_providers),
+            limits=rate_limits,
+        ),
         notifier=Notifier(
             enabled=settings.security_notifications,
             sessions=session_factory,

@@ -103,13 +103,30 @@ async def with_password(
     if checked.upgraded_hash is not None:
         user.password_hash = password_hash = checked.upgraded_hash
     # Read under the lock too: a factor added while the password was hashing counts.
+    await require_no_second_factor(db, user=user, first_factor=amr.PASSWORD)
+    grant = Grant(user=user, amr=amr.PASSWORD, password_hash=password_hash)
+    return await open_session(db, services, grant=grant, client=client)
+
+
+async def require_no_second_factor(
+    db: AsyncSession, *, user: User, first_factor: tuple[str, ...]
+) -> None:
+    """SecondFactorRequired when the account holds a second factor or a passkey.
+
+    Every first factor (a password, a social provider) ends here before a session:
+    with a single-use mfaToken when a code can finish it, remembering what the
+    first factor was. Call it under the user's row lock, so a factor added
+    meanwhile counts.
+    """
     methods = await factors.methods_of(db, user_id=user.id)
     if methods:
         verifiable = not second_factor.CODE_METHODS.isdisjoint(methods)
-        token = await mfa_challenges.issue(db, user=user) if verifiable else None
+        token = (
+            await mfa_challenges.issue(db, user=user, first_factor=" ".join(first_factor))
+            if verifiable
+            else None
+        )
         raise SecondFactorRequired(mfa_token=token, methods=methods)
-    grant = Grant(user=user, amr=amr.PASSWORD, password_hash=password_hash)
-    return await open_session(db, services, grant=grant, client=client)
 
 
 async def with_second_factor(
@@ -134,7 +151,13 @@ async def with_second_factor(
     await second_factor.verify_code(db, services.factors, user=user, code=code, client=client)
     if not await mfa_challenges.consume(db, challenge):
         raise refused
-    grant = Grant(user=user, amr=amr.PASSWORD_AND_OTP, password_hash=user.password_hash)
+    first = tuple(challenge.first_factor.split())
+    grant = Grant(
+        user=user,
+        amr=(*first, "otp"),
+        # A password first: it must still be the one checked. Otherwise only the flag.
+        password_hash=user.password_hash if first == amr.PASSWORD else None,
+    )
     return await open_session(db, services, grant=grant, client=client)
 
 

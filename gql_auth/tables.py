@@ -13,6 +13,7 @@ from gql_auth.core.models import Base
 from gql_auth.factors.models import MfaChallenge, Passkey, RecoveryCode, TotpCredential
 from gql_auth.passkeys.models import PasskeyChallenge
 from gql_auth.sessions.models import AuthSession, RetiredRefreshToken
+from gql_auth.social.models import SocialIdentity, SocialState
 from gql_auth.users.models import User
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "RecoveryCode",
     "RetiredRefreshToken",
     "SecurityEvent",
+    "SocialIdentity",
+    "SocialState",
     "TotpCredential",
     "User",
 ]

@@ -181,15 +181,16 @@ async def authenticate(
         limits, account_key=account_key, client=client, signing_in=True
     )
     candidate = password if len(password) <= PASSWORD_MAX else ""
-    matches = await hasher.verify(user.password_hash if user else None, candidate)
-    if user is None or not matches or not candidate or not user.is_active:
+    stored = user.password_hash if user else None  # None: no account, or no password
+    matches = await hasher.verify(stored, candidate)
+    if user is None or stored is None or not matches or not candidate or not user.is_active:
         await attempt.refund(Rule.SIGNIN_ACCOUNT_CLIENT)  # a failure, not a sign-in
         count_failed_sign_in(db, user=user, client=client)
         raise InvalidCredentials
     await attempt.refund(*_FAILURE_RULES)  # the owner's sign-ins never use up their failures
     # Parameters were raised since this hash was made: upgrade it now we know the password.
-    upgraded = await hasher.hash(password) if hasher.needs_rehash(user.password_hash) else None
-    return PasswordChecked(user=user, password_hash=user.password_hash, upgraded_hash=upgraded)
+    upgraded = await hasher.hash(password) if hasher.needs_rehash(stored) else None
+    return PasswordChecked(user=user, password_hash=stored, upgraded_hash=upgraded)
 
 
 def _account_key(user: User | None, login: str) -> str:
@@ -280,8 +281,8 @@ async def verify_current_password(
         limits, account_key=account_key, client=client, signing_in=False
     )
     candidate = password if len(password) <= PASSWORD_MAX else ""
-    checked = user.password_hash
-    if not candidate or not await hasher.verify(checked, candidate):
+    checked = user.password_hash  # None: an account without a password never passes here
+    if not await hasher.verify(checked, candidate) or checked is None or not candidate:
         count_failed_sign_in(db, user=user, client=client)
         raise InvalidCredentials("The current password is wrong.")
     await attempt.refund(*_FAILURE_RULES)

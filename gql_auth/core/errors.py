@@ -26,6 +26,8 @@ class Subject(StrEnum):
     PASSKEY_CREDENTIAL = auto()  # a new passkey's attestation (PublicKeyCredential JSON)
     PASSKEY_ID = auto()  # one of the caller's passkeys
     PASSKEY_NAME = auto()  # the label a user gives a passkey
+    PROVIDER = auto()  # a social sign-in provider's id
+    REDIRECT_URI = auto()  # where a provider sends the browser back
 
 
 class Reason(StrEnum):
@@ -49,6 +51,10 @@ class Reason(StrEnum):
     NOT_ENABLED = "NOT_ENABLED"
     TOO_MANY = "TOO_MANY"
     STEP_UP_REQUIRED = "STEP_UP_REQUIRED"
+    ACCOUNT_EXISTS = "ACCOUNT_EXISTS"
+    IDENTITY_TAKEN = "IDENTITY_TAKEN"
+    PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
+    LAST_SIGN_IN_METHOD = "LAST_SIGN_IN_METHOD"
 
 
 class DomainError(Exception):
@@ -84,6 +90,13 @@ class TokenExpired(Unauthenticated):
 class TokenRevoked(Unauthenticated):
     reason = Reason.TOKEN_REVOKED
     message = "The session has been revoked."
+
+
+class ProviderUnavailable(Unauthenticated):
+    """A social sign-in provider could not be reached or answered nonsense."""
+
+    reason = Reason.PROVIDER_UNAVAILABLE
+    message = "The sign-in provider is not available; try again later."
 
 
 class SecondFactorMethod(StrEnum):

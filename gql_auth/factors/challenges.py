@@ -24,11 +24,16 @@ LIFETIME = timedelta(minutes=5)
 
 
 def _fingerprint(user: User) -> str:
-    return hash_token(user.password_hash)
+    # An account without a password has one fingerprint until it sets one.
+    return hash_token(user.password_hash or "")
 
 
-async def issue(db: AsyncSession, *, user: User) -> str:
-    """A new token for a user whose password just checked out; only its hash is kept."""
+async def issue(db: AsyncSession, *, user: User, first_factor: str = "pwd") -> str:
+    """A new token for a user whose first factor just checked out; only its hash is kept.
+
+    `first_factor` is that check's amr (pwd, or fed after a social sign-in):
+    verifyMfa's session says what was proved, never a password that was not.
+    """
     await lock_user(db, user.id)  # before inserting a row that refers to the user
     now = utcnow()
     await db.execute(
@@ -42,6 +47,7 @@ async def issue(db: AsyncSession, *, user: User) -> str:
             user_id=user.id,
             token_hash=hash_token(token),
             password_fingerprint=_fingerprint(user),
+            first_factor=first_factor,
             created_at=now,
             expires_at=now + LIFETIME,
         )

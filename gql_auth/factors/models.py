@@ -61,6 +61,8 @@ class MfaChallenge(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # Hash of the password hash it was issued under: a new password voids the token.
     password_fingerprint: Mapped[str] = mapped_column(String(64))
+    # The amr of the first factor that passed (pwd, or fed for a social sign-in).
+    first_factor: Mapped[str] = mapped_column(String(16), default="pwd", server_default="pwd")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -23,9 +23,12 @@ class Secret(Enum):
     MAILED_TOKEN = auto()  # 256 bits, single-use; redeeming it changes the account
     SECOND_FACTOR = auto()  # a 6-digit TOTP or a recovery code: each guess counts
     PASSKEY_ASSERTION = auto()  # a passkey's signature over a single-use challenge: a sign-in
+    AUTHORIZATION_CODE = auto()  # a provider's single-use code with our state: a sign-in
 
 
-_SIGN_IN_SECRETS = frozenset({Secret.PASSWORD, Secret.SECOND_FACTOR, Secret.PASSKEY_ASSERTION})
+_SIGN_IN_SECRETS = frozenset(
+    {Secret.PASSWORD, Secret.SECOND_FACTOR, Secret.PASSKEY_ASSERTION, Secret.AUTHORIZATION_CODE}
+)
 
 
 class CredentialCheck(FieldExtension):

@@ -12,7 +12,16 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
-from gql_auth.graphql.api import admin, factors, mailed_tokens, passkeys, profile, signin, viewer
+from gql_auth.graphql.api import (
+    admin,
+    factors,
+    mailed_tokens,
+    passkeys,
+    profile,
+    signin,
+    social,
+    viewer,
+)
 from gql_auth.graphql.credentials import credential_fields
 from gql_auth.graphql.engine.document_rules import DocumentLimits
 from gql_auth.graphql.engine.documents import DocumentCheck, ValidDocuments
@@ -38,7 +47,7 @@ DOCUMENT_CACHE_SIZE = 128
 
 
 # Each area owns its root fields; the SDL lists them in this order.
-Query = merge_types("Query", (viewer.Query, admin.Query))
+Query = merge_types("Query", (viewer.Query, admin.Query, social.Query))
 Mutation = merge_types(
     "Mutation",
     (
@@ -47,6 +56,7 @@ Mutation = merge_types(
         profile.Mutation,
         factors.Mutation,
         passkeys.Mutation,
+        social.Mutation,
         admin.Mutation,
     ),
 )

@@ -133,6 +133,23 @@ class Rule(Enum):
         "is dropped and one log line names the user id, never the address.",
     )
 
+    # Social sign-ins begun per client: each is a row (a state) until it expires.
+    SOCIAL_BEGIN_IP = (
+        "60/15minutes",
+        "client address",
+        False,
+        "`beginSocialSignIn` and `beginSocialLink` calls per client address.",
+    )
+    # Social sign-ins that failed (a bad, used or foreign state or code), reserved before
+    # the provider is asked: they cannot be guessed, so these bound wasted calls.
+    SOCIAL_FINISH_IP = (
+        "30/15minutes",
+        "client address",
+        False,
+        "Failed `finishSocialSignIn` and `linkSocialIdentity` calls per client address, "
+        "reserved before the provider is asked; a success gives it back.",
+    )
+
     def __init__(self, default: str, key: str, guards_passwords: bool, description: str) -> None:
         self.default = default
         self.key = key

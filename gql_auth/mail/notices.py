@@ -77,6 +77,16 @@ NOTICES: Mapping[EventKind, Words] = MappingProxyType(
         EventKind.PASSKEY_REMOVED: Words(
             "A passkey was removed", "A passkey was removed from your account {username}."
         ),
+        EventKind.IDENTITY_LINKED: Words(
+            "A sign-in provider was linked",
+            "An account at a sign-in provider (social sign-in) was linked to your account "
+            "{username}: it can now sign in with that provider.",
+        ),
+        EventKind.IDENTITY_UNLINKED: Words(
+            "A sign-in provider was unlinked",
+            "An account at a sign-in provider was unlinked from your account {username}: it "
+            "can no longer sign in with it.",
+        ),
         EventKind.EMAIL_CHANGE_REQUESTED: Words(
             "Your e-mail address is being changed",
             "Someone signed in to your account {username} asked to change its e-mail address "

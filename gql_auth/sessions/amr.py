@@ -10,3 +10,6 @@ PASSWORD = ("pwd",)
 PASSWORD_AND_OTP = ("pwd", "otp")
 # A passkey: a hardware-bound key whose authenticator verified the user (PIN, biometrics).
 PASSKEY = ("hwk", "user")
+# Signed in through a social provider (OpenID Connect): federated, never "pwd". RFC 8176
+# has no word for it; "fed" is what Azure AD and others send.
+FEDERATED = ("fed",)

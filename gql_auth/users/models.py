@@ -28,7 +28,8 @@ class User(Base):
     # A new address waiting for its verification link; only then does it replace `email`.
     # Not unique: a pending claim must not block anyone (it is checked again on confirming).
     pending_email: Mapped[str | None] = mapped_column(String(254), default=None)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # None for an account made by social sign-in that never set a password.
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     role: Mapped[Role] = mapped_column(
         Enum(Role, native_enum=False, length=16, create_constraint=False), default=Role.USER
     )

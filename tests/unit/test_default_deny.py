@@ -29,7 +29,7 @@ from gql_auth.graphql.schema import build_schema
 
 # Root fields anyone may call without signing in. Adding to this list is a security decision.
 PUBLIC_ROOT_FIELDS = {
-    "Query": {"user"},
+    "Query": {"user", "signInProviders"},
     "Mutation": {
         "register",
         "login",
@@ -41,6 +41,8 @@ PUBLIC_ROOT_FIELDS = {
         "verifyMfa",
         "beginPasskeyLogin",
         "finishPasskeyLogin",
+        "beginSocialSignIn",
+        "finishSocialSignIn",
     },
 }
 # Fields of the types that public root fields return, readable by anyone who gets the object.
@@ -50,9 +52,21 @@ PUBLIC_TYPE_FIELDS = {
     "AuthPayload": {"accessToken", "tokenType", "expiresIn", "refreshToken", "user"},
     # A passkey sign-in begun: a public challenge, tied to no secret.
     "PasskeyChallenge": {"challengeId", "options"},
+    # The providers anyone may sign in with, and where to send the browser for one.
+    "SignInProvider": {"id", "displayName"},
+    "SocialSignInStart": {"authorizationUrl", "state"},
 }
 # Private data: only the user themselves or an admin, wherever the User is reached from.
-PRIVATE_FIELDS = {"User": {"email", "emailVerified", "lastLoginAt", "pendingEmail"}}
+PRIVATE_FIELDS = {
+    "User": {
+        "email",
+        "emailVerified",
+        "lastLoginAt",
+        "pendingEmail",
+        "hasPassword",
+        "identities",
+    }
+}
 # The contract's rules for the guarded root fields.
 ADMIN_ONLY = {"adminDashboard", "users", "setUserRole", "setUserActive"}
 AUTHENTICATED = {
@@ -319,6 +333,7 @@ class TestEverySecretCheckIsDeclared:
         assert secret_arguments(fields["verifyMfa"]) == ["code", "mfaToken"]
         assert secret_arguments(fields["disableTotp"]) == ["code", "currentPassword"]
         assert secret_arguments(fields["finishPasskeyLogin"]) == ["credential"]
+        assert secret_arguments(fields["finishSocialSignIn"]) == ["code"]
 
     def test_the_mutations_that_check_a_password_or_redeem_a_mailed_token_declare_it(
         self,
@@ -341,6 +356,7 @@ class TestEverySecretCheckIsDeclared:
             "beginPasskeyRegistration",
             "finishPasskeyLogin",
             "deletePasskey",
+            "finishSocialSignIn",
         }
 
     @pytest.mark.parametrize("name", sorted(NOT_CREDENTIAL_CHECKS))

@@ -72,4 +72,6 @@ class TestDue:
             EventKind.PASSKEY_ADDED,
             EventKind.PASSKEY_REMOVED,
             EventKind.EMAIL_CHANGE_REQUESTED,
+            EventKind.IDENTITY_LINKED,
+            EventKind.IDENTITY_UNLINKED,
         }

@@ -37,18 +37,7 @@ CONTRACT_FILE = SHARED_CONTRACT if SHARED_CONTRACT.is_file() else CONTRACT_SNAPS
 # test below fails as soon as something listed exists, so strike it out then.
 NOT_YET_IMPLEMENTED: dict[str, int] = {
     # Issue 23 (social sign-in).
-    "User.hasPassword": 23,
-    "User.identities": 23,
-    "SignInProvider": 23,
-    "SocialSignInStart": 23,
-    "SocialIdentity": 23,
-    "UserDashboard.identities": 23,
-    "BeginSocialSignInInput": 23,
-    "FinishSocialSignInInput": 23,
     "BeginSocialLinkInput": 23,
-    "Query.signInProviders": 23,
-    "Mutation.beginSocialSignIn": 23,
-    "Mutation.finishSocialSignIn": 23,
     "Mutation.beginSocialLink": 23,
     "Mutation.linkSocialIdentity": 23,
     "Mutation.unlinkSocialIdentity": 23,

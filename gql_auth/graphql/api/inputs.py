@@ -99,3 +99,20 @@ class FinishPasskeyLoginInput:
     credential: str = strawberry.field(
         description="PublicKeyCredential.toJSON() as a string, from navigator.credentials.get."
     )
+
+
+@strawberry.input(description="Where social sign-in starts: a provider and where it sends back.")
+class BeginSocialSignInInput:
+    provider: str = strawberry.field(description="A provider id from signInProviders.")
+    redirect_uri: str = strawberry.field(
+        description="Where the provider sends the browser back; must be one of "
+        "OAUTH_REDIRECT_URIS, exactly."
+    )
+
+
+@strawberry.input(description="What the provider sent back to the redirect URI.")
+class FinishSocialSignInInput:
+    state: str = strawberry.field(
+        description="The state that beginSocialSignIn returned (and the provider sent back)."
+    )
+    code: str = strawberry.field(description="The authorization code the provider sent back.")

@@ -21,6 +21,8 @@ from gql_auth.passkeys import passkeys
 from gql_auth.sessions import sessions
 from gql_auth.sessions.models import AuthSession
 from gql_auth.sessions.sessions import SignedIn, Viewer
+from gql_auth.social import identities as social_identities
+from gql_auth.social.models import SocialIdentity as SocialIdentityRow
 from gql_auth.users.models import User as UserRow
 
 strawberry.enum(Role, name="Role", description="Roles in ascending order of privilege.")
@@ -41,6 +43,7 @@ class User:
     _email_verified: strawberry.Private[bool]
     _pending_email: strawberry.Private[str | None]
     _last_login_at: strawberry.Private[datetime | None]
+    _has_password: strawberry.Private[bool]
 
     @strawberry.field(
         description="The e-mail address (lower-cased).", extensions=guarded_by(IsSelfOrAdmin())
@@ -70,6 +73,23 @@ class User:
     def last_login_at(self) -> datetime | None:
         return self._last_login_at
 
+    @strawberry.field(
+        description="False for an account created by social sign-in that never set a "
+        "password (a reset mail sets one).",
+        extensions=guarded_by(IsSelfOrAdmin()),
+    )
+    def has_password(self) -> bool | None:
+        return self._has_password
+
+    @strawberry.field(
+        description="Sign-in providers linked to the account, oldest first.",
+        extensions=guarded_by(IsSelfOrAdmin()),
+    )
+    async def identities(self, info: Info) -> list[SocialIdentity] | None:
+        async with info.context.db() as db:
+            rows = await social_identities.list_for(db, user_id=int(self.id))
+        return [SocialIdentity.from_row(row) for row in rows]
+
     @classmethod
     def from_row(cls, row: UserRow) -> User:
         return cls(
@@ -82,6 +102,28 @@ class User:
             _email_verified=row.email_verified,
             _pending_email=row.pending_email,
             _last_login_at=row.last_login_at,
+            _has_password=row.password_hash is not None,
+        )
+
+
+@strawberry.type(description="An account at a sign-in provider, linked to this one.")
+class SocialIdentity:
+    id: strawberry.ID = strawberry.field(description="Pass it to unlinkSocialIdentity.")
+    provider: str = strawberry.field(description="The provider's id in OAUTH_PROVIDERS.")
+    email: str | None = strawberry.field(description="The address the provider gave, if any.")
+    created_at: datetime = strawberry.field(description="When it was linked (UTC).")
+    last_used_at: datetime | None = strawberry.field(
+        description="When it last signed in; null if never since it was linked."
+    )
+
+    @classmethod
+    def from_row(cls, row: SocialIdentityRow) -> SocialIdentity:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            provider=row.provider,
+            email=row.email,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
         )
 
 
@@ -218,6 +260,12 @@ class UserDashboard:
         async with info.context.db() as db:
             rows = await passkeys.list_for(db, user_id=self.viewer.user.id)
         return [Passkey.from_row(row) for row in rows]
+
+    @strawberry.field(description="The caller's linked sign-in providers, oldest first.")
+    async def identities(self, info: Info) -> list[SocialIdentity]:
+        async with info.context.db() as db:
+            rows = await social_identities.list_for(db, user_id=self.viewer.user.id)
+        return [SocialIdentity.from_row(row) for row in rows]
 
     @strawberry.field(description="Newest first; limit 1-100.")
     async def recent_events(

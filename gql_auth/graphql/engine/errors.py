@@ -53,6 +53,8 @@ FIELDS: Mapping[Subject, str] = {
     Subject.PASSKEY_CREDENTIAL: "credential",
     Subject.PASSKEY_ID: "id",
     Subject.PASSKEY_NAME: "name",
+    Subject.PROVIDER: "provider",
+    Subject.REDIRECT_URI: "redirectUri",
 }
 
 CLIENT_CODES = frozenset(
