@@ -30,8 +30,10 @@ TIMEOUT = httpx2.Timeout(10.0, connect=5.0)
 # Calls to providers in flight at once per process; more wait their turn.
 MAX_OUTBOUND = 16
 METADATA_TTL_SECONDS = 3600.0
-# An unknown kid fetches the JWKS again, at most this often per provider.
-JWKS_REFETCH_SECONDS = 30.0
+# A kid the JWKS did not have even after fetching it again is not fetched for again
+# for this long: a provider that keeps naming it cannot make us fetch on every sign-in.
+UNKNOWN_KID_SECONDS = 300.0
+MAX_UNKNOWN_KIDS = 1000
 # Asymmetric only: an HS* ID token would be signed with our client secret.
 ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"})
 CLOCK_SKEW_SECONDS = 60
@@ -84,7 +86,8 @@ class OidcClient:
         }
         self._gate = asyncio.Semaphore(MAX_OUTBOUND)
         self._metadata: dict[str, tuple[float, Metadata]] = {}
-        self._keys: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._keys: dict[str, dict[str, Any]] = {}
+        self._unknown_kids: dict[tuple[str, str], float] = {}
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -244,18 +247,30 @@ class OidcClient:
     async def _key(
         self, provider: ProviderConfig, metadata: Metadata, kid: object
     ) -> dict[str, Any] | None:
-        """The JWK for this kid; an unknown one fetches the set again (at most every 30 s)."""
+        """The JWK for this kid; a kid not in the kept set fetches the set again, once.
+
+        A provider rotating its keys names a new kid before we saw it: the set is
+        fetched again then. A kid still missing after that is remembered for a while.
+        """
         kept = self._keys.get(provider.id)
-        found = _find_key(kept[1], kid) if kept is not None else None
+        found = _find_key(kept, kid) if kept is not None else None
         if found is not None:
             return found
-        if kept is not None and time.monotonic() - kept[0] < JWKS_REFETCH_SECONDS:
+        missing = (provider.id, str(kid))
+        if time.monotonic() - self._unknown_kids.get(missing, -UNKNOWN_KID_SECONDS) < (
+            UNKNOWN_KID_SECONDS
+        ):
             return None
         keys = await self._get_json(provider, metadata.jwks_uri)
         if not isinstance(keys.get("keys"), list):
             raise _unavailable(provider, "a JWKS without keys")
-        self._keys[provider.id] = (time.monotonic(), keys)
-        return _find_key(keys, kid)
+        self._keys[provider.id] = keys
+        found = _find_key(keys, kid)
+        if found is None:
+            if len(self._unknown_kids) >= MAX_UNKNOWN_KIDS:
+                self._unknown_kids.clear()
+            self._unknown_kids[missing] = time.monotonic()
+        return found
 
     async def _userinfo(
         self, provider: ProviderConfig, endpoint: str, access_token: str

@@ -1,0 +1,441 @@
+"""Social sign-in against a real OpenID Provider (panva's oidc-provider), on every backend.
+
+The provider runs as a Node process (tests/support/oidc_provider.py); its login and consent
+pages are driven over HTTP like a browser, and its token endpoint is made to misbehave on
+request. Each test goes through gql-auth's GraphQL API: begin, the provider, finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from gql_auth.settings import Settings
+from tests.support.helpers import (
+    ME,
+    SqlDatabase,
+    assert_error,
+    assert_no_leak,
+    claims_of,
+    data_of,
+    event_kinds,
+    gql,
+    make_settings,
+    post_graphql,
+    register,
+    running_app,
+)
+from tests.support.mfa import VERIFY, code_at, enable_totp
+from tests.support.oidc_provider import (
+    OidcAccount,
+    OidcClient,
+    OidcProvider,
+    TokenMode,
+    running_oidc_provider,
+)
+
+REDIRECT = "http://127.0.0.1:5173/auth/callback"
+CLIENT = OidcClient(redirect_uris=(REDIRECT,))
+ALICE = OidcAccount(
+    sub="alice-0001", email="alice@example.com", name="Alice Liddell", preferred_username="alice"
+)
+BOB = OidcAccount(
+    sub="bob-0002",
+    email="bob@example.com",
+    name="Bob Unverified",
+    preferred_username="bob",
+    email_verified=False,
+)
+CAROL = OidcAccount(
+    sub="carol-0003", email="carol@example.com", name="Carol Ann", preferred_username="carol"
+)
+
+PROVIDERS = "query { signInProviders { id displayName } }"
+BEGIN = """
+mutation Begin($input: BeginSocialSignInInput!) {
+  beginSocialSignIn(input: $input) { authorizationUrl state }
+}"""
+FINISH = """
+mutation Finish($input: FinishSocialSignInInput!) {
+  finishSocialSignIn(input: $input) { accessToken refreshToken user { id username email } }
+}"""
+ACCOUNT = """
+query { me { id username email emailVerified hasPassword identities { provider email } } }
+"""
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[OidcProvider]:
+    with running_oidc_provider(clients=(CLIENT,), accounts=(ALICE, BOB, CAROL)) as running:
+        yield running
+
+
+def social_settings(
+    database: SqlDatabase, provider: OidcProvider, *, trust_email: bool = False, issuer: str = ""
+) -> Settings:
+    return make_settings(
+        database.url,
+        oauth_providers=["acme"],
+        oauth_redirect_uris=[REDIRECT],
+        oauth_provider_settings={
+            "acme": {
+                "issuer": issuer or provider.issuer,
+                "client_id": CLIENT.client_id,
+                "client_secret": CLIENT.client_secret,
+                "display_name": "Acme ID",
+                "trust_email": str(trust_email).lower(),
+            }
+        },
+    )
+
+
+@pytest.fixture
+async def client(database: SqlDatabase, provider: OidcProvider) -> AsyncIterator[httpx.AsyncClient]:
+    await provider.reset()
+    async with running_app(social_settings(database, provider)) as client:
+        yield client
+
+
+@pytest.fixture
+async def trusting(
+    database: SqlDatabase, provider: OidcProvider
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An app that trusts the provider's verified addresses (OAUTH_ACME_TRUST_EMAIL)."""
+    await provider.reset()
+    async with running_app(social_settings(database, provider, trust_email=True)) as client:
+        yield client
+
+
+async def begin(client: httpx.AsyncClient, **input: str) -> dict[str, Any]:
+    body = await gql(
+        client, BEGIN, {"input": {"provider": "acme", "redirectUri": REDIRECT, **input}}
+    )
+    started: dict[str, Any] = data_of(body, "beginSocialSignIn")
+    return started
+
+
+async def at_provider(
+    client: httpx.AsyncClient, provider: OidcProvider, login: str
+) -> dict[str, str]:
+    """beginSocialSignIn, then the provider's pages: what comes back to the redirect URI."""
+    started = await begin(client)
+    returned = await provider.authorize(started["authorizationUrl"], login=login)
+    assert returned["state"] == started["state"]  # what the client compares (login CSRF)
+    return returned
+
+
+async def finish(client: httpx.AsyncClient, state: str, code: str) -> dict[str, Any]:
+    return await gql(client, FINISH, {"input": {"state": state, "code": code}})
+
+
+async def social_sign_in(
+    client: httpx.AsyncClient, provider: OidcProvider, login: str
+) -> dict[str, Any]:
+    returned = await at_provider(client, provider, login)
+    return await finish(client, returned["state"], returned["code"])
+
+
+def user_count(database: SqlDatabase) -> int:
+    with database.engine.connect() as connection:
+        rows = connection.execute(database.table("users").select()).all()
+    return len(rows)
+
+
+def identity_count(database: SqlDatabase) -> int:
+    with database.engine.connect() as connection:
+        rows = connection.execute(database.table("social_identities").select()).all()
+    return len(rows)
+
+
+class TestProviders:
+    async def test_the_configured_providers_are_listed_to_anyone(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        body = await gql(client, PROVIDERS)
+
+        assert data_of(body, "signInProviders") == [{"id": "acme", "displayName": "Acme ID"}]
+
+    async def test_an_unknown_provider_or_redirect_uri_is_refused(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        unknown = await gql(client, BEGIN, {"input": {"provider": "nope", "redirectUri": REDIRECT}})
+        elsewhere = await gql(
+            client,
+            BEGIN,
+            {"input": {"provider": "acme", "redirectUri": REDIRECT + "/../evil"}},
+        )
+
+        assert_error(unknown, "BAD_USER_INPUT", reason="NOT_FOUND", field="provider")
+        assert_error(elsewhere, "BAD_USER_INPUT", reason="INVALID", field="redirectUri")
+
+    async def test_the_authorization_url_carries_state_nonce_and_an_s256_challenge(
+        self, client: httpx.AsyncClient, provider: OidcProvider
+    ) -> None:
+        started = await begin(client)
+        query = httpx.URL(started["authorizationUrl"]).params
+
+        assert started["authorizationUrl"].startswith(provider.issuer + "/")
+        assert query["state"] == started["state"]
+        assert query["code_challenge_method"] == "S256"
+        assert len(query["code_challenge"]) == 43 and len(query["nonce"]) >= 32
+        assert query["redirect_uri"] == REDIRECT
+        assert query["client_id"] == CLIENT.client_id
+        assert "code_verifier" not in query
+
+
+class TestNewAndReturningAccounts:
+    async def test_an_unknown_identity_creates_a_passwordless_account_and_signs_it_in(
+        self, client: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        body = await social_sign_in(client, provider, "alice")
+
+        payload = data_of(body, "finishSocialSignIn")
+        me = data_of(await gql(client, ACCOUNT, token=payload["accessToken"]), "me")
+        assert me["username"] == "alice" and me["email"] == "alice@example.com"
+        assert me["emailVerified"] is True  # as the provider said
+        assert me["hasPassword"] is False
+        assert me["identities"] == [{"provider": "acme", "email": "alice@example.com"}]
+        assert claims_of(payload["accessToken"])["amr"] == ["fed"]  # never pwd
+        kinds = event_kinds(database, me["id"])
+        assert {"REGISTERED", "IDENTITY_LINKED", "SOCIAL_SIGN_IN", "LOGIN_SUCCEEDED"} <= set(kinds)
+
+    async def test_the_returning_identity_signs_in_to_the_same_account(
+        self, client: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        first = data_of(await social_sign_in(client, provider, "alice"), "finishSocialSignIn")
+        again = data_of(await social_sign_in(client, provider, "alice"), "finishSocialSignIn")
+
+        assert again["user"]["id"] == first["user"]["id"]
+        assert user_count(database) == 1 and identity_count(database) == 1
+
+    async def test_an_unverified_provider_address_makes_an_unverified_account(
+        self, client: httpx.AsyncClient, provider: OidcProvider
+    ) -> None:
+        payload = data_of(await social_sign_in(client, provider, "bob"), "finishSocialSignIn")
+
+        me = data_of(await gql(client, ACCOUNT, token=payload["accessToken"]), "me")
+        assert me["emailVerified"] is False
+
+    async def test_a_taken_username_gets_a_suffix(
+        self, client: httpx.AsyncClient, provider: OidcProvider
+    ) -> None:
+        await register(client, username="alice", email="someone-else@example.com")
+
+        payload = data_of(await social_sign_in(client, provider, "alice"), "finishSocialSignIn")
+
+        assert payload["user"]["username"].startswith("alice-")
+
+    async def test_a_deactivated_account_cannot_sign_in_with_its_identity(
+        self, client: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        payload = data_of(await social_sign_in(client, provider, "alice"), "finishSocialSignIn")
+        database.update_user(payload["user"]["id"], is_active=False)
+
+        body = await social_sign_in(client, provider, "alice")
+
+        assert_error(body, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+
+
+class TestLinkingByAddress:
+    async def test_an_existing_address_is_not_linked_unless_the_provider_is_trusted(
+        self, client: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        owner = await register(client, username="alice_local", email="alice@example.com")
+        database.update_user(owner["user"]["id"], email_verified=True)
+
+        body = await social_sign_in(client, provider, "alice")
+
+        assert_error(body, "BAD_USER_INPUT", reason="ACCOUNT_EXISTS", field="email")
+        assert user_count(database) == 1 and identity_count(database) == 0
+
+    async def test_a_trusted_verified_address_links_to_the_verified_account(
+        self, trusting: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        owner = await register(trusting, username="alice_local", email="alice@example.com")
+        database.update_user(owner["user"]["id"], email_verified=True)
+
+        payload = data_of(await social_sign_in(trusting, provider, "alice"), "finishSocialSignIn")
+
+        assert payload["user"]["id"] == owner["user"]["id"]
+        assert identity_count(database) == 1
+        assert "IDENTITY_LINKED" in event_kinds(database, owner["user"]["id"])
+
+    async def test_an_unverified_local_account_is_never_linked(
+        self, trusting: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        # Pre-account hijacking: someone registered the victim's address first and waits.
+        await register(trusting, username="squatter", email="alice@example.com")
+
+        body = await social_sign_in(trusting, provider, "alice")
+
+        assert_error(body, "BAD_USER_INPUT", reason="ACCOUNT_EXISTS")
+        assert identity_count(database) == 0
+
+    async def test_an_address_the_provider_did_not_verify_is_never_linked(
+        self, trusting: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        owner = await register(trusting, username="bob_local", email="bob@example.com")
+        database.update_user(owner["user"]["id"], email_verified=True)
+
+        body = await social_sign_in(trusting, provider, "bob")
+
+        assert_error(body, "BAD_USER_INPUT", reason="ACCOUNT_EXISTS")
+        assert identity_count(database) == 0
+
+
+class TestSecondFactor:
+    async def test_an_account_with_totp_is_asked_for_it_and_the_session_never_says_pwd(
+        self, trusting: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        owner = await register(trusting, username="carol_local", email="carol@example.com")
+        database.update_user(owner["user"]["id"], email_verified=True)
+        secret, _ = await enable_totp(trusting, owner["accessToken"])
+
+        body = await social_sign_in(trusting, provider, "carol")
+
+        error = assert_error(body, "UNAUTHENTICATED", reason="MFA_REQUIRED")
+        verified = await gql(
+            trusting,
+            VERIFY,
+            {"input": {"mfaToken": error["extensions"]["mfaToken"], "code": code_at(secret, 1)}},
+        )
+        token = data_of(verified, "verifyMfa")["accessToken"]
+        assert claims_of(token)["amr"] == ["fed", "otp"]
+
+
+class TestStates:
+    async def test_a_state_works_once(
+        self, client: httpx.AsyncClient, provider: OidcProvider
+    ) -> None:
+        returned = await at_provider(client, provider, "alice")
+        first = await finish(client, returned["state"], returned["code"])
+
+        again = await finish(client, returned["state"], returned["code"])
+
+        data_of(first, "finishSocialSignIn")
+        assert_error(again, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+
+    async def test_a_foreign_state_is_refused(
+        self, client: httpx.AsyncClient, provider: OidcProvider
+    ) -> None:
+        returned = await at_provider(client, provider, "alice")
+
+        body = await finish(client, secrets.token_urlsafe(32), returned["code"])
+
+        assert_error(body, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+
+    async def test_a_forged_code_is_refused_and_the_state_is_used_up(
+        self, client: httpx.AsyncClient, provider: OidcProvider
+    ) -> None:
+        returned = await at_provider(client, provider, "alice")
+
+        forged = await finish(client, returned["state"], "forged-" + returned["code"][:20])
+        real = await finish(client, returned["state"], returned["code"])
+
+        assert_error(forged, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+        assert_error(real, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+
+    async def test_parallel_finishes_of_one_state_open_one_session(
+        self, client: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        returned = await at_provider(client, provider, "alice")
+
+        bodies = await asyncio.gather(
+            *(finish(client, returned["state"], returned["code"]) for _ in range(5))
+        )
+
+        signed_in = [body for body in bodies if "errors" not in body]
+        assert len(signed_in) == 1
+        with database.engine.connect() as connection:
+            sessions = connection.execute(database.table("sessions").select()).all()
+        assert len(sessions) == 1
+
+    async def test_two_aliased_finishes_in_one_document_are_refused_before_running(
+        self, client: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        returned = await at_provider(client, provider, "alice")
+        twice = """
+        mutation Twice($input: FinishSocialSignInInput!) {
+          a: finishSocialSignIn(input: $input) { accessToken }
+          b: finishSocialSignIn(input: $input) { accessToken }
+        }"""
+
+        inputs = {"state": returned["state"], "code": returned["code"]}
+
+        body = await gql(client, twice, {"input": inputs})
+
+        assert_error(body, "GRAPHQL_VALIDATION_FAILED", reason="ONE_CREDENTIAL_CHECK")
+        assert user_count(database) == 0
+
+
+class TestTheProvidersAnswerIsChecked:
+    @pytest.mark.parametrize(
+        "mode", ["wrong_aud", "wrong_nonce", "wrong_iss", "expired", "foreign_key", "foreign_kid"]
+    )
+    async def test_an_id_token_that_does_not_check_out_signs_nobody_in(
+        self,
+        client: httpx.AsyncClient,
+        provider: OidcProvider,
+        database: SqlDatabase,
+        mode: TokenMode,
+    ) -> None:
+        returned = await at_provider(client, provider, "alice")
+        await provider.next_token(mode)
+
+        body = await finish(client, returned["state"], returned["code"])
+
+        assert_error(body, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+        assert user_count(database) == 0
+
+    @pytest.mark.parametrize("mode", ["garbage", "error_500"])
+    async def test_a_provider_answering_nonsense_is_unavailable_not_a_500(
+        self, client: httpx.AsyncClient, provider: OidcProvider, mode: TokenMode
+    ) -> None:
+        returned = await at_provider(client, provider, "alice")
+        await provider.next_token(mode)
+
+        response = await post_graphql(
+            client, FINISH, {"input": {"state": returned["state"], "code": returned["code"]}}
+        )
+
+        assert response.status_code == 200
+        assert_error(response.json(), "UNAUTHENTICATED", reason="PROVIDER_UNAVAILABLE")
+        assert_no_leak(response, sent=CLIENT.client_secret)
+
+    async def test_a_new_signing_key_is_fetched_when_an_id_token_names_it(
+        self, client: httpx.AsyncClient, provider: OidcProvider
+    ) -> None:
+        data_of(await social_sign_in(client, provider, "alice"), "finishSocialSignIn")
+        await provider.rotate_keys()
+
+        body = await social_sign_in(client, provider, "alice")
+
+        data_of(body, "finishSocialSignIn")
+
+    async def test_an_unreachable_provider_is_unavailable(
+        self, database: SqlDatabase, provider: OidcProvider
+    ) -> None:
+        settings = social_settings(database, provider, issuer="http://127.0.0.1:9")
+        async with running_app(settings) as client:
+            response = await post_graphql(
+                client, BEGIN, {"input": {"provider": "acme", "redirectUri": REDIRECT}}
+            )
+
+        assert_error(response.json(), "UNAUTHENTICATED", reason="PROVIDER_UNAVAILABLE")
+        assert_no_leak(response, sent=CLIENT.client_secret)
+
+
+async def test_me_shows_has_password_for_a_registered_account(
+    client: httpx.AsyncClient,
+) -> None:
+    owner = await register(client)
+
+    me = data_of(await gql(client, ACCOUNT, token=owner["accessToken"]), "me")
+
+    assert me["hasPassword"] is True and me["identities"] == []
+    assert data_of(await gql(client, ME, token=owner["accessToken"]), "me")["id"] == me["id"]
