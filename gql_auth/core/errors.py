@@ -24,7 +24,7 @@ class Subject(StrEnum):
     LIST_LIMIT = auto()  # how many of the newest items to list
     CODE = auto()  # a second-factor code being set up (confirmTotp)
     PASSKEY_CREDENTIAL = auto()  # a new passkey's attestation (PublicKeyCredential JSON)
-    PASSKEY_ID = auto()  # one of the caller's passkeys
+    ITEM_ID = auto()  # one of the caller's own items by id: a passkey, a linked provider
     PASSKEY_NAME = auto()  # the label a user gives a passkey
     PROVIDER = auto()  # a social sign-in provider's id
     REDIRECT_URI = auto()  # where a provider sends the browser back

@@ -250,7 +250,7 @@ async def remove(
         )
         deleted = rowcount(result)
     if deleted != 1:
-        raise InvalidInput(Subject.PASSKEY_ID, Reason.NOT_FOUND, "You have no such passkey.")
+        raise InvalidInput(Subject.ITEM_ID, Reason.NOT_FOUND, "You have no such passkey.")
     audit.record(db, EventKind.PASSKEY_REMOVED, user_id=user.id, client=client)
 
 

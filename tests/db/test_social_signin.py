@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from gql_auth.core.models import utcnow
 from gql_auth.settings import Settings
 from tests.support.helpers import (
     ME,
+    STRONG_PASSWORD,
     SqlDatabase,
     assert_error,
     assert_no_leak,
@@ -25,10 +28,12 @@ from tests.support.helpers import (
     data_of,
     event_kinds,
     gql,
+    login,
     make_settings,
     post_graphql,
     register,
     running_app,
+    session_id_of,
 )
 from tests.support.mfa import VERIFY, code_at, enable_totp
 from tests.support.oidc_provider import (
@@ -63,6 +68,18 @@ mutation Begin($input: BeginSocialSignInInput!) {
 FINISH = """
 mutation Finish($input: FinishSocialSignInInput!) {
   finishSocialSignIn(input: $input) { accessToken refreshToken user { id username email } }
+}"""
+BEGIN_LINK = """
+mutation BeginLink($input: BeginSocialLinkInput!) {
+  beginSocialLink(input: $input) { authorizationUrl state }
+}"""
+LINK = """
+mutation Link($input: FinishSocialSignInInput!) {
+  linkSocialIdentity(input: $input) { id provider email }
+}"""
+UNLINK = """
+mutation Unlink($id: ID!, $password: String) {
+  unlinkSocialIdentity(id: $id, currentPassword: $password)
 }"""
 ACCOUNT = """
 query { me { id username email emailVerified hasPassword identities { provider email } } }
@@ -439,3 +456,203 @@ async def test_me_shows_has_password_for_a_registered_account(
 
     assert me["hasPassword"] is True and me["identities"] == []
     assert data_of(await gql(client, ME, token=owner["accessToken"]), "me")["id"] == me["id"]
+
+
+async def begin_link(
+    client: httpx.AsyncClient, token: str, password: str | None = STRONG_PASSWORD
+) -> dict[str, Any]:
+    variables = {"provider": "acme", "redirectUri": REDIRECT, "currentPassword": password}
+    return await gql(client, BEGIN_LINK, {"input": variables}, token=token)
+
+
+async def link_as(
+    client: httpx.AsyncClient,
+    provider: OidcProvider,
+    token: str,
+    login_name: str,
+    password: str | None = STRONG_PASSWORD,
+) -> dict[str, Any]:
+    """beginSocialLink with this token, the provider's pages as login_name, linkSocialIdentity."""
+    started = data_of(await begin_link(client, token, password), "beginSocialLink")
+    returned = await provider.authorize(started["authorizationUrl"], login=login_name)
+    inputs = {"state": returned["state"], "code": returned["code"]}
+    return await gql(client, LINK, {"input": inputs}, token=token)
+
+
+def identities_of(me: dict[str, Any]) -> list[str]:
+    return [identity["email"] for identity in me["identities"]]
+
+
+class TestLinking:
+    async def test_a_password_account_links_a_provider_and_then_signs_in_with_it(
+        self, client: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        owner = await register(client, username="owner", email="owner@example.com")
+
+        linked = data_of(
+            await link_as(client, provider, owner["accessToken"], "alice"), "linkSocialIdentity"
+        )
+        signed_in = data_of(await social_sign_in(client, provider, "alice"), "finishSocialSignIn")
+
+        assert linked["provider"] == "acme" and linked["email"] == "alice@example.com"
+        assert signed_in["user"]["id"] == owner["user"]["id"]
+        assert user_count(database) == 1
+        assert "IDENTITY_LINKED" in event_kinds(database, owner["user"]["id"])
+
+    async def test_linking_needs_the_current_password(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        owner = await register(client)
+
+        wrong = await begin_link(client, owner["accessToken"], "not-the-password")
+        missing = await begin_link(client, owner["accessToken"], None)
+
+        assert_error(wrong, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+        assert_error(missing, "BAD_USER_INPUT", reason="REQUIRED", field="currentPassword")
+        assert "LOGIN_FAILED" in event_kinds(database, owner["user"]["id"])
+
+    async def test_a_stolen_token_of_an_account_without_a_password_cannot_link_later(
+        self, client: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        victim = data_of(await social_sign_in(client, provider, "alice"), "finishSocialSignIn")
+        # The thief holds the victim's token from a sign-in more than ten minutes ago.
+        database.update_session(session_id_of(victim), created_at=utcnow() - timedelta(minutes=11))
+
+        body = await begin_link(client, victim["accessToken"], None)
+
+        assert_error(body, "FORBIDDEN", reason="STEP_UP_REQUIRED")
+
+    async def test_an_account_with_a_second_factor_needs_a_session_that_proved_it(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        owner = await register(client)
+        await enable_totp(client, owner["accessToken"])  # this session proved only the password
+
+        body = await begin_link(client, owner["accessToken"])
+
+        assert_error(body, "FORBIDDEN", reason="STEP_UP_REQUIRED")
+
+    async def test_only_the_session_that_began_the_link_finishes_it(
+        self, client: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        owner = await register(client)
+        other_session = await login(client, owner["user"]["username"])
+        started = data_of(await begin_link(client, owner["accessToken"]), "beginSocialLink")
+        returned = await provider.authorize(started["authorizationUrl"], login="alice")
+        inputs = {"state": returned["state"], "code": returned["code"]}
+
+        body = await gql(client, LINK, {"input": inputs}, token=other_session["accessToken"])
+
+        assert_error(body, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+        assert identity_count(database) == 0
+
+    async def test_a_sign_in_state_cannot_link_and_a_link_state_cannot_sign_in(
+        self, client: httpx.AsyncClient, provider: OidcProvider
+    ) -> None:
+        owner = await register(client)
+        sign_in_state = await at_provider(client, provider, "alice")
+        started = data_of(await begin_link(client, owner["accessToken"]), "beginSocialLink")
+        link_state = await provider.authorize(started["authorizationUrl"], login="carol")
+
+        linked = await gql(
+            client,
+            LINK,
+            {"input": {"state": sign_in_state["state"], "code": sign_in_state["code"]}},
+            token=owner["accessToken"],
+        )
+        signed_in = await finish(client, link_state["state"], link_state["code"])
+
+        assert_error(linked, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+        assert_error(signed_in, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+
+    async def test_an_identity_linked_to_another_account_is_taken(
+        self, client: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        await social_sign_in(client, provider, "alice")  # alice's identity has its own account
+        owner = await register(client)
+
+        body = await link_as(client, provider, owner["accessToken"], "alice")
+
+        assert_error(body, "BAD_USER_INPUT", reason="IDENTITY_TAKEN", field="provider")
+        assert identity_count(database) == 1
+
+
+class TestUnlinking:
+    async def test_a_password_account_unlinks_its_provider(
+        self, client: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        owner = await register(client)
+        linked = data_of(
+            await link_as(client, provider, owner["accessToken"], "alice"), "linkSocialIdentity"
+        )
+
+        body = await gql(
+            client,
+            UNLINK,
+            {"id": linked["id"], "password": STRONG_PASSWORD},
+            token=owner["accessToken"],
+        )
+
+        assert data_of(body, "unlinkSocialIdentity") is True
+        assert identity_count(database) == 0
+        assert "IDENTITY_UNLINKED" in event_kinds(database, owner["user"]["id"])
+
+    async def test_the_only_way_in_is_never_unlinked(
+        self, client: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        payload = data_of(await social_sign_in(client, provider, "alice"), "finishSocialSignIn")
+        me = data_of(await gql(client, ACCOUNT, token=payload["accessToken"]), "me")
+        (identity,) = database_identities(database)
+
+        body = await gql(
+            client, UNLINK, {"id": str(identity), "password": None}, token=payload["accessToken"]
+        )
+
+        assert_error(body, "BAD_USER_INPUT", reason="LAST_SIGN_IN_METHOD", field="id")
+        assert identities_of(me) == ["alice@example.com"]
+        assert identity_count(database) == 1
+
+    async def test_two_unlinks_at_once_keep_one_way_in(
+        self, client: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        payload = data_of(await social_sign_in(client, provider, "alice"), "finishSocialSignIn")
+        data_of(
+            await link_as(client, provider, payload["accessToken"], "carol", None),
+            "linkSocialIdentity",
+        )
+        first, second = database_identities(database)
+
+        bodies = await asyncio.gather(
+            *(
+                gql(client, UNLINK, {"id": str(one)}, token=payload["accessToken"])
+                for one in (first, second)
+            )
+        )
+
+        assert sorted("errors" in body for body in bodies) == [False, True]
+        assert identity_count(database) == 1
+
+    async def test_someone_elses_identity_is_not_found(
+        self, client: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        await social_sign_in(client, provider, "alice")
+        (theirs,) = database_identities(database)
+        owner = await register(client)
+
+        body = await gql(
+            client,
+            UNLINK,
+            {"id": str(theirs), "password": STRONG_PASSWORD},
+            token=owner["accessToken"],
+        )
+
+        assert_error(body, "BAD_USER_INPUT", reason="NOT_FOUND", field="id")
+        assert identity_count(database) == 1
+
+
+def database_identities(database: SqlDatabase) -> list[int]:
+    identities = database.table("social_identities")
+    with database.engine.connect() as connection:
+        return list(
+            connection.execute(identities.select().order_by(identities.c.id)).scalars().all()
+        )

@@ -357,6 +357,9 @@ class TestEverySecretCheckIsDeclared:
             "finishPasskeyLogin",
             "deletePasskey",
             "finishSocialSignIn",
+            "beginSocialLink",
+            "linkSocialIdentity",
+            "unlinkSocialIdentity",
         }
 
     @pytest.mark.parametrize("name", sorted(NOT_CREDENTIAL_CHECKS))

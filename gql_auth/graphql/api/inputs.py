@@ -116,3 +116,14 @@ class FinishSocialSignInInput:
         description="The state that beginSocialSignIn returned (and the provider sent back)."
     )
     code: str = strawberry.field(description="The authorization code the provider sent back.")
+
+
+@strawberry.input(description="Linking a provider to the signed-in account, step 1.")
+class BeginSocialLinkInput:
+    provider: str = strawberry.field(description="A provider id from signInProviders.")
+    redirect_uri: str = strawberry.field(
+        description="Where the provider sends the browser back; one of OAUTH_REDIRECT_URIS."
+    )
+    current_password: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Required when the account has a password."
+    )

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import strawberry
 
-from gql_auth.graphql.api.inputs import BeginSocialSignInInput, FinishSocialSignInInput
+from gql_auth.graphql.api.inputs import (
+    BeginSocialLinkInput,
+    BeginSocialSignInInput,
+    FinishSocialSignInInput,
+)
 from gql_auth.graphql.api.signin import issued
-from gql_auth.graphql.api.types import AuthPayload
+from gql_auth.graphql.api.types import AuthPayload, SocialIdentity
 from gql_auth.graphql.context import Info
 from gql_auth.graphql.credentials import CredentialCheck, Secret
-from gql_auth.social import flow
+from gql_auth.graphql.permissions import IsAuthenticated, guarded_by, require_viewer
+from gql_auth.social import flow, linking
 from gql_auth.social import signin as social_signin
 from gql_auth.social.models import StatePurpose
 
@@ -87,3 +92,81 @@ class Mutation:
                 client=context.client,
             )
         return issued(context, signed_in)
+
+    @strawberry.mutation(
+        description="Linking, step 1: where to send the browser to link a provider to the "
+        "caller. Needs currentPassword when the account has one (a wrong one is "
+        "UNAUTHENTICATED / INVALID_CREDENTIALS and counts as a failed sign-in); an account "
+        "without one needs a session signed in within ten minutes. An account with a second "
+        "factor or a passkey needs a session that proved one: else FORBIDDEN / "
+        "STEP_UP_REQUIRED.",
+        extensions=[*guarded_by(IsAuthenticated()), CredentialCheck(Secret.PASSWORD)],
+    )
+    async def begin_social_link(self, info: Info, input: BeginSocialLinkInput) -> SocialSignInStart:
+        viewer = await require_viewer(info)
+        context = info.context
+        async with context.db() as db:
+            started = await linking.begin(
+                db,
+                context.services.social,
+                context.services.hasher,
+                user=viewer.user,
+                session_id=viewer.session.id,
+                provider_id=input.provider,
+                redirect_uri=input.redirect_uri,
+                current_password=_given(input.current_password),
+                client=context.client,
+            )
+        return SocialSignInStart(authorization_url=started.authorization_url, state=started.state)
+
+    @strawberry.mutation(
+        description="Linking, step 2: links the identity to the caller; only the session that "
+        "began the link may finish it. An identity linked to another account is "
+        "BAD_USER_INPUT / IDENTITY_TAKEN.",
+        extensions=[*guarded_by(IsAuthenticated()), CredentialCheck(Secret.AUTHORIZATION_CODE)],
+    )
+    async def link_social_identity(
+        self, info: Info, input: FinishSocialSignInInput
+    ) -> SocialIdentity:
+        viewer = await require_viewer(info)
+        context = info.context
+        async with context.db() as db:
+            row = await linking.link(
+                db,
+                context.services.social,
+                user=viewer.user,
+                session_id=viewer.session.id,
+                state=input.state,
+                code=input.code,
+                client=context.client,
+            )
+            return SocialIdentity.from_row(row)
+
+    @strawberry.mutation(
+        description="Refused (BAD_USER_INPUT / LAST_SIGN_IN_METHOD) when it is the only way in. "
+        "Re-authenticates like beginSocialLink; an id that is not one of the caller's is "
+        "BAD_USER_INPUT with field id, reason NOT_FOUND.",
+        extensions=[*guarded_by(IsAuthenticated()), CredentialCheck(Secret.PASSWORD)],
+    )
+    async def unlink_social_identity(
+        self, info: Info, id: strawberry.ID, current_password: str | None = strawberry.UNSET
+    ) -> bool:
+        viewer = await require_viewer(info)
+        context = info.context
+        async with context.db() as db:
+            await linking.unlink(
+                db,
+                context.services.social,
+                context.services.hasher,
+                user=viewer.user,
+                session_id=viewer.session.id,
+                identity_id=str(id),
+                current_password=_given(current_password),
+                client=context.client,
+            )
+        return True
+
+
+def _given(value: str | None) -> str | None:
+    """An optional argument left out (UNSET) means the same as null."""
+    return None if value is strawberry.UNSET else value

@@ -51,7 +51,7 @@ FIELDS: Mapping[Subject, str] = {
     Subject.LIST_LIMIT: "limit",
     Subject.CODE: "code",
     Subject.PASSKEY_CREDENTIAL: "credential",
-    Subject.PASSKEY_ID: "id",
+    Subject.ITEM_ID: "id",
     Subject.PASSKEY_NAME: "name",
     Subject.PROVIDER: "provider",
     Subject.REDIRECT_URI: "redirectUri",
