@@ -133,7 +133,9 @@ def build_services(settings: ServiceSettings) -> Services:
         social=SocialServices(
             providers=settings.social_providers,
             redirect_uris=frozenset(settings.oauth_redirect_uris),
-            client=OidcClient(settings.social_providers),
+            client=OidcClient(
+                settings.social_providers, timeout_seconds=settings.oauth_timeout_seconds
+            ),
             limits=rate_limits,
         ),
         notifier=Notifier(

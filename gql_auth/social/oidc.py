@@ -26,7 +26,6 @@ from gql_auth.social.settings import ProviderConfig
 
 logger = logging.getLogger("gql_auth.social")
 
-TIMEOUT = httpx2.Timeout(10.0, connect=5.0)
 # Calls to providers in flight at once per process; more wait their turn.
 MAX_OUTBOUND = 16
 METADATA_TTL_SECONDS = 3600.0
@@ -68,10 +67,13 @@ class Identity:
 class OidcClient:
     """One per app: the providers' metadata and keys, and the HTTP clients that reach them."""
 
-    def __init__(self, providers: dict[str, ProviderConfig]) -> None:
+    def __init__(self, providers: dict[str, ProviderConfig], *, timeout_seconds: float) -> None:
         self._providers = providers
         limits = httpx2.Limits(max_connections=MAX_OUTBOUND)
-        self._http = httpx2.AsyncClient(timeout=TIMEOUT, limits=limits)
+        timeout = httpx2.Timeout(timeout_seconds)
+        # httpx's timeouts are per read; a provider dripping bytes gets this in all.
+        self._deadline = timeout_seconds
+        self._http = httpx2.AsyncClient(timeout=timeout, limits=limits)
         self._oauth = {
             provider.id: AsyncOAuth2Client(
                 client_id=provider.client_id,
@@ -79,7 +81,7 @@ class OidcClient:
                 scope=" ".join(provider.scopes),
                 code_challenge_method="S256",
                 token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method name
-                timeout=TIMEOUT,
+                timeout=timeout,
                 limits=limits,
             )
             for provider in providers.values()
@@ -182,7 +184,7 @@ class OidcClient:
         code_verifier: str,
     ) -> dict[str, Any]:
         try:
-            async with self._gate:
+            async with self._gate, asyncio.timeout(self._deadline):
                 token = await self._oauth[provider.id].fetch_token(
                     metadata.token_endpoint,
                     grant_type="authorization_code",
@@ -194,7 +196,7 @@ class OidcClient:
             if error.error in _REFUSED_GRANTS:
                 raise InvalidCredentials("The provider did not accept the code.") from None
             raise _unavailable(provider, f"the token endpoint's {error.error}") from None
-        except (httpx2.HTTPError, ValueError) as error:
+        except (httpx2.HTTPError, ValueError, TimeoutError) as error:
             raise _unavailable(provider, f"the token endpoint: {type(error).__name__}") from None
         if not isinstance(token, dict):
             raise _unavailable(provider, "a token response that is not an object")
@@ -283,11 +285,11 @@ class OidcClient:
         self, provider: ProviderConfig, url: str, *, headers: dict[str, str] | None = None
     ) -> dict[str, Any]:
         try:
-            async with self._gate:
+            async with self._gate, asyncio.timeout(self._deadline):
                 response = await self._http.get(url, headers=headers)
             response.raise_for_status()
             document = response.json()
-        except (httpx2.HTTPError, ValueError) as error:
+        except (httpx2.HTTPError, ValueError, TimeoutError) as error:
             raise _unavailable(provider, f"{url}: {type(error).__name__}") from None
         if not isinstance(document, dict):
             raise _unavailable(provider, f"{url}: not a JSON object")

@@ -95,6 +95,15 @@ class SocialSettings(CoreSettings):
             "register the same ones at each provider."
         ),
     )
+    oauth_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description=(
+            "How long one call to a provider (discovery, keys, the code exchange, userinfo) "
+            "may take before the sign-in is answered PROVIDER_UNAVAILABLE."
+        ),
+    )
     oauth_provider_settings: dict[str, dict[str, str]] = Field(
         default={},
         description=(

@@ -35,6 +35,7 @@ from tests.support.helpers import (
     running_app,
     session_id_of,
 )
+from tests.support.mailbox import running_mail_app
 from tests.support.mfa import VERIFY, code_at, enable_totp
 from tests.support.oidc_provider import (
     OidcAccount,
@@ -43,6 +44,7 @@ from tests.support.oidc_provider import (
     TokenMode,
     running_oidc_provider,
 )
+from tests.support.recovery import NEW_PASSWORD, reset, reset_token
 
 REDIRECT = "http://127.0.0.1:5173/auth/callback"
 CLIENT = OidcClient(redirect_uris=(REDIRECT,))
@@ -93,10 +95,16 @@ def provider() -> Iterator[OidcProvider]:
 
 
 def social_settings(
-    database: SqlDatabase, provider: OidcProvider, *, trust_email: bool = False, issuer: str = ""
+    database: SqlDatabase,
+    provider: OidcProvider,
+    *,
+    trust_email: bool = False,
+    issuer: str = "",
+    **overrides: Any,
 ) -> Settings:
     return make_settings(
         database.url,
+        **overrides,
         oauth_providers=["acme"],
         oauth_redirect_uris=[REDIRECT],
         oauth_provider_settings={
@@ -434,6 +442,33 @@ class TestTheProvidersAnswerIsChecked:
 
         data_of(body, "finishSocialSignIn")
 
+    async def test_a_provider_too_slow_to_answer_is_unavailable_not_a_hang(
+        self, database: SqlDatabase, provider: OidcProvider
+    ) -> None:
+        await provider.reset()
+        settings = social_settings(database, provider, oauth_timeout_seconds=1)
+        async with running_app(settings) as client:
+            returned = await at_provider(client, provider, "alice")
+            await provider.next_token("hang", seconds=4)
+
+            body = await finish(client, returned["state"], returned["code"])
+
+        assert_error(body, "UNAUTHENTICATED", reason="PROVIDER_UNAVAILABLE")
+
+    async def test_failed_finishes_are_limited_per_client_address_also_in_parallel(
+        self, database: SqlDatabase, provider: OidcProvider
+    ) -> None:
+        settings = social_settings(database, provider, rate_limit_social_finish_ip="3/15minutes")
+        async with running_app(settings) as client:
+            bodies = await asyncio.gather(
+                *(finish(client, secrets.token_urlsafe(32), "code") for _ in range(6))
+            )
+
+        reasons = sorted(body["errors"][0]["extensions"].get("reason", "") for body in bodies)
+        codes = sorted(body["errors"][0]["extensions"]["code"] for body in bodies)
+        assert reasons.count("INVALID_CREDENTIALS") == 3
+        assert codes.count("RATE_LIMITED") == 3
+
     async def test_an_unreachable_provider_is_unavailable(
         self, database: SqlDatabase, provider: OidcProvider
     ) -> None:
@@ -445,6 +480,21 @@ class TestTheProvidersAnswerIsChecked:
 
         assert_error(response.json(), "UNAUTHENTICATED", reason="PROVIDER_UNAVAILABLE")
         assert_no_leak(response, sent=CLIENT.client_secret)
+
+
+async def test_an_account_without_a_password_gets_one_through_the_reset_mail(
+    database: SqlDatabase, provider: OidcProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_mail_app(social_settings(database, provider), caplog) as app:
+        payload = data_of(await social_sign_in(app.client, provider, "alice"), "finishSocialSignIn")
+        token = await reset_token(app, "alice@example.com")
+        data_of(await reset(app, token), "resetPassword")
+
+        signed_in = await login(app.client, payload["user"]["username"], NEW_PASSWORD)
+        me = data_of(await gql(app.client, ACCOUNT, token=signed_in["accessToken"]), "me")
+
+    assert me["id"] == payload["user"]["id"] and me["hasPassword"] is True
+    assert claims_of(signed_in["accessToken"])["amr"] == ["pwd"]
 
 
 async def test_me_shows_has_password_for_a_registered_account(
