@@ -97,16 +97,18 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    workdir: Path, *, host_name: str = "127.0.0.1", **settings: str
+    workdir: Path, port: int | None = None, /, *, host_name: str = "127.0.0.1", **settings: str
 ) -> Iterator[LiveServer]:
     """Migrates a fresh SQLite file, serves it on a free port, and always stops the server.
 
     The server listens on 127.0.0.1; `host_name` is what the browser types, and the
     server's PUBLIC_URL (WebAuthn wants a name such as localhost, not an address).
     `settings` are more environment variables, or replace these (e.g. ENVIRONMENT).
+    A given `port` (positional: every keyword is a setting) lets a test name the
+    server's URLs before it starts, as an OpenID Provider needs the redirect URI first.
     """
     database_url = f"sqlite:///{workdir / 'live.db'}"
-    port = free_port()
+    port = port or free_port()
     url = f"http://{host_name}:{port}"
     defaults = {"ENVIRONMENT": "development", "LOG_LEVEL": "WARNING", "PUBLIC_URL": url}
     env = server_environment(database_url, **{**defaults, **settings})
@@ -130,10 +132,19 @@ def register_on(server: LiveServer, username: str) -> None:
 
 
 def drive_browser(
-    server: LiveServer, node: str, script: str, username: str, out: Path
+    server: LiveServer,
+    node: str,
+    script: str,
+    username: str,
+    out: Path,
+    **extra_env: str,
 ) -> dict[str, Any]:
-    """Runs a playwright script of tests/browser against the server; its JSON report."""
+    """Runs a playwright script of tests/browser against the server; its JSON report.
+
+    `extra_env` are more variables for the script (e.g. another server's URL).
+    """
     env = {
+        **extra_env,
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", str(Path.home())),
         "BASE_URL": server.url,

@@ -60,6 +60,7 @@ _PAGE = """<!doctype html>
   <strong>gql-auth</strong>
   <span id="gql-auth-status" role="status">Not signed in.</span>
   <button id="gql-auth-passkey-sign-in" type="button" hidden>Sign in with passkey</button>
+  <span id="gql-auth-social" class="gql-auth-social" hidden></span>
   <button id="gql-auth-add-passkey" type="button" hidden>Add passkey</button>
   <button id="gql-auth-sign-out" type="button" hidden>Sign out</button>
 </header>
