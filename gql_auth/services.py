@@ -34,8 +34,8 @@ from gql_auth.security.tokens import AccessTokenCodec
 from gql_auth.sessions.settings import SessionSettings
 from gql_auth.sessions.viewer_lookup import ViewerLookup
 from gql_auth.signin import SignInServices
+from gql_auth.social.clients import ProviderClients
 from gql_auth.social.flow import SocialServices
-from gql_auth.social.oidc import OidcClient
 from gql_auth.social.settings import SocialSettings
 
 # Threads reading the viewer check: with two cores, more only queue on the GIL.
@@ -133,7 +133,7 @@ def build_services(settings: ServiceSettings) -> Services:
         social=SocialServices(
             providers=settings.social_providers,
             redirect_uris=frozenset(settings.oauth_redirect_uris),
-            client=OidcClient(
+            client=ProviderClients(
                 settings.social_providers, timeout_seconds=settings.oauth_timeout_seconds
             ),
             limits=rate_limits,

@@ -22,8 +22,9 @@ from gql_auth.core.errors import InvalidCredentials, InvalidInput, Reason, Subje
 from gql_auth.core.models import utcnow
 from gql_auth.limits.limiter import RateLimits, Rule
 from gql_auth.security.tokens import hash_token
+from gql_auth.social.clients import ProviderClients
+from gql_auth.social.identity import Identity
 from gql_auth.social.models import SocialState, StatePurpose
-from gql_auth.social.oidc import Identity, OidcClient
 from gql_auth.social.settings import ProviderConfig
 
 LIFETIME = timedelta(minutes=10)
@@ -38,7 +39,7 @@ class SocialServices:
 
     providers: dict[str, ProviderConfig]
     redirect_uris: frozenset[str]
-    client: OidcClient
+    client: ProviderClients
     limits: RateLimits
 
 

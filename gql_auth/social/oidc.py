@@ -10,24 +10,20 @@ slow or answers nonsense is ProviderUnavailable, never a hang or a 500.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
+from authlib.integrations.httpx_client import OAuthError
 from jose import JWTError, jwt
 
 from gql_auth.core.errors import InvalidCredentials, ProviderUnavailable
+from gql_auth.social.identity import Identity
+from gql_auth.social.outbound import Outbound, unavailable
 from gql_auth.social.settings import ProviderConfig
 
-logger = logging.getLogger("gql_auth.social")
-
-# Calls to providers in flight at once per process; more wait their turn.
-MAX_OUTBOUND = 16
 METADATA_TTL_SECONDS = 3600.0
 # A kid the JWKS did not have even after fetching it again is not fetched for again
 # for this long: a provider that keeps naming it cannot make us fetch on every sign-in.
@@ -52,47 +48,19 @@ class Metadata:
     algorithms: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """Who the provider vouched for, once its ID token checked out."""
-
-    provider: str
-    subject: str
-    email: str | None
-    email_verified: bool
-    name: str | None
-    preferred_username: str | None
-
-
 class OidcClient:
     """One per app: the providers' metadata and keys, and the HTTP clients that reach them."""
 
-    def __init__(self, providers: dict[str, ProviderConfig], *, timeout_seconds: float) -> None:
-        self._providers = providers
-        limits = httpx2.Limits(max_connections=MAX_OUTBOUND)
-        timeout = httpx2.Timeout(timeout_seconds)
-        # httpx's timeouts are per read; a provider dripping bytes gets this in all.
-        self._deadline = timeout_seconds
-        self._http = httpx2.AsyncClient(timeout=timeout, limits=limits)
+    def __init__(self, providers: dict[str, ProviderConfig], outbound: Outbound) -> None:
+        self._outbound = outbound
         self._oauth = {
-            provider.id: AsyncOAuth2Client(
-                client_id=provider.client_id,
-                client_secret=provider.client_secret.get_secret_value(),
-                scope=" ".join(provider.scopes),
-                code_challenge_method="S256",
-                token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method name
-                timeout=timeout,
-                limits=limits,
-            )
-            for provider in providers.values()
+            provider.id: outbound.oauth_client(provider) for provider in providers.values()
         }
-        self._gate = asyncio.Semaphore(MAX_OUTBOUND)
         self._metadata: dict[str, tuple[float, Metadata]] = {}
         self._keys: dict[str, dict[str, Any]] = {}
         self._unknown_kids: dict[tuple[str, str], float] = {}
 
     async def aclose(self) -> None:
-        await self._http.aclose()
         for client in self._oauth.values():
             await client.aclose()
 
@@ -167,11 +135,11 @@ class OidcClient:
                 & ALGORITHMS,
             )
         except (KeyError, TypeError):
-            raise _unavailable(provider, "an incomplete discovery document") from None
+            raise unavailable(provider, "an incomplete discovery document") from None
         if metadata.issuer.rstrip("/") != provider.issuer:  # OpenID Connect Discovery 4.3
-            raise _unavailable(provider, f"a discovery document for {metadata.issuer}")
+            raise unavailable(provider, f"a discovery document for {metadata.issuer}")
         if not metadata.algorithms:
-            raise _unavailable(provider, "no signing algorithm we accept")
+            raise unavailable(provider, "no signing algorithm we accept")
         self._metadata[provider.id] = (time.monotonic(), metadata)
         return metadata
 
@@ -184,7 +152,7 @@ class OidcClient:
         code_verifier: str,
     ) -> dict[str, Any]:
         try:
-            async with self._gate, asyncio.timeout(self._deadline):
+            async with self._outbound.call():
                 token = await self._oauth[provider.id].fetch_token(
                     metadata.token_endpoint,
                     grant_type="authorization_code",
@@ -195,11 +163,11 @@ class OidcClient:
         except OAuthError as error:
             if error.error in _REFUSED_GRANTS:
                 raise InvalidCredentials("The provider did not accept the code.") from None
-            raise _unavailable(provider, f"the token endpoint's {error.error}") from None
+            raise unavailable(provider, f"the token endpoint's {error.error}") from None
         except (httpx2.HTTPError, ValueError, TimeoutError) as error:
-            raise _unavailable(provider, f"the token endpoint: {type(error).__name__}") from None
+            raise unavailable(provider, f"the token endpoint: {type(error).__name__}") from None
         if not isinstance(token, dict):
-            raise _unavailable(provider, "a token response that is not an object")
+            raise unavailable(provider, "a token response that is not an object")
         return dict(token)
 
     async def _verified_claims(
@@ -265,7 +233,7 @@ class OidcClient:
             return None
         keys = await self._get_json(provider, metadata.jwks_uri)
         if not isinstance(keys.get("keys"), list):
-            raise _unavailable(provider, "a JWKS without keys")
+            raise unavailable(provider, "a JWKS without keys")
         self._keys[provider.id] = keys
         found = _find_key(keys, kid)
         if found is None:
@@ -284,15 +252,9 @@ class OidcClient:
     async def _get_json(
         self, provider: ProviderConfig, url: str, *, headers: dict[str, str] | None = None
     ) -> dict[str, Any]:
-        try:
-            async with self._gate, asyncio.timeout(self._deadline):
-                response = await self._http.get(url, headers=headers)
-            response.raise_for_status()
-            document = response.json()
-        except (httpx2.HTTPError, ValueError, TimeoutError) as error:
-            raise _unavailable(provider, f"{url}: {type(error).__name__}") from None
+        document = await self._outbound.get_json(provider, url, headers=headers)
         if not isinstance(document, dict):
-            raise _unavailable(provider, f"{url}: not a JSON object")
+            raise unavailable(provider, f"{url}: not a JSON object")
         return document
 
 
@@ -312,9 +274,3 @@ def _required(document: dict[str, Any], name: str) -> str:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _unavailable(provider: ProviderConfig, what: str) -> ProviderUnavailable:
-    # The operator learns what went wrong; the client learns only that the provider failed.
-    logger.warning("provider %s: %s", provider.id, what)
-    return ProviderUnavailable()

@@ -26,12 +26,21 @@ from gql_auth.core.settings import CommaList, CoreSettings
 PROVIDER_ID = re.compile(r"[a-z][a-z0-9]{0,31}")
 PROVIDER_KEYS = ("issuer", "client_id", "client_secret", "scopes", "display_name", "trust_email")
 DEFAULT_SCOPES = ("openid", "email", "profile")
+# `github`: OAuth 2.0 without OpenID Connect. OAUTH_GITHUB_ISSUER may name a GitHub
+# Enterprise Server (its API is under /api/v3); unset, github.com and api.github.com.
+GITHUB = "github"
+GITHUB_COM = "https://github.com"
+GITHUB_SCOPES = ("read:user", "user:email")
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 
 @dataclass(frozen=True, slots=True)
 class ProviderConfig:
-    """One OpenID Connect provider, as its OAUTH_<ID>_* settings describe it."""
+    """One provider, as its OAUTH_<ID>_* settings describe it.
+
+    `issuer` is the OpenID Connect issuer, or for `github` the base URL of the
+    GitHub (Enterprise) site.
+    """
 
     id: str
     display_name: str
@@ -40,6 +49,15 @@ class ProviderConfig:
     client_secret: SecretStr
     scopes: tuple[str, ...]
     trust_email: bool
+
+    @property
+    def is_github(self) -> bool:
+        return self.id == GITHUB
+
+    @property
+    def api_base(self) -> str:
+        """GitHub's REST API: api.github.com, or /api/v3 on an Enterprise Server."""
+        return "https://api.github.com" if self.issuer == GITHUB_COM else self.issuer + "/api/v3"
 
 
 class ProviderSettingsSource(PydanticBaseSettingsSource):
@@ -85,7 +103,9 @@ class SocialSettings(CoreSettings):
             "Comma-separated provider ids (lower-case letters and digits); each id `X` is "
             "configured by `OAUTH_X_ISSUER`, `OAUTH_X_CLIENT_ID`, `OAUTH_X_CLIENT_SECRET`, "
             "`OAUTH_X_SCOPES` (default `openid email profile`), `OAUTH_X_DISPLAY_NAME` "
-            "(default the id) and `OAUTH_X_TRUST_EMAIL` (default `false`)."
+            "(default the id) and `OAUTH_X_TRUST_EMAIL` (default `false`). `github` is a "
+            "preset (OAuth 2.0, no OpenID Connect) that needs only the client id and secret; "
+            "its issuer may name a GitHub Enterprise Server."
         ),
     )
     oauth_redirect_uris: CommaList = Field(
@@ -162,14 +182,14 @@ class SocialSettings(CoreSettings):
 
     def _provider(self, provider: str, values: Mapping[str, str]) -> ProviderConfig:
         prefix = f"OAUTH_{provider.upper()}_"
-        missing = [
-            prefix + key.upper()
-            for key in ("issuer", "client_id", "client_secret")
-            if not values.get(key, "").strip()
-        ]
+        github = provider == GITHUB
+        required = (
+            ("client_id", "client_secret") if github else ("issuer", "client_id", "client_secret")
+        )
+        missing = [prefix + key.upper() for key in required if not values.get(key, "").strip()]
         if missing:
             raise ValueError(f"{', '.join(missing)} must be set for provider {provider}")
-        issuer = values["issuer"].strip().rstrip("/")
+        issuer = (values.get("issuer", "").strip() or (GITHUB_COM if github else "")).rstrip("/")
         parts = urlsplit(issuer)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError(f"{prefix}ISSUER must be an http(s) URL")
@@ -178,12 +198,17 @@ class SocialSettings(CoreSettings):
         trust = values.get("trust_email", "false").strip().lower()
         if trust not in _TRUE | _FALSE:
             raise ValueError(f"{prefix}TRUST_EMAIL must be true or false")
-        scopes = tuple(values.get("scopes", "").split()) or DEFAULT_SCOPES
-        if "openid" not in scopes:
+        scopes = tuple(values.get("scopes", "").split()) or (
+            GITHUB_SCOPES if github else DEFAULT_SCOPES
+        )
+        if github and "user:email" not in scopes:
+            raise ValueError(f"{prefix}SCOPES must include user:email (the address comes from it)")
+        if not github and "openid" not in scopes:
             raise ValueError(f"{prefix}SCOPES must include openid")
         return ProviderConfig(
             id=provider,
-            display_name=values.get("display_name", "").strip() or provider,
+            display_name=values.get("display_name", "").strip()
+            or ("GitHub" if github else provider),
             issuer=issuer,
             client_id=values["client_id"].strip(),
             client_secret=SecretStr(values["client_secret"].strip()),

@@ -105,3 +105,38 @@ class TestRedirectUris:
     def test_only_absolute_http_uris_without_a_fragment(self, uri: str) -> None:
         with pytest.raises(SettingsError, match="OAUTH_REDIRECT_URIS"):
             load_settings(_env_file=None, secret_key=SECRET_KEY, oauth_redirect_uris=[uri])
+
+
+class TestGithubPreset:
+    def test_needs_only_the_client_id_and_secret(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("OAUTH_PROVIDERS", "github")
+        monkeypatch.setenv("OAUTH_GITHUB_CLIENT_ID", "Iv1.client")
+        monkeypatch.setenv("OAUTH_GITHUB_CLIENT_SECRET", "s3cret")
+
+        github = load_settings(_env_file=None, secret_key=SECRET_KEY).social_providers["github"]
+
+        assert github.is_github and github.display_name == "GitHub"
+        assert github.issuer == "https://github.com"
+        assert github.api_base == "https://api.github.com"
+        assert github.scopes == ("read:user", "user:email")
+
+    def test_an_enterprise_server_has_its_api_under_api_v3(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("OAUTH_PROVIDERS", "github")
+        monkeypatch.setenv("OAUTH_GITHUB_ISSUER", "https://git.corp.example/")
+        monkeypatch.setenv("OAUTH_GITHUB_CLIENT_ID", "c")
+        monkeypatch.setenv("OAUTH_GITHUB_CLIENT_SECRET", "s")
+
+        github = load_settings(_env_file=None, secret_key=SECRET_KEY).social_providers["github"]
+
+        assert github.api_base == "https://git.corp.example/api/v3"
+
+    def test_the_address_scope_cannot_be_left_out(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("OAUTH_PROVIDERS", "github")
+        monkeypatch.setenv("OAUTH_GITHUB_CLIENT_ID", "c")
+        monkeypatch.setenv("OAUTH_GITHUB_CLIENT_SECRET", "s")
+        monkeypatch.setenv("OAUTH_GITHUB_SCOPES", "read:user")
+
+        with pytest.raises(SettingsError, match="OAUTH_GITHUB_SCOPES"):
+            load_settings(_env_file=None, secret_key=SECRET_KEY)
