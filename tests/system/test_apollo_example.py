@@ -1,25 +1,31 @@
 """examples/apollo-client: generated types match schema.graphql, it type-checks, and it works.
 
 The example runs under node against a real `gql-auth serve` in production mode that runs
-only the example's trusted documents (src/gql/persisted-documents.json); skipped without
-node and npm, failed without them under CI=true.
+only the example's trusted documents (src/gql/persisted-documents.json); its social sign-in
+runs against a real OpenID Provider (tests/oidc), the test playing the browser there. Skipped
+without node and npm, failed without them under CI=true.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -36,6 +42,7 @@ from tests.support.helpers import (
     unique_username,
 )
 from tests.support.live_server import REPO, LiveServer, live_server, npm_ci, require_tools, run
+from tests.support.oidc_provider import OidcAccount, OidcClient, OidcProvider, running_oidc_provider
 
 EXAMPLE = REPO / "examples" / "apollo-client"
 GENERATED = EXAMPLE / "src" / "gql"
@@ -323,6 +330,232 @@ def test_demo_signs_in_through_mfa_required_and_verify_mfa(
     sessions = [row for row in database.rows("sessions") if row["user_id"] == user_id]
     # register's session and verifyMfa's (logged out); login itself opened none.
     assert sorted(row["revoked_at"] is None for row in sessions) == [False, True]
+
+
+# --- the provider button: social sign-in against a real OpenID Provider ----------------
+
+# Nobody serves it: the test plays the browser, stops at the redirect and hands its
+# address to the demo, as a person would paste it from the address bar.
+REDIRECT = "http://127.0.0.1:5173/auth/callback"
+ACME = OidcClient(redirect_uris=(REDIRECT,))
+DAVE = OidcAccount(
+    sub="dave-0004", email="dave@example.com", name="Dave Ross", preferred_username="dave"
+)
+ERIN = OidcAccount(
+    sub="erin-0005", email="erin@example.com", name="Erin Hale", preferred_username="erin"
+)
+
+
+@dataclass(frozen=True)
+class Acme:
+    """A production server with the provider "acme" (a real oidc-provider) and REDIRECT."""
+
+    provider: OidcProvider
+    server: LiveServer
+    database: SqlDatabase
+
+
+@pytest.fixture(scope="module")
+def acme(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Acme]:
+    with (
+        running_oidc_provider(clients=(ACME,), accounts=(DAVE, ERIN)) as provider,
+        live_server(
+            tmp_path_factory.mktemp("apollo-social"),
+            **PRODUCTION,
+            OAUTH_PROVIDERS="acme",
+            OAUTH_REDIRECT_URIS=REDIRECT,
+            OAUTH_ACME_ISSUER=provider.issuer,
+            OAUTH_ACME_CLIENT_ID=ACME.client_id,
+            OAUTH_ACME_CLIENT_SECRET=ACME.client_secret,
+            OAUTH_ACME_DISPLAY_NAME="Acme ID",
+        ) as server,
+    ):
+        engine = sa.create_engine(server.database_url, poolclass=sa.pool.NullPool)
+        try:
+            yield Acme(provider, server, SqlDatabase(server.database_url, engine))
+        finally:
+            engine.dispose()
+
+
+@dataclass(frozen=True)
+class SocialRun:
+    returncode: int
+    lines: list[str]
+    stderr: str
+    sent: list[str]  # the operations that reached the server, in order
+
+    @property
+    def authorization_url(self) -> str:
+        (url,) = [line.removeprefix("authorize: ") for line in self.lines if "authorize: " in line]
+        return url
+
+
+class _RecordingProxy(BaseHTTPRequestHandler):
+    """Forwards each POST to the server and records the operation it asked for (by the
+    trusted document's hash, so by what the server would run)."""
+
+    upstream = ""
+    operations: list[str] = []
+
+    def do_POST(self) -> None:
+        request = self.rfile.read(int(self.headers["Content-Length"]))
+        sha256 = json.loads(request)["extensions"]["persistedQuery"]["sha256Hash"]
+        self.operations.append(_operation_name(_manifest(MANIFEST.read_text())[sha256]))
+        forwarded = {
+            name: value
+            for name in ("Content-Type", "Accept", "Authorization")
+            if (value := self.headers.get(name)) is not None
+        }
+        answer = httpx.post(self.upstream, content=request, headers=forwarded, timeout=30)
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", answer.headers["content-type"])
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def recording_proxy(server: LiveServer) -> Iterator[tuple[str, list[str]]]:
+    """A GraphQL URL in front of the server, and the operations sent to it, in order."""
+    handler: type[_RecordingProxy] = type(
+        "Handler", (_RecordingProxy,), {"upstream": server.graphql_url, "operations": []}
+    )
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{proxy.server_address[1]}/graphql", handler.operations
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        thread.join()
+
+
+async def run_social_demo(
+    demo: list[str], server: LiveServer, browser: Callable[[str], Awaitable[str]]
+) -> SocialRun:
+    """The demo's DEMO_SOCIAL run: at its "authorize: <url>" line, `browser` goes to the
+    provider and returns the address it was sent back to, which the demo reads on stdin.
+    The demo talks to the server through a recording proxy: `sent` is what reached it."""
+    with recording_proxy(server) as (url, sent):
+        return await _run_social_demo(demo, url, browser, sent)
+
+
+async def _run_social_demo(
+    demo: list[str], url: str, browser: Callable[[str], Awaitable[str]], sent: list[str]
+) -> SocialRun:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "GRAPHQL_URL": url,
+        "DEMO_SOCIAL": "acme",
+        "DEMO_REDIRECT_URI": REDIRECT,
+    }
+    process = await asyncio.create_subprocess_exec(
+        *demo,
+        cwd=EXAMPLE,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdin and process.stdout and process.stderr
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(100):
+            while line := (await process.stdout.readline()).decode():
+                lines.append(line.rstrip("\n"))
+                if line.startswith("authorize: "):
+                    callback = await browser(line.removeprefix("authorize: ").strip())
+                    process.stdin.write(f"{callback}\n".encode())
+                    await process.stdin.drain()
+                    process.stdin.close()
+            stderr = (await process.stderr.read()).decode()
+            returncode = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    return SocialRun(returncode, lines, stderr, list(sent))
+
+
+def at_redirect(parameters: dict[str, str]) -> str:
+    """The address the browser lands on: the redirect URI with the provider's parameters."""
+    return f"{REDIRECT}?{urlencode(parameters)}"
+
+
+async def test_demo_signs_in_with_a_provider(demo: list[str], acme: Acme) -> None:
+    async def browser(authorization_url: str) -> str:
+        return at_redirect(await acme.provider.authorize(authorization_url, login=DAVE.login_name))
+
+    done = await run_social_demo(demo, acme.server, browser)
+
+    assert done.returncode == 0, (done.lines, done.stderr)
+    assert done.lines == [
+        "providers: acme (Acme ID)",
+        f"authorize: {done.authorization_url}",
+        "finishSocialSignIn: dave",
+        "me: dave",  # the server's `me` with the tokens finishSocialSignIn gave
+        "logout: true",
+    ]
+    assert done.sent == [
+        "SignInProviders",
+        "BeginSocialSignIn",
+        "FinishSocialSignIn",
+        "Me",
+        "Logout",
+    ]
+    # The provider's own authorization endpoint, asked to come back to REDIRECT.
+    sent = urlsplit(done.authorization_url)
+    assert f"{sent.scheme}://{sent.netloc}{sent.path}" == acme.provider.authorization_endpoint
+    assert parse_qs(sent.query)["redirect_uri"] == [REDIRECT]
+    # `dave` is the account the provider's DAVE signed in to: a new one, linked to his sub.
+    user = acme.database.user_row("dave")
+    assert (user["email"], user["password_hash"]) == (DAVE.email, None)
+    identities = [
+        row for row in acme.database.rows("social_identities") if row["user_id"] == user["id"]
+    ]
+    assert [(row["provider"], row["subject"]) for row in identities] == [("acme", DAVE.sub)]
+    sessions = [row for row in acme.database.rows("sessions") if row["user_id"] == user["id"]]
+    assert [row["revoked_at"] is not None for row in sessions] == [True]  # logged out
+
+
+@pytest.mark.parametrize("spoil", ["forged state", "no state"])
+async def test_demo_refuses_a_redirect_with_another_state_before_asking_the_server(
+    demo: list[str], acme: Acme, spoil: str
+) -> None:
+    # The real code, with a state that is not the one the demo kept: the redirect an
+    # attacker would make the victim's browser follow to sign it in to their account.
+    came_back: dict[str, str] = {}
+
+    async def browser(authorization_url: str) -> str:
+        came_back.update(await acme.provider.authorize(authorization_url, login=ERIN.login_name))
+        forged = {k: v for k, v in came_back.items() if k != "state"}
+        if spoil == "forged state":
+            forged["state"] = secrets.token_urlsafe(32)
+        return at_redirect(forged)
+
+    done = await run_social_demo(demo, acme.server, browser)
+
+    assert done.returncode == 1, (done.lines, done.stderr)
+    assert done.lines == [
+        "providers: acme (Acme ID)",
+        f"authorize: {done.authorization_url}",
+        "failed: STATE_MISMATCH: the state is not the one this sign-in kept",
+    ]
+    # Refused in the example: finishSocialSignIn never reached the server...
+    assert done.sent == ["SignInProviders", "BeginSocialSignIn"]
+    # ...and the refusal spent neither the state nor the code (single use at the server and
+    # at the provider): the real redirect still finishes, once, as the provider's account.
+    finished = _graphql(
+        acme.server,
+        "FinishSocialSignIn",
+        {"input": {"state": came_back["state"], "code": came_back["code"]}},
+    )
+    assert not finished.get("errors"), finished
+    assert finished["data"]["finishSocialSignIn"]["user"]["username"] == "erin"
 
 
 # --- what the trusted-documents server refuses ----------------------------------------

@@ -11,8 +11,14 @@
 //   GRAPHQL_URL=... ACCESS_TOKEN=... REFRESH_TOKEN=... node dist/demo.js
 //     resumes a saved session: me and userDashboard run at once; when the access
 //     token has expired both fail, one refresh serves both, both are retried; then logout.
+//
+//   GRAPHQL_URL=... DEMO_SOCIAL=acme DEMO_REDIRECT_URI=http://127.0.0.1:5173/auth/callback node dist/demo.js
+//     signInProviders -> beginSocialSignIn (prints "authorize: <url>"; open it and sign in) ->
+//     reads the address the provider sent the browser back to (one line on stdin) ->
+//     compares its state with the kept one -> finishSocialSignIn -> me -> logout.
 import { ApolloClient, CombinedGraphQLErrors, HttpLink, InMemoryCache } from "@apollo/client";
 import { randomBytes } from "node:crypto";
+import { createInterface } from "node:readline";
 import { Secret, TOTP } from "otpauth";
 
 import { AuthSession, describeError } from "./auth.js";
@@ -27,6 +33,7 @@ import {
   UserDashboardDocument,
   VerifyMfaDocument,
 } from "./operations.js";
+import { MemoryStateStore, SocialSignIn } from "./social.js";
 import { trustedDocumentsLink } from "./trusted.js";
 
 const url = process.env["GRAPHQL_URL"];
@@ -184,11 +191,51 @@ async function mfaUser(): Promise<void> {
   await logout();
 }
 
+/** The first line on stdin: where a browser app's callback page would read location.href. */
+async function firstLineOfStdin(): Promise<string> {
+  const lines = createInterface({ input: process.stdin });
+  try {
+    for await (const line of lines) return line.trim();
+  } finally {
+    lines.close();
+  }
+  throw new Error("stdin closed before the redirect's address came");
+}
+
+async function socialUser(provider: string, redirectUri: string): Promise<void> {
+  // A browser app keeps the state in sessionStorage across the redirect; here both
+  // halves run in this one process.
+  const social = new SocialSignIn(client, session, new MemoryStateStore());
+
+  const providers = await social.providers();
+  console.log(`providers: ${providers.map((p) => `${p.id} (${p.displayName})`).join(", ")}`);
+  if (!providers.some((p) => p.id === provider)) throw new Error(`no provider ${provider}`);
+
+  console.log(`authorize: ${await social.begin(provider, redirectUri)}`);
+  console.error("Open that URL, sign in, then paste the address you are sent back to here.");
+  const callback = new URL(await firstLineOfStdin());
+
+  const result = await social.finish(callback.searchParams);
+  if (result.kind === "mfaRequired") {
+    // As after login: verifyMfa with result.mfaToken and a code (see DEMO_MFA).
+    console.log(`finishSocialSignIn: UNAUTHENTICATED/MFA_REQUIRED (${result.mfaMethods.join(", ")})`);
+    return;
+  }
+  console.log(`finishSocialSignIn: ${result.user.username}`);
+  console.log(`me: ${await me()}`);
+  await logout();
+}
+
 async function main(): Promise<void> {
   const accessToken = process.env["ACCESS_TOKEN"];
   const refreshToken = process.env["REFRESH_TOKEN"];
+  const socialProvider = process.env["DEMO_SOCIAL"];
   if (accessToken && refreshToken) {
     await savedSession(accessToken, refreshToken);
+  } else if (socialProvider) {
+    const redirectUri = process.env["DEMO_REDIRECT_URI"];
+    if (!redirectUri) throw new Error("DEMO_SOCIAL needs DEMO_REDIRECT_URI (one of OAUTH_REDIRECT_URIS)");
+    await socialUser(socialProvider, redirectUri);
   } else if (process.env["DEMO_MFA"]) {
     await mfaUser();
   } else {

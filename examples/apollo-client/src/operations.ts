@@ -103,3 +103,35 @@ export const VerifyMfaDocument = graphql(`
     }
   }
 `);
+
+export const SignInProvidersDocument = graphql(`
+  query SignInProviders {
+    signInProviders {
+      id
+      displayName
+    }
+  }
+`);
+
+export const BeginSocialSignInDocument = graphql(`
+  mutation BeginSocialSignIn($input: BeginSocialSignInInput!) {
+    beginSocialSignIn(input: $input) {
+      authorizationUrl
+      state
+    }
+  }
+`);
+
+export const FinishSocialSignInDocument = graphql(`
+  mutation FinishSocialSignIn($input: FinishSocialSignInInput!) {
+    finishSocialSignIn(input: $input) {
+      accessToken
+      refreshToken
+      expiresIn
+      user {
+        id
+        username
+      }
+    }
+  }
+`);

@@ -23,6 +23,9 @@ type Documents = {
     "\n  mutation EnrollTotp($currentPassword: String!) {\n    enrollTotp(currentPassword: $currentPassword) {\n      secret\n      otpauthUri\n    }\n  }\n": typeof types.EnrollTotpDocument,
     "\n  mutation ConfirmTotp($code: String!) {\n    confirmTotp(code: $code)\n  }\n": typeof types.ConfirmTotpDocument,
     "\n  mutation VerifyMfa($input: VerifyMfaInput!) {\n    verifyMfa(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n": typeof types.VerifyMfaDocument,
+    "\n  query SignInProviders {\n    signInProviders {\n      id\n      displayName\n    }\n  }\n": typeof types.SignInProvidersDocument,
+    "\n  mutation BeginSocialSignIn($input: BeginSocialSignInInput!) {\n    beginSocialSignIn(input: $input) {\n      authorizationUrl\n      state\n    }\n  }\n": typeof types.BeginSocialSignInDocument,
+    "\n  mutation FinishSocialSignIn($input: FinishSocialSignInInput!) {\n    finishSocialSignIn(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n": typeof types.FinishSocialSignInDocument,
 };
 const documents: Documents = {
     "\n  mutation Register($input: RegisterInput!) {\n    register(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n        role\n      }\n    }\n  }\n": types.RegisterDocument,
@@ -34,6 +37,9 @@ const documents: Documents = {
     "\n  mutation EnrollTotp($currentPassword: String!) {\n    enrollTotp(currentPassword: $currentPassword) {\n      secret\n      otpauthUri\n    }\n  }\n": types.EnrollTotpDocument,
     "\n  mutation ConfirmTotp($code: String!) {\n    confirmTotp(code: $code)\n  }\n": types.ConfirmTotpDocument,
     "\n  mutation VerifyMfa($input: VerifyMfaInput!) {\n    verifyMfa(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n": types.VerifyMfaDocument,
+    "\n  query SignInProviders {\n    signInProviders {\n      id\n      displayName\n    }\n  }\n": types.SignInProvidersDocument,
+    "\n  mutation BeginSocialSignIn($input: BeginSocialSignInInput!) {\n    beginSocialSignIn(input: $input) {\n      authorizationUrl\n      state\n    }\n  }\n": types.BeginSocialSignInDocument,
+    "\n  mutation FinishSocialSignIn($input: FinishSocialSignInInput!) {\n    finishSocialSignIn(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n": types.FinishSocialSignInDocument,
 };
 
 /**
@@ -86,6 +92,18 @@ export function graphql(source: "\n  mutation ConfirmTotp($code: String!) {\n   
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation VerifyMfa($input: VerifyMfaInput!) {\n    verifyMfa(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation VerifyMfa($input: VerifyMfaInput!) {\n    verifyMfa(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SignInProviders {\n    signInProviders {\n      id\n      displayName\n    }\n  }\n"): (typeof documents)["\n  query SignInProviders {\n    signInProviders {\n      id\n      displayName\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation BeginSocialSignIn($input: BeginSocialSignInInput!) {\n    beginSocialSignIn(input: $input) {\n      authorizationUrl\n      state\n    }\n  }\n"): (typeof documents)["\n  mutation BeginSocialSignIn($input: BeginSocialSignInInput!) {\n    beginSocialSignIn(input: $input) {\n      authorizationUrl\n      state\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation FinishSocialSignIn($input: FinishSocialSignInInput!) {\n    finishSocialSignIn(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation FinishSocialSignIn($input: FinishSocialSignInInput!) {\n    finishSocialSignIn(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
