@@ -230,6 +230,15 @@ function tokenError(error, description, anchor) {
 
 const BAD_CODE = () => tokenError('bad_verification_code', 'The code passed is incorrect or expired.', 'bad-verification-code');
 
+/** RFC 6749 2.3.1 form-encodes Basic credentials; most clients send them raw. Either works. */
+function formDecoded(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** GitHub's parameters come as a form, JSON, or the query string; the client may use Basic. */
 async function tokenParameters(req, url) {
   const text = await readBody(req);
@@ -243,8 +252,8 @@ async function tokenParameters(req, url) {
     const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon >= 0) {
-      parameters.set('client_id', decodeURIComponent(decoded.slice(0, colon)));
-      parameters.set('client_secret', decodeURIComponent(decoded.slice(colon + 1)));
+      parameters.set('client_id', formDecoded(decoded.slice(0, colon)));
+      parameters.set('client_secret', formDecoded(decoded.slice(colon + 1)));
     }
   }
   return parameters;
