@@ -115,8 +115,15 @@ def notice_mail(words: Words, *, user: User) -> Mail:
 
 
 def due(recorded: Iterable[Recorded]) -> list[Recorded]:
-    """The events among these that the owner is told of."""
-    return [event for event in recorded if event.kind in NOTICES]
+    """The events among these that the owner is told of.
+
+    Not those of an account registered in the same transaction: a social
+    sign-in that creates an account links its provider too, and that is no
+    news to the one who just signed up.
+    """
+    events = list(recorded)
+    new = {event.user_id for event in events if event.kind is EventKind.REGISTERED}
+    return [event for event in events if event.kind in NOTICES and event.user_id not in new]
 
 
 class Notifier:

@@ -706,3 +706,30 @@ def database_identities(database: SqlDatabase) -> list[int]:
         return list(
             connection.execute(identities.select().order_by(identities.c.id)).scalars().all()
         )
+
+
+class TestNotices:
+    async def test_the_owner_hears_of_a_link_and_an_unlink_and_a_new_account_of_neither(
+        self, database: SqlDatabase, provider: OidcProvider, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        await provider.reset()
+        async with running_mail_app(social_settings(database, provider), caplog) as app:
+            await social_sign_in(app.client, provider, "carol")  # a new account: no notice
+            owner = await register(app.client, username="owner", email="owner@example.com")
+            database.update_user(owner["user"]["id"], email_verified=True)
+            linked = data_of(
+                await link_as(app.client, provider, owner["accessToken"], "alice"),
+                "linkSocialIdentity",
+            )
+            await gql(
+                app.client,
+                UNLINK,
+                {"id": linked["id"], "password": STRONG_PASSWORD},
+                token=owner["accessToken"],
+            )
+
+            to_owner = [mail.subject for mail in await app.mailbox.mails("owner@example.com")]
+            to_carol = await app.mailbox.mails("carol@example.com")
+
+        assert to_owner == ["A sign-in provider was linked", "A sign-in provider was unlinked"]
+        assert to_carol == []

@@ -62,6 +62,15 @@ class TestDue:
 
         assert due(recorded) == [recorded[1], recorded[3]]
 
+    def test_a_new_accounts_own_link_is_no_news_to_it(self) -> None:
+        recorded = [
+            Recorded(EventKind.REGISTERED, 1),
+            Recorded(EventKind.IDENTITY_LINKED, 1),
+            Recorded(EventKind.IDENTITY_LINKED, 2),
+        ]
+
+        assert due(recorded) == [recorded[2]]
+
     def test_every_change_to_how_an_account_is_entered_is_one(self) -> None:
         assert set(NOTICES) == {
             EventKind.PASSWORD_CHANGED,
