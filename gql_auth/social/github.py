@@ -11,10 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx2
-from authlib.integrations.httpx_client import OAuthError
-
-from gql_auth.core.errors import InvalidCredentials
 from gql_auth.social.identity import Identity
 from gql_auth.social.outbound import Outbound, unavailable
 from gql_auth.social.settings import ProviderConfig
@@ -66,7 +62,19 @@ class GithubClient:
         nonce: str,
     ) -> Identity:
         del nonce
-        access_token = await self._exchange(provider, code, redirect_uri, code_verifier)
+        token = await self._outbound.fetch_token(
+            self._oauth[provider.id],
+            provider,
+            provider.issuer + "/login/oauth/access_token",
+            refused=_REFUSED_CODES,
+            code=code,
+            redirect_uri=redirect_uri,
+            code_verifier=code_verifier,
+            headers={"Accept": "application/json"},
+        )
+        access_token = token.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise unavailable(provider, "a token response without an access token")
         headers = {**_API_HEADERS, "Authorization": f"Bearer {access_token}"}
         user = await self._outbound.get_json(provider, provider.api_base + "/user", headers=headers)
         emails = await self._outbound.get_json(
@@ -87,30 +95,6 @@ class GithubClient:
             name=name if isinstance(name, str) and name else None,
             preferred_username=login if isinstance(login, str) and login else None,
         )
-
-    async def _exchange(
-        self, provider: ProviderConfig, code: str, redirect_uri: str, code_verifier: str
-    ) -> str:
-        try:
-            async with self._outbound.call():
-                token = await self._oauth[provider.id].fetch_token(
-                    provider.issuer + "/login/oauth/access_token",
-                    grant_type="authorization_code",
-                    code=code,
-                    redirect_uri=redirect_uri,
-                    code_verifier=code_verifier,
-                    headers={"Accept": "application/json"},
-                )
-        except OAuthError as error:
-            if error.error in _REFUSED_CODES:
-                raise InvalidCredentials("The provider did not accept the code.") from None
-            raise unavailable(provider, f"the token endpoint's {error.error}") from None
-        except (httpx2.HTTPError, ValueError, TimeoutError) as error:
-            raise unavailable(provider, f"the token endpoint: {type(error).__name__}") from None
-        access_token = token.get("access_token") if isinstance(token, dict) else None
-        if not isinstance(access_token, str) or not access_token:
-            raise unavailable(provider, "a token response without an access token")
-        return access_token
 
 
 def _primary_address(emails: list[Any]) -> tuple[str | None, bool]:

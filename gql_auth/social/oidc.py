@@ -15,8 +15,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx2
-from authlib.integrations.httpx_client import OAuthError
 from jose import JWTError, jwt
 
 from gql_auth.core.errors import InvalidCredentials, ProviderUnavailable
@@ -95,7 +93,15 @@ class OidcClient:
     ) -> Identity:
         """Exchanges the code (with the verifier) and returns the identity its ID token names."""
         metadata = await self.metadata(provider)
-        token = await self._exchange(provider, metadata, code, redirect_uri, code_verifier)
+        token = await self._outbound.fetch_token(
+            self._oauth[provider.id],
+            provider,
+            metadata.token_endpoint,
+            refused=_REFUSED_GRANTS,
+            code=code,
+            redirect_uri=redirect_uri,
+            code_verifier=code_verifier,
+        )
         id_token = token.get("id_token")
         access_token = token.get("access_token")
         if not isinstance(id_token, str) or not isinstance(access_token, str):
@@ -142,33 +148,6 @@ class OidcClient:
             raise unavailable(provider, "no signing algorithm we accept")
         self._metadata[provider.id] = (time.monotonic(), metadata)
         return metadata
-
-    async def _exchange(
-        self,
-        provider: ProviderConfig,
-        metadata: Metadata,
-        code: str,
-        redirect_uri: str,
-        code_verifier: str,
-    ) -> dict[str, Any]:
-        try:
-            async with self._outbound.call():
-                token = await self._oauth[provider.id].fetch_token(
-                    metadata.token_endpoint,
-                    grant_type="authorization_code",
-                    code=code,
-                    redirect_uri=redirect_uri,
-                    code_verifier=code_verifier,
-                )
-        except OAuthError as error:
-            if error.error in _REFUSED_GRANTS:
-                raise InvalidCredentials("The provider did not accept the code.") from None
-            raise unavailable(provider, f"the token endpoint's {error.error}") from None
-        except (httpx2.HTTPError, ValueError, TimeoutError) as error:
-            raise unavailable(provider, f"the token endpoint: {type(error).__name__}") from None
-        if not isinstance(token, dict):
-            raise unavailable(provider, "a token response that is not an object")
-        return dict(token)
 
     async def _verified_claims(
         self,

@@ -16,9 +16,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 
-from gql_auth.core.errors import ProviderUnavailable
+from gql_auth.core.errors import InvalidCredentials, ProviderUnavailable
 from gql_auth.social.settings import ProviderConfig
 
 logger = logging.getLogger("gql_auth.social")
@@ -66,6 +66,33 @@ class Outbound:
             return response.json()
         except (httpx2.HTTPError, ValueError, TimeoutError) as error:
             raise unavailable(provider, f"{url}: {type(error).__name__}") from None
+
+    async def fetch_token(
+        self,
+        client: AsyncOAuth2Client,
+        provider: ProviderConfig,
+        url: str,
+        *,
+        refused: frozenset[str],
+        **parameters: Any,
+    ) -> dict[str, Any]:
+        """The token endpoint's answer to an authorization code.
+
+        An OAuth error in `refused` means the code (or its verifier) was bad:
+        InvalidCredentials, a failed sign-in. Any other failure is the provider's.
+        """
+        try:
+            async with self.call():
+                token = await client.fetch_token(url, grant_type="authorization_code", **parameters)
+        except OAuthError as error:
+            if error.error in refused:
+                raise InvalidCredentials("The provider did not accept the code.") from None
+            raise unavailable(provider, f"the token endpoint's {error.error}") from None
+        except (httpx2.HTTPError, ValueError, TimeoutError) as error:
+            raise unavailable(provider, f"the token endpoint: {type(error).__name__}") from None
+        if not isinstance(token, dict):
+            raise unavailable(provider, "a token response that is not an object")
+        return dict(token)
 
     async def aclose(self) -> None:
         await self._http.aclose()
