@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.accounts import accounts
@@ -28,7 +27,7 @@ from gql_auth.factors.models import Passkey
 from gql_auth.limits.limiter import RateLimits
 from gql_auth.security.passwords import PasswordHasher
 from gql_auth.sessions.models import AuthSession
-from gql_auth.social import flow
+from gql_auth.social import flow, identities
 from gql_auth.social.flow import SocialServices, Started
 from gql_auth.social.models import SocialIdentity, StatePurpose
 from gql_auth.users.locks import lock_user
@@ -93,30 +92,12 @@ async def link(
     if returned.user_id != user.id or returned.session_id != session_id:
         raise InvalidCredentials("The sign-in could not be completed; start it again.")
     await require_step_up(db, user_id=user.id, session_id=session_id)  # under the user's lock
-    existing = await db.scalar(
-        select(SocialIdentity).where(
-            SocialIdentity.provider == returned.provider.id,
-            SocialIdentity.subject == returned.identity.subject,
-        )
-    )
+    existing = await identities.find(db, returned)
     if existing is not None and existing.user_id != user.id:
-        raise _taken()
+        raise identities.taken()
     if existing is not None:
         return existing
-    identity = SocialIdentity(
-        user_id=user.id,
-        provider=returned.provider.id,
-        subject=returned.identity.subject,
-        email=returned.identity.email,
-    )
-    try:
-        async with db.begin_nested():
-            db.add(identity)
-            await db.flush()
-    except IntegrityError:
-        raise _taken() from None
-    audit.record(db, EventKind.IDENTITY_LINKED, user_id=user.id, client=client)
-    return identity
+    return await identities.add(db, user_id=user.id, returned=returned, client=client)
 
 
 async def unlink(
@@ -212,11 +193,3 @@ async def _reauthenticate(
                 "signed in within the last ten minutes: sign in again."
             )
     await require_step_up(db, user_id=user.id, session_id=session_id)
-
-
-def _taken() -> InvalidInput:
-    return InvalidInput(
-        Subject.PROVIDER,
-        Reason.IDENTITY_TAKEN,
-        "This provider account is already linked to an account.",
-    )

@@ -33,9 +33,9 @@ from gql_auth.security.validation import (
 )
 from gql_auth.sessions import amr
 from gql_auth.sessions.sessions import Grant, SignedIn
-from gql_auth.social import flow
+from gql_auth.social import flow, identities
 from gql_auth.social.flow import Returned, SocialServices
-from gql_auth.social.models import SocialIdentity, StatePurpose
+from gql_auth.social.models import StatePurpose
 from gql_auth.users import locks
 from gql_auth.users.models import User
 
@@ -57,11 +57,11 @@ async def with_provider(
     returned = await flow.finish(
         db, services, state=state, code=code, purpose=StatePurpose.SIGN_IN, client=client
     )
-    identity = await _linked(db, returned)
+    identity = await identities.find(db, returned)
     user: User | None
     if identity is None:
         user = await _account_for_new_identity(db, services, returned, client=client)
-        identity = await _link(db, user, returned, client=client)
+        identity = await identities.add(db, user_id=user.id, returned=returned, client=client)
     else:
         user = await db.get(User, identity.user_id)
     if user is None:
@@ -74,15 +74,6 @@ async def with_provider(
     await signin.require_no_second_factor(db, user=user, first_factor=amr.FEDERATED)
     grant = Grant(user=user, amr=amr.FEDERATED, password_hash=None)
     return await signin.open_session(db, sign_in, grant=grant, client=client)
-
-
-async def _linked(db: AsyncSession, returned: Returned) -> SocialIdentity | None:
-    return await db.scalar(
-        select(SocialIdentity).where(
-            SocialIdentity.provider == returned.provider.id,
-            SocialIdentity.subject == returned.identity.subject,
-        )
-    )
 
 
 async def _account_for_new_identity(
@@ -149,31 +140,6 @@ async def _create_account(
         audit.record(db, EventKind.REGISTERED, user_id=user.id, client=client)
         return user
     raise InvalidInput(Subject.USERNAME, Reason.TAKEN, "No free username could be derived.")
-
-
-async def _link(
-    db: AsyncSession, user: User, returned: Returned, *, client: ClientInfo
-) -> SocialIdentity:
-    """Links the identity to the account; IDENTITY_TAKEN when a parallel sign-in linked it."""
-    await locks.lock_user(db, user.id)  # before inserting a row that refers to the user
-    identity = SocialIdentity(
-        user_id=user.id,
-        provider=returned.provider.id,
-        subject=returned.identity.subject,
-        email=returned.identity.email,
-    )
-    try:
-        async with db.begin_nested():
-            db.add(identity)
-            await db.flush()
-    except IntegrityError:
-        raise InvalidInput(
-            Subject.PROVIDER,
-            Reason.IDENTITY_TAKEN,
-            "This provider account is already linked to an account.",
-        ) from None
-    audit.record(db, EventKind.IDENTITY_LINKED, user_id=user.id, client=client)
-    return identity
 
 
 def _username_base(returned: Returned) -> str:
