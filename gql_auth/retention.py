@@ -13,6 +13,7 @@ from gql_auth.core.database import rowcount
 from gql_auth.core.models import utcnow
 from gql_auth.factors.models import MfaChallenge
 from gql_auth.sessions.models import AuthSession, RetiredRefreshToken
+from gql_auth.social.models import SocialState
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,11 +22,13 @@ class Pruned:
     retired_tokens: int
     security_events: int
     mfa_challenges: int
+    social_states: int
 
 
 async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
-    """Deletes expired sessions with their retired tokens, orphaned retired tokens, old events
-    and the mfaTokens of sign-ins never finished (expired after five minutes).
+    """Deletes expired sessions with their retired tokens, orphaned retired tokens, old events,
+    the mfaTokens of sign-ins never finished (expired after five minutes) and the states
+    of social sign-ins never finished (ten minutes).
 
     Revoked sessions that have not expired stay (session_endings.prune_expired says
     why), and so do their retired tokens: replaying one must still revoke.
@@ -48,11 +51,14 @@ async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
         db, delete(SecurityEvent).where(SecurityEvent.at < now - event_retention)
     )
     challenges = await _delete(db, delete(MfaChallenge).where(MfaChallenge.expires_at <= now))
+    # Social sign-ins never finished; each beginSocialSignIn drops a batch too.
+    states = await _delete(db, delete(SocialState).where(SocialState.expires_at <= now))
     return Pruned(
         sessions=sessions,
         retired_tokens=of_expired + orphaned,
         security_events=events,
         mfa_challenges=challenges,
+        social_states=states,
     )
 
 

@@ -153,6 +153,7 @@ def _prune(_args: argparse.Namespace) -> int:
     print(f"deleted {pruned.retired_tokens} retired refresh tokens of expired or deleted sessions")
     print(f"deleted {pruned.security_events} security events older than {days} days")
     print(f"deleted {pruned.mfa_challenges} expired mfa tokens of unfinished sign-ins")
+    print(f"deleted {pruned.social_states} expired states of unfinished social sign-ins")
     return 0
 
 

@@ -92,6 +92,7 @@ class TestPrune:
             "retired refresh tokens": 3,  # two of the expired session, one orphan
             "security events": old_events,
             "expired mfa tokens": 0,
+            "expired states": 0,
         }
         assert "older than 90 days" in result.stdout
         remaining = {row["session_id"] for row in database.rows("retired_refresh_tokens")}
@@ -132,6 +133,7 @@ class TestPrune:
             "retired refresh tokens": 0,
             "security events": 0,
             "expired mfa tokens": 0,
+            "expired states": 0,
         }
 
     async def test_mfa_tokens_of_unfinished_sign_ins_go_once_expired(
@@ -155,6 +157,31 @@ class TestPrune:
         assert deleted(result)["expired mfa tokens"] == 1
         assert [row["id"] for row in database.rows("mfa_challenges")] != [oldest]
         assert database.count("mfa_challenges") == 1
+
+    def test_states_of_unfinished_social_sign_ins_go_once_expired(
+        self, database: SqlDatabase, tmp_path: Path
+    ) -> None:
+        now = datetime.now(UTC)
+        states = [
+            {
+                "state_hash": name * 64,
+                "purpose": "SIGN_IN",
+                "provider": "acme",
+                "redirect_uri": "https://app.example/cb",
+                "code_verifier": "v" * 64,
+                "nonce": "n" * 32,
+                "created_at": now - timedelta(minutes=11),
+                "expires_at": now + offset,
+            }
+            for name, offset in (("a", -timedelta(minutes=1)), ("b", timedelta(minutes=9)))
+        ]
+        with database.engine.begin() as connection:
+            connection.execute(sa.insert(database.table("social_states")), states)
+
+        result = prune(database, tmp_path)
+
+        assert deleted(result)["expired states"] == 1
+        assert [row["state_hash"] for row in database.rows("social_states")] == ["b" * 64]
 
     @pytest.mark.parametrize("days", ["0", "-1", "soon"])
     def test_a_bad_retention_fails_in_one_line_naming_it(
