@@ -21,23 +21,17 @@ under CI=true.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from html.parser import HTMLParser
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
-import pytest
 
 from tests.support.live_server import REPO, require_tools
+from tests.support.node_servers import Form, describe, forms_on, running_node_server
 
 SERVER_SCRIPT = REPO / "tests" / "oidc" / "github.mjs"
 
@@ -56,7 +50,6 @@ Visibility = Literal["public", "private"]
 DEFAULT_SCOPE = "read:user user:email"
 # The authorization page, then the redirect to the client: a flow longer than this loops.
 MAX_FLOW_STEPS = 6
-STARTUP_TIMEOUT = 20.0
 
 
 class GithubFlowError(Exception):
@@ -223,10 +216,10 @@ class GithubServer:
                 elif not allow and "deny" in forms:
                     chosen, fields = forms["deny"], forms["deny"].fields
                 else:
-                    raise GithubFlowError(f"not the authorization page: {_describe(response)}")
+                    raise GithubFlowError(f"not the authorization page: {describe(response)}")
                 response = await browser.post(chosen.action, data=fields)
                 if response.status_code == 401:
-                    raise GithubLoginRefused(_describe(response))
+                    raise GithubLoginRefused(describe(response))
         raise GithubFlowError(f"no redirect to the app after {MAX_FLOW_STEPS} steps")
 
     def _serves(self, url: httpx.URL) -> bool:
@@ -257,49 +250,14 @@ class GithubServer:
         async with httpx.AsyncClient(timeout=10) as http:
             response = await http.post(f"{self.base}/__test/{name}", json=body)
         if response.is_error:
-            raise GithubFlowError(f"/__test/{name}: {_describe(response)}")
+            raise GithubFlowError(f"/__test/{name}: {describe(response)}")
 
 
-@dataclass
-class _Form:
-    id: str
-    action: httpx.URL
-    fields: dict[str, str] = field(default_factory=dict)
-
-
-class _FormParser(HTMLParser):
-    """The forms of a page with their inputs' names and values (all this needs of HTML)."""
-
-    def __init__(self, base: httpx.URL) -> None:
-        super().__init__()
-        self.base = base
-        self.forms: list[_Form] = []
-        self._open: _Form | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self._open = _Form(attributes.get("id", ""), self.base.join(attributes["action"]))
-            self.forms.append(self._open)
-        elif tag == "input" and self._open is not None and attributes.get("name"):
-            self._open.fields[attributes["name"]] = attributes.get("value", "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._open = None
-
-
-def _forms_on(response: httpx.Response) -> list[_Form]:
-    if response.status_code != 200 or "html" not in response.headers.get("content-type", ""):
-        raise GithubFlowError(_describe(response))
-    parser = _FormParser(response.url)
-    parser.feed(response.text)
-    parser.close()
-    return parser.forms
-
-
-def _describe(response: httpx.Response) -> str:
-    return f"{response.request.method} {response.url} -> {response.status_code}:\n{response.text}"
+def _forms_on(response: httpx.Response) -> list[Form]:
+    forms = forms_on(response)
+    if forms is None:
+        raise GithubFlowError(describe(response))
+    return forms
 
 
 @contextmanager
@@ -313,47 +271,7 @@ def running_github_server(
     """
     tools = require_tools("node", why="the local GitHub of the github sign-in tests needs it")
     config = {"app": app.config(), "users": [user.config() for user in users]}
-    with tempfile.TemporaryDirectory(prefix="gql-auth-github-") as workdir:
-        config_file, stdout, stderr = (
-            Path(workdir) / name for name in ("config.json", "stdout.txt", "stderr.log")
-        )
-        config_file.write_text(json.dumps(config))
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", workdir)}
-        with stdout.open("wb") as out, stderr.open("wb") as err:
-            process = subprocess.Popen(
-                [tools["node"], str(SERVER_SCRIPT), "--port", "0", "--config", str(config_file)],
-                cwd=SERVER_SCRIPT.parent,
-                env=env,
-                stdout=out,
-                stderr=err,
-                stdin=subprocess.DEVNULL,
-            )
-        try:
-            base = _wait_for_base(process, stdout, stderr)
-            yield GithubServer(base, app, tuple(users), stderr)
-        finally:
-            _stop(process)
-
-
-def _wait_for_base(process: subprocess.Popen[bytes], stdout: Path, stderr: Path) -> str:
-    """The base URL from the one line github.mjs prints once it listens."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        line = stdout.read_text()
-        if line.endswith("\n"):
-            base: str = json.loads(line)["base"]
-            return base
-        if process.poll() is not None:
-            pytest.fail(f"github.mjs exited {process.returncode}:\n{stderr.read_text()}")
-        time.sleep(0.05)
-    pytest.fail(f"github.mjs printed no base URL in {STARTUP_TIMEOUT:.0f}s:\n{stderr.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with running_node_server(
+        tools["node"], SERVER_SCRIPT, config, prefix="gql-auth-github-"
+    ) as server:
+        yield GithubServer(str(server.started["base"]), app, tuple(users), server.log)

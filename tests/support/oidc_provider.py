@@ -19,24 +19,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
-import os
 import secrets
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from html.parser import HTMLParser
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
-import pytest
 
 from tests.support.live_server import REPO, npm_ci, require_tools
+from tests.support.node_servers import Form, describe, forms_on, running_node_server
 
 OIDC_DIR = REPO / "tests" / "oidc"
 
@@ -57,7 +51,6 @@ ClientAuthMethod = Literal["client_secret_basic", "client_secret_post"]
 
 # Login page, consent page, back to /auth, then the client: a flow longer than this loops.
 MAX_FLOW_STEPS = 12
-STARTUP_TIMEOUT = 20.0
 
 
 class OidcFlowError(Exception):
@@ -238,11 +231,11 @@ class OidcProvider:
                     browser, forms, login=login, consent=consent
                 )
                 if response.status_code == 401:
-                    raise OidcLoginRefused(_describe(response))
+                    raise OidcLoginRefused(describe(response))
         raise OidcFlowError(f"no redirect to the client after {MAX_FLOW_STEPS} steps")
 
     async def _submit_the_expected_form(
-        self, browser: httpx.AsyncClient, forms: list[_Form], *, login: str, consent: bool
+        self, browser: httpx.AsyncClient, forms: list[Form], *, login: str, consent: bool
     ) -> httpx.Response:
         by_id = {form.id: form for form in forms}
         if "login" in by_id:
@@ -289,49 +282,18 @@ class OidcProvider:
         async with httpx.AsyncClient(timeout=10) as http:
             response = await http.post(f"{self.issuer}/__test/{name}", json=body)
         if response.is_error:
-            raise OidcFlowError(f"/__test/{name}: {_describe(response)}")
+            raise OidcFlowError(f"/__test/{name}: {describe(response)}")
         result: dict[str, Any] = response.json() if response.content else {}
         return result
 
 
-@dataclass
-class _Form:
-    id: str
-    action: httpx.URL
-    fields: dict[str, str] = field(default_factory=dict)
-
-
-class _FormParser(HTMLParser):
-    """The forms of a page with their inputs' names and values (all this needs of HTML)."""
-
-    def __init__(self, base: httpx.URL) -> None:
-        super().__init__()
-        self.base = base
-        self.forms: list[_Form] = []
-        self._open: _Form | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self._open = _Form(attributes.get("id", ""), self.base.join(attributes["action"]))
-            self.forms.append(self._open)
-        elif tag == "input" and self._open is not None and attributes.get("name"):
-            self._open.fields[attributes["name"]] = attributes.get("value", "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._open = None
-
-
-def _forms_on(response: httpx.Response) -> list[_Form]:
-    if response.status_code != 200 or "html" not in response.headers.get("content-type", ""):
-        raise OidcFlowError(_describe(response))
-    parser = _FormParser(response.url)
-    parser.feed(response.text)
-    parser.close()
-    if not parser.forms:
-        raise OidcFlowError(f"a page without forms: {_describe(response)}")
-    return parser.forms
+def _forms_on(response: httpx.Response) -> list[Form]:
+    forms = forms_on(response)
+    if forms is None:
+        raise OidcFlowError(describe(response))
+    if not forms:
+        raise OidcFlowError(f"a page without forms: {describe(response)}")
+    return forms
 
 
 def _callback_parameters(url: httpx.URL) -> dict[str, str]:
@@ -339,10 +301,6 @@ def _callback_parameters(url: httpx.URL) -> dict[str, str]:
     return dict(parse_qsl(url.query.decode(), keep_blank_values=True)) | dict(
         parse_qsl(url.fragment, keep_blank_values=True)
     )
-
-
-def _describe(response: httpx.Response) -> str:
-    return f"{response.request.method} {response.url} -> {response.status_code}:\n{response.text}"
 
 
 @contextmanager
@@ -365,48 +323,7 @@ def running_oidc_provider(
         "clients": [client.metadata() for client in clients],
         "accounts": [account.config() for account in accounts],
     }
-    with tempfile.TemporaryDirectory(prefix="gql-auth-oidc-") as workdir:
-        config_file, stdout, stderr = (
-            Path(workdir) / name for name in ("config.json", "stdout.txt", "stderr.log")
-        )
-        config_file.write_text(json.dumps(config))
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", workdir)}
-        with stdout.open("wb") as out, stderr.open("wb") as err:
-            process = subprocess.Popen(
-                [tools["node"], str(OIDC_DIR / "provider.mjs"), "--port", "0"]
-                + ["--config", str(config_file)],
-                cwd=OIDC_DIR,
-                env=env,
-                stdout=out,
-                stderr=err,
-                stdin=subprocess.DEVNULL,
-            )
-        try:
-            issuer = _wait_for_issuer(process, stdout, stderr)
-            yield OidcProvider(issuer, tuple(clients), tuple(accounts), stderr)
-        finally:
-            _stop(process)
-
-
-def _wait_for_issuer(process: subprocess.Popen[bytes], stdout: Path, stderr: Path) -> str:
-    """The issuer from the one line provider.mjs prints once it listens."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        line = stdout.read_text()
-        if line.endswith("\n"):
-            issuer: str = json.loads(line)["issuer"]
-            return issuer
-        if process.poll() is not None:
-            pytest.fail(f"provider.mjs exited {process.returncode}:\n{stderr.read_text()}")
-        time.sleep(0.05)
-    pytest.fail(f"provider.mjs printed no issuer in {STARTUP_TIMEOUT:.0f}s:\n{stderr.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    script = OIDC_DIR / "provider.mjs"
+    with running_node_server(tools["node"], script, config, prefix="gql-auth-oidc-") as server:
+        issuer = str(server.started["issuer"])
+        yield OidcProvider(issuer, tuple(clients), tuple(accounts), server.log)
