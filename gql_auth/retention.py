@@ -13,7 +13,10 @@ from gql_auth.core.database import rowcount
 from gql_auth.core.models import utcnow
 from gql_auth.factors.models import MfaChallenge
 from gql_auth.sessions.models import AuthSession, RetiredRefreshToken
-from gql_auth.social.models import SocialState
+from gql_auth.social import flow
+
+# Expired social sign-in states deleted per statement.
+STATE_BATCH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +33,7 @@ async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
     the mfaTokens of sign-ins never finished (expired after five minutes) and the states
     of social sign-ins never finished (ten minutes).
 
-    Revoked sessions that have not expired stay (session_endings.prune_expired says
+    Revoked sessions that have not expired stay (sessions.endings.prune_expired says
     why), and so do their retired tokens: replaying one must still revoke.
     """
     now = utcnow()
@@ -51,8 +54,10 @@ async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
         db, delete(SecurityEvent).where(SecurityEvent.at < now - event_retention)
     )
     challenges = await _delete(db, delete(MfaChallenge).where(MfaChallenge.expires_at <= now))
-    # Social sign-ins never finished; each beginSocialSignIn drops a batch too.
-    states = await _delete(db, delete(SocialState).where(SocialState.expires_at <= now))
+    # Social sign-ins never finished (each beginSocialSignIn drops a batch too), by id.
+    states = 0
+    while dropped := await flow.prune_expired(db, batch=STATE_BATCH):
+        states += dropped
     return Pruned(
         sessions=sessions,
         retired_tokens=of_expired + orphaned,

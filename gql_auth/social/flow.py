@@ -84,7 +84,7 @@ async def begin(
     url = await services.client.authorization_url(
         provider, redirect_uri=redirect_uri, state=state, nonce=nonce, code_verifier=verifier
     )
-    await _prune_expired(db)
+    await prune_expired(db)
     now = utcnow()
     db.add(
         SocialState(
@@ -158,14 +158,19 @@ async def _take(db: AsyncSession, state: str, purpose: StatePurpose) -> SocialSt
     return row if rowcount(taken) == 1 else None
 
 
-async def _prune_expired(db: AsyncSession) -> int:
-    """Drops expired states by primary key (as passkeys.challenges does, and for its reason)."""
+async def prune_expired(db: AsyncSession, *, batch: int = PRUNE_BATCH) -> int:
+    """Drops up to `batch` expired states, by primary key.
+
+    Found by a plain read and deleted by id, as passkeys.challenges does and for
+    its reason: a DELETE ranging over expires_at would lock a live state's index
+    entry before its row, the opposite of finish() taking that state.
+    """
     expired = (
         await db.scalars(
             select(SocialState.state_hash)
             .where(SocialState.expires_at <= utcnow())
             .order_by(SocialState.state_hash)
-            .limit(PRUNE_BATCH)
+            .limit(batch)
         )
     ).all()
     if not expired:
