@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import stat
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import Result, event
+from sqlalchemy import Result, delete, event, select
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,7 +16,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import InstrumentedAttribute
 
+from gql_auth.core.models import utcnow
 from gql_auth.core.settings import CoreSettings
 
 # Users write the familiar sync URLs; the service talks through async drivers
@@ -129,6 +132,34 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE or DELETE matched (0 when the driver cannot tell)."""
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def delete_expired(
+    db: AsyncSession,
+    key: InstrumentedAttribute[str],
+    expires_at: InstrumentedAttribute[datetime],
+    *,
+    batch: int,
+) -> int:
+    """Deletes up to `batch` rows whose `expires_at` has passed, found first, then by key.
+
+    For single-use rows taken by their key while live (passkey challenges, social
+    sign-in states). A DELETE ranging over the expires_at index locks each index
+    entry before its row, the opposite of taking a row by its key (its row, then
+    its entries): on MariaDB the two deadlocked whenever a sweep reached a row
+    being taken. So the expired keys are read with a plain read and deleted by key
+    alone (with expires_at in that WHERE, MariaDB picks its index again); an
+    expired row stays expired, as expires_at is never written after insert.
+    """
+    expired = (
+        await db.scalars(select(key).where(expires_at <= utcnow()).order_by(key).limit(batch))
+    ).all()
+    if not expired:
+        return 0
+    result = await db.execute(
+        delete(key.class_).where(key.in_(expired)).execution_options(synchronize_session=False)
+    )
+    return rowcount(result)
 
 
 # MySQL/MariaDB: 1213 deadlock (the server rolled the transaction back), 1205 lock wait

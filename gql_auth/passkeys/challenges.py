@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_auth.core.database import rowcount
+from gql_auth.core.database import delete_expired, rowcount
 from gql_auth.core.models import utcnow
 from gql_auth.passkeys.models import ChallengePurpose, PasskeyChallenge
 
@@ -95,30 +95,6 @@ async def _consume(db: AsyncSession, *conditions: ColumnElement[bool]) -> Passke
 
 
 async def prune_expired(db: AsyncSession, *, batch: int = PRUNE_BATCH) -> int:
-    """Deletes up to `batch` challenges nobody answered in time.
-
-    Found by a plain read, deleted by primary key: a DELETE ranging over the
-    expires_at index locks each index entry before its row, the opposite of
-    taking a challenge (its row, then its entries), and on MariaDB the two
-    deadlocked whenever a sweep reached a challenge being taken. Bounded, so
-    one request never sweeps a backlog; each issue removes more than it adds.
-    """
-    now = utcnow()
-    expired = (
-        await db.scalars(
-            select(PasskeyChallenge.id)
-            .where(PasskeyChallenge.expires_at <= now)
-            .order_by(PasskeyChallenge.id)
-            .limit(batch)
-        )
-    ).all()
-    if not expired:
-        return 0
-    # By id alone: with expires_at in the WHERE, MariaDB picks that index again.
-    # An expired challenge stays expired (expires_at is never written after issue).
-    result = await db.execute(
-        delete(PasskeyChallenge)
-        .where(PasskeyChallenge.id.in_(expired))
-        .execution_options(synchronize_session=False)
-    )
-    return rowcount(result)
+    """Deletes up to `batch` challenges nobody answered in time (bounded: one request never
+    sweeps a backlog; each issue removes more than it adds)."""
+    return await delete_expired(db, PasskeyChallenge.id, PasskeyChallenge.expires_at, batch=batch)

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.core.client_info import ClientInfo
-from gql_auth.core.database import rowcount
+from gql_auth.core.database import delete_expired, rowcount
 from gql_auth.core.errors import InvalidCredentials, InvalidInput, Reason, Subject
 from gql_auth.core.models import utcnow
 from gql_auth.limits.limiter import RateLimits, Rule
@@ -159,25 +159,5 @@ async def _take(db: AsyncSession, state: str, purpose: StatePurpose) -> SocialSt
 
 
 async def prune_expired(db: AsyncSession, *, batch: int = PRUNE_BATCH) -> int:
-    """Drops up to `batch` expired states, by primary key.
-
-    Found by a plain read and deleted by id, as passkeys.challenges does and for
-    its reason: a DELETE ranging over expires_at would lock a live state's index
-    entry before its row, the opposite of finish() taking that state.
-    """
-    expired = (
-        await db.scalars(
-            select(SocialState.state_hash)
-            .where(SocialState.expires_at <= utcnow())
-            .order_by(SocialState.state_hash)
-            .limit(batch)
-        )
-    ).all()
-    if not expired:
-        return 0
-    result = await db.execute(
-        delete(SocialState)
-        .where(SocialState.state_hash.in_(expired))
-        .execution_options(synchronize_session=False)
-    )
-    return rowcount(result)
+    """Drops up to `batch` expired states (core.database.delete_expired says how, and why)."""
+    return await delete_expired(db, SocialState.state_hash, SocialState.expires_at, batch=batch)
