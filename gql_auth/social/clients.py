@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from gql_auth.social.github import GithubClient
 from gql_auth.social.identity import Identity
 from gql_auth.social.oidc import OidcClient
@@ -9,18 +11,8 @@ from gql_auth.social.outbound import Outbound
 from gql_auth.social.settings import ProviderConfig
 
 
-class ProviderClients:
-    """Built once per app; each call goes to the client that speaks the provider's protocol."""
-
-    def __init__(self, providers: dict[str, ProviderConfig], *, timeout_seconds: float) -> None:
-        self._outbound = Outbound(timeout_seconds=timeout_seconds)
-        github = {key: value for key, value in providers.items() if value.is_github}
-        oidc = {key: value for key, value in providers.items() if not value.is_github}
-        self._github = GithubClient(github, self._outbound)
-        self._oidc = OidcClient(oidc, self._outbound)
-
-    def _for(self, provider: ProviderConfig) -> OidcClient | GithubClient:
-        return self._github if provider.is_github else self._oidc
+class ProviderClient(Protocol):
+    """What the sign-in flow asks of a provider, whatever protocol it speaks."""
 
     async def authorization_url(
         self,
@@ -30,14 +22,7 @@ class ProviderClients:
         state: str,
         nonce: str,
         code_verifier: str,
-    ) -> str:
-        return await self._for(provider).authorization_url(
-            provider,
-            redirect_uri=redirect_uri,
-            state=state,
-            nonce=nonce,
-            code_verifier=code_verifier,
-        )
+    ) -> str: ...
 
     async def identity(
         self,
@@ -47,10 +32,21 @@ class ProviderClients:
         redirect_uri: str,
         code_verifier: str,
         nonce: str,
-    ) -> Identity:
-        return await self._for(provider).identity(
-            provider, code=code, redirect_uri=redirect_uri, code_verifier=code_verifier, nonce=nonce
-        )
+    ) -> Identity: ...
+
+
+class ProviderClients:
+    """Built once per app; `of(provider)` is the client that speaks the provider's protocol."""
+
+    def __init__(self, providers: dict[str, ProviderConfig], *, timeout_seconds: float) -> None:
+        self._outbound = Outbound(timeout_seconds=timeout_seconds)
+        github = {key: value for key, value in providers.items() if value.is_github}
+        oidc = {key: value for key, value in providers.items() if not value.is_github}
+        self._github = GithubClient(github, self._outbound)
+        self._oidc = OidcClient(oidc, self._outbound)
+
+    def of(self, provider: ProviderConfig) -> ProviderClient:
+        return self._github if provider.is_github else self._oidc
 
     async def aclose(self) -> None:
         await self._oidc.aclose()

@@ -81,7 +81,7 @@ async def begin(
     await services.limits.consume(Rule.SOCIAL_BEGIN_IP, client.address_key)
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)  # 86 characters: RFC 7636 allows 43 to 128
-    url = await services.client.authorization_url(
+    url = await services.client.of(provider).authorization_url(
         provider, redirect_uri=redirect_uri, state=state, nonce=nonce, code_verifier=verifier
     )
     await prune_expired(db)
@@ -123,7 +123,7 @@ async def finish(
     provider = services.providers.get(taken.provider) if taken is not None else None
     if taken is None or provider is None or not code or len(code) > 2048:
         raise InvalidCredentials("The sign-in could not be completed; start it again.")
-    identity = await services.client.identity(
+    identity = await services.client.of(provider).identity(
         provider,
         code=code,
         redirect_uri=taken.redirect_uri,
