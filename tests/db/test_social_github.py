@@ -27,22 +27,14 @@ from tests.support.helpers import (
     claims_of,
     data_of,
     gql,
-    make_settings,
     post_graphql,
     register,
     running_app,
 )
+from tests.support.social import BEGIN, FINISH, one_provider_settings
 
 REDIRECT = "http://127.0.0.1:5173/auth/github"
 APP = GithubApp(redirect_uris=(REDIRECT,))
-BEGIN = """
-mutation Begin($input: BeginSocialSignInInput!) {
-  beginSocialSignIn(input: $input) { authorizationUrl state }
-}"""
-FINISH = """
-mutation Finish($input: FinishSocialSignInInput!) {
-  finishSocialSignIn(input: $input) { accessToken user { id username } }
-}"""
 ACCOUNT = "query { me { username email emailVerified hasPassword identities { provider } } }"
 
 
@@ -55,18 +47,14 @@ def github() -> Iterator[GithubServer]:
 def github_settings(
     database: SqlDatabase, github: GithubServer, *, trust_email: bool = False, **overrides: Any
 ) -> Settings:
-    return make_settings(
+    return one_provider_settings(
         database.url,
-        oauth_providers=["github"],
-        oauth_redirect_uris=[REDIRECT],
-        oauth_provider_settings={
-            "github": {
-                "issuer": github.base,  # as for a GitHub Enterprise Server
-                "client_id": APP.client_id,
-                "client_secret": APP.client_secret,
-                "trust_email": str(trust_email).lower(),
-            }
-        },
+        "github",
+        issuer=github.base,  # as for a GitHub Enterprise Server
+        client_id=APP.client_id,
+        client_secret=APP.client_secret,
+        redirect_uri=REDIRECT,
+        trust_email=trust_email,
         **overrides,
     )
 

@@ -29,7 +29,6 @@ from tests.support.helpers import (
     event_kinds,
     gql,
     login,
-    make_settings,
     post_graphql,
     register,
     running_app,
@@ -45,6 +44,7 @@ from tests.support.oidc_provider import (
     running_oidc_provider,
 )
 from tests.support.recovery import NEW_PASSWORD, reset, reset_token
+from tests.support.social import BEGIN, FINISH, one_provider_settings
 
 REDIRECT = "http://127.0.0.1:5173/auth/callback"
 CLIENT = OidcClient(redirect_uris=(REDIRECT,))
@@ -63,14 +63,6 @@ CAROL = OidcAccount(
 )
 
 PROVIDERS = "query { signInProviders { id displayName } }"
-BEGIN = """
-mutation Begin($input: BeginSocialSignInInput!) {
-  beginSocialSignIn(input: $input) { authorizationUrl state }
-}"""
-FINISH = """
-mutation Finish($input: FinishSocialSignInInput!) {
-  finishSocialSignIn(input: $input) { accessToken refreshToken user { id username email } }
-}"""
 BEGIN_LINK = """
 mutation BeginLink($input: BeginSocialLinkInput!) {
   beginSocialLink(input: $input) { authorizationUrl state }
@@ -102,20 +94,16 @@ def social_settings(
     issuer: str = "",
     **overrides: Any,
 ) -> Settings:
-    return make_settings(
+    return one_provider_settings(
         database.url,
+        "acme",
+        issuer=issuer or provider.issuer,
+        client_id=CLIENT.client_id,
+        client_secret=CLIENT.client_secret,
+        redirect_uri=REDIRECT,
+        trust_email=trust_email,
+        display_name="Acme ID",
         **overrides,
-        oauth_providers=["acme"],
-        oauth_redirect_uris=[REDIRECT],
-        oauth_provider_settings={
-            "acme": {
-                "issuer": issuer or provider.issuer,
-                "client_id": CLIENT.client_id,
-                "client_secret": CLIENT.client_secret,
-                "display_name": "Acme ID",
-                "trust_email": str(trust_email).lower(),
-            }
-        },
     )
 
 
