@@ -385,6 +385,25 @@ class TestStates:
         assert_error(body, "GRAPHQL_VALIDATION_FAILED", reason="ONE_CREDENTIAL_CHECK")
         assert user_count(database) == 0
 
+    async def test_two_finishes_hidden_in_fragments_are_refused_before_running(
+        self, client: httpx.AsyncClient, provider: OidcProvider, database: SqlDatabase
+    ) -> None:
+        returned = await at_provider(client, provider, "alice")
+        hidden = """
+        mutation Hidden($input: FinishSocialSignInInput!) { ...One ...Two }
+        fragment One on Mutation { a: finishSocialSignIn(input: $input) { accessToken } }
+        fragment Two on Mutation {
+          ... on Mutation { b: finishSocialSignIn(input: $input) { accessToken } }
+        }"""
+        inputs = {"state": returned["state"], "code": returned["code"]}
+
+        body = await gql(client, hidden, {"input": inputs})
+
+        assert_error(body, "GRAPHQL_VALIDATION_FAILED", reason="ONE_CREDENTIAL_CHECK")
+        assert user_count(database) == 0
+        # Refused before running: the state was not used up.
+        data_of(await finish(client, returned["state"], returned["code"]), "finishSocialSignIn")
+
 
 class TestTheProvidersAnswerIsChecked:
     @pytest.mark.parametrize(
