@@ -12,6 +12,7 @@ from gql_auth.audit.models import SecurityEvent
 from gql_auth.core.database import rowcount
 from gql_auth.core.models import utcnow
 from gql_auth.factors.models import MfaChallenge
+from gql_auth.orgs import invitations
 from gql_auth.sessions.models import AuthSession, RetiredRefreshToken
 from gql_auth.social import flow
 
@@ -26,12 +27,13 @@ class Pruned:
     security_events: int
     mfa_challenges: int
     social_states: int
+    invitations: int
 
 
 async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
     """Deletes expired sessions with their retired tokens, orphaned retired tokens, old events,
     the mfaTokens of sign-ins never finished (expired after five minutes) and the states
-    of social sign-ins never finished (ten minutes).
+    of social sign-ins never finished (ten minutes), and invitations past their expiry.
 
     Revoked sessions that have not expired stay (sessions.endings.prune_expired says
     why), and so do their retired tokens: replaying one must still revoke.
@@ -58,12 +60,16 @@ async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
     states = 0
     while dropped := await flow.prune_expired(db, batch=STATE_BATCH):
         states += dropped
+    invited = 0
+    while dropped := await invitations.prune_expired(db, batch=STATE_BATCH):
+        invited += dropped
     return Pruned(
         sessions=sessions,
         retired_tokens=of_expired + orphaned,
         security_events=events,
         mfa_challenges=challenges,
         social_states=states,
+        invitations=invited,
     )
 
 

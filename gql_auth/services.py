@@ -26,6 +26,7 @@ from gql_auth.mail.sender import Mailer
 from gql_auth.mail.settings import MailSettings
 from gql_auth.observability.metrics import Metrics
 from gql_auth.observability.settings import ObservabilitySettings
+from gql_auth.orgs.settings import OrganizationSettings
 from gql_auth.passkeys.passkeys import PasskeyServices, RelyingParty
 from gql_auth.passkeys.settings import PasskeySettings
 from gql_auth.security.passwords import PasswordHasher
@@ -52,6 +53,7 @@ class ServiceSettings(
     MailSettings,
     ObservabilitySettings,
     SocialSettings,
+    OrganizationSettings,
 ):
     """The settings groups of every feature these services build (all but the GraphQL edge's)."""
 

@@ -11,6 +11,7 @@ from gql_auth.accounts.models import AccountToken
 from gql_auth.audit.models import SecurityEvent
 from gql_auth.core.models import Base
 from gql_auth.factors.models import MfaChallenge, Passkey, RecoveryCode, TotpCredential
+from gql_auth.orgs.models import Invitation, Membership, Organization
 from gql_auth.passkeys.models import PasskeyChallenge
 from gql_auth.sessions.models import AuthSession, RetiredRefreshToken
 from gql_auth.social.models import SocialIdentity, SocialState
@@ -20,7 +21,10 @@ __all__ = [
     "AccountToken",
     "AuthSession",
     "Base",
+    "Invitation",
+    "Membership",
     "MfaChallenge",
+    "Organization",
     "Passkey",
     "PasskeyChallenge",
     "RecoveryCode",

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import retention
-from gql_auth.cli import keys, users
+from gql_auth.cli import keys, orgs, users
 from gql_auth.cli.support import CommandError, run_in_transaction
 from gql_auth.core.database import create_private_sqlite_file, shared_sqlite_file_mode
 from gql_auth.core.errors import SettingsError
@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     gen_secret.set_defaults(handler=_gen_secret)
 
     keys.add_commands(commands)
+    orgs.add_commands(commands)
     return parser
 
 
@@ -154,6 +155,7 @@ def _prune(_args: argparse.Namespace) -> int:
     print(f"deleted {pruned.security_events} security events older than {days} days")
     print(f"deleted {pruned.mfa_challenges} expired mfa tokens of unfinished sign-ins")
     print(f"deleted {pruned.social_states} expired states of unfinished social sign-ins")
+    print(f"deleted {pruned.invitations} expired invitations of organizations")
     return 0
 
 

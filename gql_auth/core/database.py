@@ -136,7 +136,7 @@ def rowcount(result: Result[Any]) -> int:
 
 async def delete_expired(
     db: AsyncSession,
-    key: InstrumentedAttribute[str],
+    key: InstrumentedAttribute[Any],
     expires_at: InstrumentedAttribute[datetime],
     *,
     batch: int,

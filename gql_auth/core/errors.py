@@ -25,9 +25,11 @@ class Subject(StrEnum):
     CODE = auto()  # a second-factor code being set up (confirmTotp)
     PASSKEY_CREDENTIAL = auto()  # a new passkey's attestation (PublicKeyCredential JSON)
     ITEM_ID = auto()  # one of the caller's own items by id: a passkey, a linked provider
-    PASSKEY_NAME = auto()  # the label a user gives a passkey
+    NAME = auto()  # the label a user gives something: a passkey, an organization
     PROVIDER = auto()  # a social sign-in provider's id
     REDIRECT_URI = auto()  # where a provider sends the browser back
+    ORGANIZATION_ID = auto()  # the organization a mutation names
+    SLUG = auto()  # an organization's unique, URL-safe name
 
 
 class Reason(StrEnum):
@@ -55,6 +57,11 @@ class Reason(StrEnum):
     IDENTITY_TAKEN = "IDENTITY_TAKEN"
     PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
     LAST_SIGN_IN_METHOD = "LAST_SIGN_IN_METHOD"
+    LAST_OWNER = "LAST_OWNER"
+    LIMIT_REACHED = "LIMIT_REACHED"
+    ALREADY_MEMBER = "ALREADY_MEMBER"
+    EMAIL_MISMATCH = "EMAIL_MISMATCH"
+    EMAIL_NOT_VERIFIED = "EMAIL_NOT_VERIFIED"
 
 
 class DomainError(Exception):
@@ -147,8 +154,24 @@ class StepUpRequired(Forbidden):
     )
 
 
+class InvitationNotForYou(Forbidden):
+    """An invitation is accepted only by the account whose verified address it was sent to."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class SecondFactorState(DomainError):
     """The request does not fit whether TOTP is on (enrolling twice, disabling nothing)."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class Conflict(DomainError):
+    """The request does not fit the state it would change: a full cap, the last owner."""
 
     def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(message)

@@ -149,6 +149,15 @@ class Rule(Enum):
         "Failed `finishSocialSignIn` and `linkSocialIdentity` calls per client address, "
         "reserved before the provider is asked; a success gives it back.",
     )
+    # Invitations mailed per organization, reserved before the invitation is written:
+    # parallel invitations count, and one organization cannot turn the service into a spammer.
+    INVITATIONS = (
+        "50/day",
+        "organization",
+        False,
+        "`inviteMember` invitations per organization, reserved before the invitation is "
+        "written, so parallel invitations count too.",
+    )
 
     def __init__(self, default: str, key: str, guards_passwords: bool, description: str) -> None:
         self.default = default

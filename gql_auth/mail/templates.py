@@ -8,6 +8,7 @@ from typing import assert_never
 from gql_auth.accounts.mailed_tokens import IssuedToken
 from gql_auth.accounts.models import TokenPurpose
 from gql_auth.mail.sender import Mail
+from gql_auth.orgs.invitations import IssuedInvitation
 
 
 def token_mail(issued: IssuedToken, *, public_url: str) -> Mail:
@@ -43,8 +44,28 @@ def token_mail(issued: IssuedToken, *, public_url: str) -> Mail:
             assert_never(purpose)
 
 
+def invitation_mail(issued: IssuedInvitation, *, inviter: str, public_url: str) -> Mail:
+    """The invitation: who invites, to what, and the link; the name is the organization's own."""
+    base = public_url.rstrip("/")
+    organization = issued.organization
+    return Mail(
+        to=issued.invitation.email,
+        subject=f"You are invited to join {organization.name}",
+        body=(
+            f"{inviter} invited you to join the organization {organization.name} "
+            f"({organization.slug}) as {issued.invitation.role.value}.\n\n"
+            f"To accept, sign in with the account that has this e-mail address (verified) "
+            f"and open this link within {_duration(issued.lifetime)}:\n\n"
+            f"{base}/accept-invitation?token={issued.token}\n\n"
+            "The link works once. If you do not know them, ignore this mail.\n"
+        ),
+    )
+
+
 def _duration(span: timedelta) -> str:
     minutes = int(span.total_seconds() // 60)
+    if minutes % (24 * 60) == 0 and minutes > 24 * 60:
+        return f"{minutes // (24 * 60)} days"
     if minutes % 60:
         return f"{minutes} minutes"
     return "1 hour" if minutes == 60 else f"{minutes // 60} hours"

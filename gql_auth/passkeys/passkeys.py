@@ -293,7 +293,7 @@ def _clean_name(name: str | None) -> str | None:
     label = (name or "").strip()
     if len(label) > NAME_MAX:
         raise InvalidInput(
-            Subject.PASSKEY_NAME, Reason.TOO_LONG, f"A name is at most {NAME_MAX} characters."
+            Subject.NAME, Reason.TOO_LONG, f"A name is at most {NAME_MAX} characters."
         )
     return label or None
 

@@ -47,6 +47,14 @@ class AccessClaims:
 
 
 @dataclass(frozen=True, slots=True)
+class ActiveOrganization:
+    """The organization a session works in, and the caller's role there (e.g. "ADMIN")."""
+
+    id: int
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
 class VerifiedAccessToken:
     """A token that checked out: what gql-auth uses, and every claim as it was signed."""
 
@@ -86,8 +94,15 @@ class AccessTokenCodec:
         return {"keys": [dict(member) for member in self._keys.published]}
 
     def issue(
-        self, *, user_id: int, session_id: str, role: str, amr: Sequence[str]
+        self,
+        *,
+        user_id: int,
+        session_id: str,
+        role: str,
+        amr: Sequence[str],
+        organization: ActiveOrganization | None = None,
     ) -> IssuedAccessToken:
+        """`organization`: the session's active one and the role there, read when issuing."""
         now = datetime.now(UTC)
         claims = {
             "sub": str(user_id),
@@ -101,8 +116,13 @@ class AccessTokenCodec:
             "iss": self._issuer,
             "aud": self._audience,
         }
+        if organization is not None:
+            claims["org_id"] = str(organization.id)
+            claims["org_role"] = organization.role
         if self._hasura_claims:
-            claims[HASURA_CLAIMS] = hasura_claims(user_id=user_id, role=role)
+            claims[HASURA_CLAIMS] = hasura_claims(
+                user_id=user_id, role=role, organization=organization
+            )
         token = jwt.encode(
             claims, self._keys.signing_key, algorithm=self._algorithm, headers=self._headers
         )
@@ -176,18 +196,25 @@ class AccessTokenCodec:
         return (key,)
 
 
-def hasura_claims(*, user_id: int, role: str) -> dict[str, object]:
+def hasura_claims(
+    *, user_id: int, role: str, organization: ActiveOrganization | None = None
+) -> dict[str, object]:
     """Hasura's session variables: the user, their role and every role it holds.
 
     gql-auth's role names are used as they are (USER, ADMIN): Hasura's own
-    all-powerful `admin` role is a different, lower-case name.
+    all-powerful `admin` role is a different, lower-case name. With an active
+    organization, its id and the role there, for row permissions that filter by it.
     """
     held = Role(role)
-    return {
+    claims: dict[str, object] = {
         "x-hasura-default-role": held.value,
         "x-hasura-allowed-roles": [other.value for other in Role if other.rank <= held.rank],
         "x-hasura-user-id": str(user_id),
     }
+    if organization is not None:
+        claims["x-hasura-org-id"] = str(organization.id)
+        claims["x-hasura-org-role"] = organization.role
+    return claims
 
 
 def _has_critical_extensions(token: str) -> bool:

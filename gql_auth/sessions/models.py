@@ -31,6 +31,10 @@ class AuthSession(Base):
     refresh_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # How the sign-in was proved (RFC 8176 amr values, space-separated): rotation keeps it.
     amr: Mapped[str] = mapped_column(String(64), default="pwd", server_default="pwd")
+    # switchOrganization's choice; tokens name it, the membership join checks it per request.
+    active_organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), default=None
+    )
 
     user: Mapped[User] = relationship(back_populates="sessions")
 

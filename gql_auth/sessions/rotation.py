@@ -19,6 +19,7 @@ from gql_auth.security.tokens import (
     is_plausible_token,
     new_refresh_token,
 )
+from gql_auth.sessions import active_organization
 from gql_auth.sessions.locks import lock_session_of_token
 from gql_auth.sessions.models import AuthSession, RetiredRefreshToken
 from gql_auth.sessions.sessions import SignedIn, issue
@@ -58,7 +59,8 @@ async def refresh(
     db.add(RetiredRefreshToken(token_hash=token_hash, session_id=session.id, retired_at=now))
     audit.record(db, EventKind.TOKEN_REFRESHED, user_id=user.id, client=client)
     await db.flush()
-    return issue(codec, user=user, session=session, refresh_token=new_token)
+    org_role = await active_organization.role_in_active(db, session)
+    return issue(codec, user=user, session=session, refresh_token=new_token, org_role=org_role)
 
 
 def _hash_or_refuse(refresh_token: str) -> str:

@@ -19,7 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql_auth.core.client_info import ClientInfo
 from gql_auth.core.errors import InvalidCredentials
 from gql_auth.core.models import utcnow
-from gql_auth.security.tokens import AccessTokenCodec, hash_token, new_refresh_token, new_session_id
+from gql_auth.orgs.models import OrgRole
+from gql_auth.security.tokens import (
+    AccessTokenCodec,
+    ActiveOrganization,
+    hash_token,
+    new_refresh_token,
+    new_session_id,
+)
 from gql_auth.sessions.endings import live_at, prune_expired, revoke_oldest
 from gql_auth.sessions.models import AuthSession
 from gql_auth.users.locks import still_as_checked
@@ -62,6 +69,9 @@ class Viewer:
 
     user: User
     session: AuthSession
+    # The role in the session's active organization now (the viewer read joins it); None
+    # without one, or once the membership is gone.
+    org_role: OrgRole | None = None
 
 
 async def start(
@@ -111,10 +121,25 @@ async def start(
 
 
 def issue(
-    codec: AccessTokenCodec, *, user: User, session: AuthSession, refresh_token: str
+    codec: AccessTokenCodec,
+    *,
+    user: User,
+    session: AuthSession,
+    refresh_token: str,
+    org_role: OrgRole | None = None,
 ) -> SignedIn:
+    """Tokens for the session; `org_role`: the role in its active organization, read just now."""
+    organization_id = session.active_organization_id
     access = codec.issue(
-        user_id=user.id, session_id=session.id, role=user.role.value, amr=session.methods
+        user_id=user.id,
+        session_id=session.id,
+        role=user.role.value,
+        amr=session.methods,
+        organization=(
+            None
+            if organization_id is None or org_role is None
+            else ActiveOrganization(organization_id, org_role.value)
+        ),
     )
     return SignedIn(
         access_token=access.token,

@@ -26,6 +26,7 @@ from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from gql_auth.core.database import is_transient_conflict
 from gql_auth.core.errors import TokenRevoked
 from gql_auth.core.models import utcnow
+from gql_auth.orgs.models import OrgRole
 from gql_auth.security.tokens import AccessClaims
 from gql_auth.sessions.models import AuthSession
 from gql_auth.sessions.sessions import LAST_USED_RESOLUTION, Viewer
@@ -65,10 +66,12 @@ class ViewerLookup:
         if row is None:
             raise TokenRevoked
         session = _detached(AuthSession, _SESSION_KEYS, row[:_SPLIT])
-        user = _detached(User, _USER_KEYS, row[_SPLIT:])
+        user = _detached(User, _USER_KEYS, row[_SPLIT:-1])
         if not session.is_live(now) or not user.is_active:
             raise TokenRevoked
-        return Viewer(user=user, session=session)
+        org_role = row[-1]
+        assert org_role is None or isinstance(org_role, OrgRole)  # noqa: S101 - the column's type
+        return Viewer(user=user, session=session, org_role=org_role)
 
     def _read_on_loop(self, session_id: str, user_id: int) -> Found:
         """The read without waiting for anything, or _WouldWait."""

@@ -10,8 +10,9 @@ pooled one per read for the reader threads.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, PoolProxiedConnection, bindparam, select
+from sqlalchemy import Engine, PoolProxiedConnection, and_, bindparam, select
 
+from gql_auth.orgs.models import Membership
 from gql_auth.sessions.models import AuthSession
 from gql_auth.users.models import User
 
@@ -19,16 +20,26 @@ from gql_auth.users.models import User
 # costs less than the ORM's row loading (docs/performance.md).
 SESSION_COLUMNS = tuple(AuthSession.__table__.columns)
 USER_COLUMNS = tuple(User.__table__.columns)
+# The role in the session's active organization, by the membership's primary key: a
+# removal or demotion applies at the next request, and costs no second round trip.
+ORG_ROLE = Membership.__table__.c.role
 VIEWER_ROW = (
-    select(*SESSION_COLUMNS, *USER_COLUMNS)
+    select(*SESSION_COLUMNS, *USER_COLUMNS, ORG_ROLE)
     .join_from(AuthSession, User, User.id == AuthSession.user_id)
+    .outerjoin(
+        Membership,
+        and_(
+            Membership.organization_id == AuthSession.active_organization_id,
+            Membership.user_id == AuthSession.user_id,
+        ),
+    )
     .where(AuthSession.id == bindparam("session_id"), AuthSession.user_id == bindparam("user_id"))
 )
 Found = tuple[object, ...] | None
 
 
 class CompiledViewerRead:
-    """VIEWER_ROW for one engine: its session's columns, then its user's, or None."""
+    """VIEWER_ROW for one engine: its session's columns, its user's, the org role; or None."""
 
     def __init__(self, engine: Engine) -> None:
         dialect = engine.dialect
@@ -39,7 +50,7 @@ class CompiledViewerRead:
         self._positions = compiled.positiontup  # None for a named paramstyle
         self._converters = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in (*SESSION_COLUMNS, *USER_COLUMNS)
+            for column in (*SESSION_COLUMNS, *USER_COLUMNS, ORG_ROLE)
         )
 
     def on_kept_connection(self, session_id: str, user_id: int) -> Found:

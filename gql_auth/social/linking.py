@@ -11,30 +11,24 @@ for them. Unlinking never removes the last way in.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.accounts import accounts
+from gql_auth.accounts.reauthentication import reauthenticate
 from gql_auth.audit import audit
 from gql_auth.audit.audit import EventKind
 from gql_auth.core.client_info import ClientInfo
-from gql_auth.core.errors import InvalidCredentials, InvalidInput, Reason, StepUpRequired, Subject
-from gql_auth.core.models import utcnow
+from gql_auth.core.errors import InvalidCredentials, InvalidInput, Reason, Subject
 from gql_auth.factors.factors import require_step_up
 from gql_auth.factors.models import Passkey
 from gql_auth.limits.limiter import RateLimits
 from gql_auth.security.passwords import PasswordHasher
-from gql_auth.sessions.models import AuthSession
 from gql_auth.social import flow, identities
 from gql_auth.social.flow import SocialServices, Started
 from gql_auth.social.models import SocialIdentity, StatePurpose
 from gql_auth.users.locks import lock_user
 from gql_auth.users.models import User
-
-# An account without a password re-authenticates by having signed in this recently.
-RECENT_SIGN_IN = timedelta(minutes=10)
 
 
 async def begin(
@@ -175,21 +169,13 @@ async def _reauthenticate(
     current_password: str | None,
     client: ClientInfo,
 ) -> None:
-    if user.password_hash is not None:
-        if current_password is None:
-            raise InvalidInput(
-                Subject.CURRENT_PASSWORD, Reason.REQUIRED, "The current password is required."
-            )
-        await accounts.verify_current_password(
-            db, hasher, limits, user=user, password=current_password, client=client
-        )
-    else:
-        signed_in_at = await db.scalar(
-            select(AuthSession.created_at).where(AuthSession.id == session_id)
-        )
-        if signed_in_at is None or signed_in_at < utcnow() - RECENT_SIGN_IN:
-            raise StepUpRequired(
-                "An account without a password links and unlinks providers only in a session "
-                "signed in within the last ten minutes: sign in again."
-            )
+    await reauthenticate(
+        db,
+        hasher,
+        limits,
+        user=user,
+        session_id=session_id,
+        current_password=current_password,
+        client=client,
+    )
     await require_step_up(db, user_id=user.id, session_id=session_id)

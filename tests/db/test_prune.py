@@ -93,6 +93,7 @@ class TestPrune:
             "security events": old_events,
             "expired mfa tokens": 0,
             "expired states": 0,
+            "expired invitations": 0,
         }
         assert "older than 90 days" in result.stdout
         remaining = {row["session_id"] for row in database.rows("retired_refresh_tokens")}
@@ -134,6 +135,7 @@ class TestPrune:
             "security events": 0,
             "expired mfa tokens": 0,
             "expired states": 0,
+            "expired invitations": 0,
         }
 
     async def test_mfa_tokens_of_unfinished_sign_ins_go_once_expired(
