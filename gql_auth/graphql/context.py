@@ -171,7 +171,11 @@ def _attached(db: AsyncSession, viewer: Viewer) -> Viewer:
     A row the session already holds (this request loaded it first) is used as
     it is there, with whatever this request changed in it.
     """
-    return Viewer(user=_member(db, viewer.user), session=_member(db, viewer.session))
+    return Viewer(
+        user=_member(db, viewer.user),
+        session=_member(db, viewer.session),
+        org_role=viewer.org_role,
+    )
 
 
 def _member(db: AsyncSession, row: _Row) -> _Row:

@@ -16,6 +16,7 @@ from gql_auth.graphql.api import (
     admin,
     factors,
     mailed_tokens,
+    organizations,
     passkeys,
     profile,
     signin,
@@ -47,7 +48,7 @@ DOCUMENT_CACHE_SIZE = 128
 
 
 # Each area owns its root fields; the SDL lists them in this order.
-Query = merge_types("Query", (viewer.Query, admin.Query, social.Query))
+Query = merge_types("Query", (viewer.Query, admin.Query, social.Query, organizations.Query))
 Mutation = merge_types(
     "Mutation",
     (
@@ -58,10 +59,12 @@ Mutation = merge_types(
         passkeys.Mutation,
         social.Mutation,
         admin.Mutation,
+        organizations.Mutation,
     ),
 )
 QUERY_DESCRIPTION = (
-    "Reads. Guarded fields show who may read them: @isAuthenticated, @hasRole, @isSelfOrAdmin."
+    "Reads. Guarded fields show who may read them: @isAuthenticated, @hasRole, @isSelfOrAdmin, "
+    "@hasOrgRole."
 )
 MUTATION_DESCRIPTION = "Writes. Each description lists the error codes and reasons it can give."
 describe_type(Query, QUERY_DESCRIPTION)

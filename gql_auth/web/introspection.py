@@ -97,6 +97,10 @@ async def introspect_token(services: Services, token: str) -> dict[str, Any]:
         "token_type": ACCESS_TOKEN_TYPE,
     }
     answer.update({name: payload[name] for name in OPTIONAL_CLAIMS if name in payload})
+    # The active organization as the database has it now: none once the membership is gone.
+    if viewer.org_role is not None and viewer.session.active_organization_id is not None:
+        answer["org_id"] = str(viewer.session.active_organization_id)
+        answer["org_role"] = viewer.org_role.value
     return answer
 
 

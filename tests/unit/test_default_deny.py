@@ -360,6 +360,8 @@ class TestEverySecretCheckIsDeclared:
             "beginSocialLink",
             "linkSocialIdentity",
             "unlinkSocialIdentity",
+            "deleteOrganization",
+            "acceptInvitation",
         }
 
     @pytest.mark.parametrize("name", sorted(NOT_CREDENTIAL_CHECKS))

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
+from gql_auth.graphql.enums import OrgRole
+
+
+def given(value: str | None) -> str | None:
+    """An optional argument or input field left out (UNSET) means the same as null."""
+    return None if value is strawberry.UNSET else value
+
 
 @strawberry.input(description="A new account. Everybody registers as USER; there is no role here.")
 class RegisterInput:
@@ -127,3 +134,38 @@ class BeginSocialLinkInput:
     current_password: str | None = strawberry.field(
         default=strawberry.UNSET, description="Required when the account has a password."
     )
+
+
+@strawberry.input(description="A new organization; the caller becomes its OWNER.")
+class CreateOrganizationInput:
+    name: str = strawberry.field(description="1-100 characters; surrounding spaces are dropped.")
+    slug: str = strawberry.field(
+        description="Unique: 2-63 lower-case letters, digits and inner hyphens (a DNS label)."
+    )
+
+
+@strawberry.input(description="What to change about an organization; left out: unchanged.")
+class UpdateOrganizationInput:
+    organization_id: strawberry.ID = strawberry.field(description="The organization to change.")
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="A new name.")
+    slug: str | None = strawberry.field(default=strawberry.UNSET, description="A new, unused slug.")
+
+
+@strawberry.input(description="Who to invite, and with which role.")
+class InviteMemberInput:
+    organization_id: strawberry.ID = strawberry.field(description="The organization to join.")
+    email: str = strawberry.field(
+        description="Where the link goes; only the account whose verified address this is "
+        "can accept it."
+    )
+    role: OrgRole = strawberry.field(
+        default=OrgRole.MEMBER,
+        description="The role accepting gives; only an OWNER invites OWNERs.",
+    )
+
+
+@strawberry.input(description="A member's new role in an organization.")
+class SetMemberRoleInput:
+    organization_id: strawberry.ID = strawberry.field(description="The organization.")
+    user_id: strawberry.ID = strawberry.field(description="The member.")
+    role: OrgRole = strawberry.field(description="Their new role.")

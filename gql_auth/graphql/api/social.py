@@ -8,6 +8,7 @@ from gql_auth.graphql.api.inputs import (
     BeginSocialLinkInput,
     BeginSocialSignInInput,
     FinishSocialSignInInput,
+    given,
 )
 from gql_auth.graphql.api.signin import issued
 from gql_auth.graphql.api.types import AuthPayload, SocialIdentity
@@ -114,7 +115,7 @@ class Mutation:
                 session_id=viewer.session.id,
                 provider_id=input.provider,
                 redirect_uri=input.redirect_uri,
-                current_password=_given(input.current_password),
+                current_password=given(input.current_password),
                 client=context.client,
             )
         return SocialSignInStart(authorization_url=started.authorization_url, state=started.state)
@@ -161,12 +162,7 @@ class Mutation:
                 user=viewer.user,
                 session_id=viewer.session.id,
                 identity_id=str(id),
-                current_password=_given(current_password),
+                current_password=given(current_password),
                 client=context.client,
             )
         return True
-
-
-def _given(value: str | None) -> str | None:
-    """An optional argument left out (UNSET) means the same as null."""
-    return None if value is strawberry.UNSET else value

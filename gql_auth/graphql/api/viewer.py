@@ -7,7 +7,8 @@ import strawberry
 from gql_auth import dashboards
 from gql_auth.accounts import accounts
 from gql_auth.core.models import Role
-from gql_auth.graphql.api.types import AdminDashboard, User, UserDashboard
+from gql_auth.graphql.api.types import AdminDashboard, User
+from gql_auth.graphql.api.user_dashboard import UserDashboard
 from gql_auth.graphql.context import Info
 from gql_auth.graphql.permissions import HasRole, IsAuthenticated, guarded_by, require_viewer
 

@@ -11,6 +11,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from gql_auth.core.errors import (
+    Conflict,
     DomainError,
     Forbidden,
     InvalidInput,
@@ -35,6 +36,7 @@ CODES: Mapping[type[DomainError], str] = {
     InvalidInput: "BAD_USER_INPUT",
     UserNotFound: "BAD_USER_INPUT",
     SecondFactorState: "BAD_USER_INPUT",
+    Conflict: "BAD_USER_INPUT",
     RateLimited: "RATE_LIMITED",
 }
 FIELDS: Mapping[Subject, str] = {
@@ -52,9 +54,11 @@ FIELDS: Mapping[Subject, str] = {
     Subject.CODE: "code",
     Subject.PASSKEY_CREDENTIAL: "credential",
     Subject.ITEM_ID: "id",
-    Subject.PASSKEY_NAME: "name",
+    Subject.NAME: "name",
     Subject.PROVIDER: "provider",
     Subject.REDIRECT_URI: "redirectUri",
+    Subject.ORGANIZATION_ID: "organizationId",
+    Subject.SLUG: "slug",
 }
 
 CLIENT_CODES = frozenset(
