@@ -31,12 +31,11 @@ from gql_auth.core.errors import (
 from gql_auth.core.models import utcnow
 from gql_auth.limits.limiter import RateLimits, Rule
 from gql_auth.orgs import memberships
-from gql_auth.orgs.locks import lock_organization, role_under_lock
+from gql_auth.orgs.locks import lock_for_change, role_under_lock
 from gql_auth.orgs.models import Invitation, Membership, Organization, OrgRole
 from gql_auth.orgs.rules import may_grant
 from gql_auth.security.tokens import hash_token, is_plausible_token
 from gql_auth.security.validation import clean_email, email_key
-from gql_auth.users.locks import lock_user
 from gql_auth.users.models import User
 
 
@@ -125,11 +124,11 @@ async def accept(
     if found is None:
         raise _invalid_token()
     # The one lock order: the joining user (the membership refers to them), the organization.
-    await lock_user(db, user_id)
+    locked = await lock_for_change(db, found, user_id)
     user = await db.scalar(
         select(User).where(User.id == user_id).execution_options(populate_existing=True)
     )
-    if await lock_organization(db, found) is None or user is None:
+    if locked is None or user is None:
         raise _invalid_token()
     invitation = await db.scalar(
         select(Invitation)
@@ -200,7 +199,7 @@ async def prune_expired(db: AsyncSession, *, batch: int) -> int:
 async def _granting_under_lock(
     db: AsyncSession, *, actor_id: int, organization_id: int, role: OrgRole
 ) -> Organization:
-    organization = await lock_organization(db, organization_id)
+    organization = await lock_for_change(db, organization_id, actor_id)
     actor = (
         None
         if organization is None

@@ -1,10 +1,14 @@
 """The organization's row lock: every change to its members or invitations takes it.
 
-The one lock order, extending users.locks': the user whose memberships change
-(before any row that refers to them is written), then the organization, then
-its membership rows, then sessions. With the organization locked, changes to
-one organization's members take turns: two owners demoting each other at once
-cannot both see the other one still there.
+The one lock order, extending users.locks': the users concerned (the one acting,
+and the one whose membership is written), by ascending id, then the
+organization, then its membership rows, then sessions. The users come first
+because a row written under the organization's lock refers to them (a
+membership, an invitation, the security event of the one acting), and on
+InnoDB that takes a shared lock on their row: taken after the organization's,
+it would deadlock with a sign-in or a deletion holding that user. With the
+organization locked, changes to one organization's members take turns: two
+owners demoting each other at once cannot both see the other one still there.
 """
 
 from __future__ import annotations
@@ -14,6 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.core.database import rowcount
 from gql_auth.orgs.models import Membership, Organization, OrgRole
+from gql_auth.users.locks import lock_user
+
+
+async def lock_for_change(
+    db: AsyncSession, organization_id: int, *user_ids: int
+) -> Organization | None:
+    """The users concerned (ascending id), then the organization: the one lock order."""
+    for user_id in sorted(set(user_ids)):
+        await lock_user(db, user_id)
+    return await lock_organization(db, organization_id)
 
 
 async def lock_organization(db: AsyncSession, organization_id: int) -> Organization | None:

@@ -18,11 +18,10 @@ from gql_auth.audit.audit import EventKind
 from gql_auth.core.client_info import ClientInfo
 from gql_auth.core.errors import Conflict, Forbidden, InvalidInput, Reason, Subject
 from gql_auth.core.models import utcnow
-from gql_auth.orgs.locks import lock_organization, role_under_lock
+from gql_auth.orgs.locks import lock_for_change, role_under_lock
 from gql_auth.orgs.models import Membership, Organization, OrgRole
 from gql_auth.orgs.organizations import ensure_may_own_another
 from gql_auth.orgs.rules import loses_an_owner, may_change
-from gql_auth.users.locks import lock_user
 from gql_auth.users.models import User
 
 
@@ -73,8 +72,6 @@ async def set_role(
     client: ClientInfo,
 ) -> tuple[Membership, User]:
     """setMemberRole: as the actor's role allows, never leaving the organization ownerless."""
-    if role is OrgRole.OWNER:
-        await lock_user(db, user_id)  # the user's lock before the organization's: the one order
     membership = await _change_under_lock(
         db, actor_id=actor_id, organization_id=organization_id, user_id=user_id, new=role
     )
@@ -135,8 +132,7 @@ async def join(
     db: AsyncSession, *, organization_id: int, user_id: int, role: OrgRole, max_owned: int
 ) -> Membership:
     """gql-auth org-add-member: the user's lock, then the organization's (the one order)."""
-    await lock_user(db, user_id)
-    if await lock_organization(db, organization_id) is None:
+    if await lock_for_change(db, organization_id, user_id) is None:
         raise InvalidInput(Subject.ORGANIZATION_ID, Reason.NOT_FOUND, "No such organization.")
     return await add(
         db, organization_id=organization_id, user_id=user_id, role=role, max_owned=max_owned
@@ -151,7 +147,7 @@ async def _change_under_lock(
     Leaving (actor and member one, `new` None) needs no role; anything else needs
     ADMIN or OWNER, as the roles stand under the lock.
     """
-    organization = await lock_organization(db, organization_id)
+    organization = await lock_for_change(db, organization_id, actor_id, user_id)
     membership = None
     if organization is not None:
         membership = await db.scalar(

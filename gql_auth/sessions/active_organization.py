@@ -18,7 +18,6 @@ from gql_auth.orgs.models import OrgRole
 from gql_auth.security.tokens import AccessTokenCodec, hash_token, new_refresh_token
 from gql_auth.sessions.models import AuthSession, RetiredRefreshToken
 from gql_auth.sessions.sessions import SignedIn, issue
-from gql_auth.users.locks import lock_user
 from gql_auth.users.models import User
 
 
@@ -44,9 +43,10 @@ async def switch(
     Only an organization the caller belongs to, else organizationId NOT_FOUND (the
     same answer whether it exists or not). The refresh token rotates as on a
     refresh: the one held before is retired, and replaying it revokes the session.
-    Locks in the one order: the user, the organization, the session.
+    Locks in the one order: the organization, then the session (writing the
+    session's reference to it takes a shared lock on the organization's row, which a
+    deletion holding it and waiting for this session would deadlock with).
     """
-    await lock_user(db, user.id)
     role = None
     if organization_id is not None:
         found = await lock_organization(db, organization_id)
