@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from gql_auth.api_keys.settings import ApiKeySettings
 from gql_auth.audit.settings import AuditSettings
 from gql_auth.core.client_address import Network, parse_networks
 from gql_auth.core.database import (
@@ -54,6 +55,7 @@ class ServiceSettings(
     ObservabilitySettings,
     SocialSettings,
     OrganizationSettings,
+    ApiKeySettings,
 ):
     """The settings groups of every feature these services build (all but the GraphQL edge's)."""
 

@@ -8,6 +8,7 @@ module imports them all, so mappers resolve their relationships and
 from __future__ import annotations
 
 from gql_auth.accounts.models import AccountToken
+from gql_auth.api_keys.models import ApiKey
 from gql_auth.audit.models import SecurityEvent
 from gql_auth.core.models import Base
 from gql_auth.factors.models import MfaChallenge, Passkey, RecoveryCode, TotpCredential
@@ -19,6 +20,7 @@ from gql_auth.users.models import User
 
 __all__ = [
     "AccountToken",
+    "ApiKey",
     "AuthSession",
     "Base",
     "Invitation",

@@ -30,6 +30,8 @@ class Subject(StrEnum):
     REDIRECT_URI = auto()  # where a provider sends the browser back
     ORGANIZATION_ID = auto()  # the organization a mutation names
     SLUG = auto()  # an organization's unique, URL-safe name
+    SCOPES = auto()  # what an API key may do
+    EXPIRES_IN_DAYS = auto()  # an API key's lifetime
 
 
 class Reason(StrEnum):
@@ -62,6 +64,9 @@ class Reason(StrEnum):
     ALREADY_MEMBER = "ALREADY_MEMBER"
     EMAIL_MISMATCH = "EMAIL_MISMATCH"
     EMAIL_NOT_VERIFIED = "EMAIL_NOT_VERIFIED"
+    SCOPE_NOT_HELD = "SCOPE_NOT_HELD"
+    MISSING_SCOPE = "MISSING_SCOPE"
+    API_KEY_NOT_ALLOWED = "API_KEY_NOT_ALLOWED"
 
 
 class DomainError(Exception):
@@ -142,6 +147,23 @@ class MultiFactorSessionRequired(Forbidden):
 
     reason = Reason.MFA_REQUIRED
     message = "This field needs a session signed in with a second factor or a passkey."
+
+
+class ApiKeyNotAllowed(Forbidden):
+    """Fields that change credentials, sessions, factors, identities or keys, and every field
+    that declares no scope: a request made with an API key never reaches them."""
+
+    reason = Reason.API_KEY_NOT_ALLOWED
+    message = "This field is not open to API keys: sign in to use it."
+
+
+class MissingScope(Forbidden):
+    """The API key lacks the field's scope, or its owner's role no longer holds it."""
+
+    reason = Reason.MISSING_SCOPE
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"This API key lacks the {scope} scope.")
 
 
 class StepUpRequired(Forbidden):

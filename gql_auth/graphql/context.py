@@ -16,12 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from strawberry.fastapi import BaseContext
 
+from gql_auth.api_keys.format import presents_a_key
+from gql_auth.api_keys.models import ApiKey
 from gql_auth.audit import audit
 from gql_auth.core.client_address import client_address
 from gql_auth.core.client_info import ClientInfo
-from gql_auth.core.errors import TokenInvalid, Unauthenticated
+from gql_auth.core.errors import RateLimited, TokenInvalid, Unauthenticated
 from gql_auth.core.models import utcnow
 from gql_auth.services import Services
+from gql_auth.sessions import key_use
 from gql_auth.sessions.models import AuthSession
 from gql_auth.sessions.sessions import Viewer
 from gql_auth.sessions.viewer_lookup import needs_last_used_update
@@ -30,14 +33,17 @@ from gql_auth.users.models import User
 
 @dataclass(frozen=True, slots=True)
 class Authentication:
-    """Either a viewer, or why there is none (None: no credentials were sent)."""
+    """Either a viewer, or why there is none (None: no credentials were sent).
+
+    RateLimited: an API key over RATE_LIMIT_API_KEY, or an address over its failures.
+    """
 
     viewer: Viewer | None = None
-    failure: Unauthenticated | None = None
+    failure: Unauthenticated | RateLimited | None = None
 
 
 ANONYMOUS = Authentication()
-_Row = TypeVar("_Row", User, AuthSession)
+_Row = TypeVar("_Row", User, AuthSession, ApiKey)
 
 
 class Context(BaseContext):
@@ -136,17 +142,34 @@ class Context(BaseContext):
         if scheme.lower() != "bearer" or not token.strip():
             return Authentication(failure=TokenInvalid("Malformed Authorization header."))
         try:
+            if self.presents_api_key:
+                viewer = await key_use.authenticate(
+                    self.services.viewers,
+                    self.services.rate_limits,
+                    key=token.strip(),
+                    client=self.client,
+                )
+                return Authentication(viewer=viewer)
             claims = self.services.tokens.decode(token.strip())
             return Authentication(viewer=await self.services.viewers.resolve(claims))
-        except Unauthenticated as failure:
+        except (Unauthenticated, RateLimited) as failure:
             return Authentication(failure=failure)
 
+    @cached_property
+    def presents_api_key(self) -> bool:
+        """Whether the bearer credential claims to be an API key: then only fields that
+        declare a scope may run (graphql.key_scopes)."""
+        header = self.http_request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        return scheme.lower() == "bearer" and presents_a_key(token.strip())
+
     async def _touch_session(self) -> None:
-        """Records lastUsedAt with the request's own writes: this opens its transaction."""
+        """Records lastUsedAt (of the session or the key) with the request's own writes: this
+        opens its transaction."""
         async with self.db():
             viewer = self._authentication.viewer if self._authentication else None
             if viewer is not None:
-                viewer.session.last_used_at = utcnow()
+                viewer.used.last_used_at = utcnow()
 
     async def finish(self, *, commit: bool) -> bool:
         """Ends the request's transaction: the request, not policy code, decides.
@@ -173,8 +196,9 @@ def _attached(db: AsyncSession, viewer: Viewer) -> Viewer:
     """
     return Viewer(
         user=_member(db, viewer.user),
-        session=_member(db, viewer.session),
+        signed_in=None if viewer.signed_in is None else _member(db, viewer.signed_in),
         org_role=viewer.org_role,
+        api_key=None if viewer.api_key is None else _member(db, viewer.api_key),
     )
 
 

@@ -91,9 +91,16 @@ def require_admin_session(info: Info, viewer: Viewer) -> None:
 
     Read off the session row (its amr), like the role: never the token's claims.
     """
-    if info.context.settings.admin_requires_mfa and not factors.proved_a_factor(
-        viewer.session.methods
-    ):
+    if not info.context.settings.admin_requires_mfa:
+        return
+    key = viewer.api_key
+    # A key counts as its creating session did: step-up made it prove one if the account had any.
+    proved = (
+        key.created_with_factor
+        if key is not None
+        else factors.proved_a_factor(viewer.session.methods)
+    )
+    if not proved:
         raise MultiFactorSessionRequired
 
 
@@ -160,7 +167,8 @@ class _Argument(OrganizationOf):
         organization_id = parse_user_id(str(value))  # ids are digits, like user ids
         if organization_id is None:
             return None
-        if organization_id == viewer.session.active_organization_id:
+        session = viewer.signed_in
+        if session is not None and organization_id == session.active_organization_id:
             return viewer.org_role  # joined into the viewer read: no second read
         async with info.context.db() as db:
             return await memberships.role_of(

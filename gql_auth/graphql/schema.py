@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from gql_auth.graphql.api import (
     admin,
+    api_keys,
     factors,
     mailed_tokens,
     organizations,
@@ -34,6 +35,7 @@ from gql_auth.graphql.engine.trusted_documents import (
     load_trusted_documents,
     no_trusted_documents,
 )
+from gql_auth.graphql.key_scopes import KeyScopeGate, declared_scopes
 from gql_auth.graphql.settings import GraphQLSettings
 from gql_auth.graphql.strawberry_compat import (
     DEFAULT_ALLOWED_OPERATION_TYPES,
@@ -48,7 +50,9 @@ DOCUMENT_CACHE_SIZE = 128
 
 
 # Each area owns its root fields; the SDL lists them in this order.
-Query = merge_types("Query", (viewer.Query, admin.Query, social.Query, organizations.Query))
+Query = merge_types(
+    "Query", (viewer.Query, admin.Query, social.Query, organizations.Query, api_keys.Query)
+)
 Mutation = merge_types(
     "Mutation",
     (
@@ -60,11 +64,12 @@ Mutation = merge_types(
         social.Mutation,
         admin.Mutation,
         organizations.Mutation,
+        api_keys.Mutation,
     ),
 )
 QUERY_DESCRIPTION = (
     "Reads. Guarded fields show who may read them: @isAuthenticated, @hasRole, @isSelfOrAdmin, "
-    "@hasOrgRole."
+    "@hasOrgRole; @apiKeyScope says what an API key needs (no directive: closed to keys)."
 )
 MUTATION_DESCRIPTION = "Writes. Each description lists the error codes and reasons it can give."
 describe_type(Query, QUERY_DESCRIPTION)
@@ -132,6 +137,12 @@ def build_schema(settings: GraphQLSettings | None = None) -> Schema:
     settings = settings or GraphQLSettings(_env_file=None, secret_key="x" * 32)  # limits only
     config = StrawberryConfig(disable_field_suggestions=production)
     credentials = credential_fields(Mutation, config.name_converter)  # as the fields declare
+    key_gate = KeyScopeGate(
+        {
+            "Query": declared_scopes(Query, config.name_converter),
+            "Mutation": declared_scopes(Mutation, config.name_converter),
+        }
+    )
     limits = DocumentLimits(
         max_depth=settings.max_query_depth,
         max_introspection_depth=settings.max_introspection_depth,
@@ -153,7 +164,12 @@ def build_schema(settings: GraphQLSettings | None = None) -> Schema:
         else load_trusted_documents(manifest, checks, only=only)
     )
     schema.runner = OperationRunner(
-        documents, recorder, trusted=trusted, max_tokens=max_tokens, extra_rules=extra_rules
+        documents,
+        recorder,
+        trusted=trusted,
+        max_tokens=max_tokens,
+        extra_rules=extra_rules,
+        key_gate=key_gate,
     )
     return schema
 

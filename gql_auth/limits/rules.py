@@ -158,6 +158,14 @@ class Rule(Enum):
         "`inviteMember` invitations per organization, reserved before the invitation is "
         "written, so parallel invitations count too.",
     )
+    # Requests per API key, shared through Redis: a leaked key cannot flood the service.
+    API_KEY = (
+        "600/minute",
+        "API key",
+        False,
+        "Requests per API key (every worker and host together with REDIS_URL); beyond it "
+        "RATE_LIMITED with retryAfter.",
+    )
 
     def __init__(self, default: str, key: str, guards_passwords: bool, description: str) -> None:
         self.default = default

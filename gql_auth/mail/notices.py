@@ -87,6 +87,15 @@ NOTICES: Mapping[EventKind, Words] = MappingProxyType(
             "An account at a sign-in provider was unlinked from your account {username}: it "
             "can no longer sign in with it.",
         ),
+        EventKind.API_KEY_CREATED: Words(
+            "An API key was created",
+            "An API key was created for your account {username}: a program holding it can act "
+            "as you within its scopes until it expires or is revoked.",
+        ),
+        EventKind.API_KEY_REVOKED: Words(
+            "An API key was revoked",
+            "An API key of your account {username} was revoked: it no longer works.",
+        ),
         EventKind.EMAIL_CHANGE_REQUESTED: Words(
             "Your e-mail address is being changed",
             "Someone signed in to your account {username} asked to change its e-mail address "

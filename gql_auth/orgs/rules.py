@@ -12,6 +12,7 @@ import re
 
 from gql_auth.core.errors import InvalidInput, Reason, Subject
 from gql_auth.orgs.models import OrgRole
+from gql_auth.security.validation import clean_label
 
 # A DNS label: lower-case letters, digits and inner hyphens, 2 to 63 characters.
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,61}[a-z0-9]")
@@ -46,16 +47,5 @@ def clean_slug(slug: str) -> str:
 
 
 def clean_name(name: str) -> str:
-    """The name without surrounding spaces: 1 to 100 printable characters."""
-    cleaned = name.strip()
-    if not cleaned:
-        raise InvalidInput(Subject.NAME, Reason.REQUIRED, "A name is required.")
-    if len(cleaned) > NAME_MAX_LENGTH:
-        raise InvalidInput(
-            Subject.NAME,
-            Reason.TOO_LONG,
-            f"A name is at most {NAME_MAX_LENGTH} characters.",
-        )
-    if not cleaned.isprintable():
-        raise InvalidInput(Subject.NAME, Reason.INVALID, "A name cannot hold control characters.")
-    return cleaned
+    """An organization's name: 1 to 100 printable characters, surrounding spaces dropped."""
+    return clean_label(name, max_length=NAME_MAX_LENGTH)

@@ -100,15 +100,20 @@ class AccessTokenCodec:
         session_id: str,
         role: str,
         amr: Sequence[str],
+        scope: str = "",
         organization: ActiveOrganization | None = None,
     ) -> IssuedAccessToken:
-        """`organization`: the session's active one and the role there, read when issuing."""
+        """`scope`: what the session may use (RFC 8693 style, space-separated), for gateways.
+
+        `organization`: the session's active one and the role there, read when issuing.
+        """
         now = datetime.now(UTC)
         claims = {
             "sub": str(user_id),
             "sid": session_id,
             "role": role,
             "amr": list(amr),
+            "scope": scope,
             "type": ACCESS_TOKEN_TYPE,
             "iat": int(now.timestamp()),
             "exp": int((now + self._lifetime).timestamp()),

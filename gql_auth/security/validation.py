@@ -129,3 +129,21 @@ def check_password_strength(
             Reason.TOO_COMMON,
             "This password is too common or easy to guess; choose another.",
         )
+
+
+def clean_label(text: str, *, max_length: int) -> str:
+    """A name a user gives something (an organization, an API key), without surrounding spaces.
+
+    BAD_USER_INPUT on name: REQUIRED when empty, TOO_LONG, INVALID with control
+    characters (a label ends up in lists, logs and mails).
+    """
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidInput(Subject.NAME, Reason.REQUIRED, "A name is required.")
+    if len(cleaned) > max_length:
+        raise InvalidInput(
+            Subject.NAME, Reason.TOO_LONG, f"A name is at most {max_length} characters."
+        )
+    if not cleaned.isprintable():
+        raise InvalidInput(Subject.NAME, Reason.INVALID, "A name cannot hold control characters.")
+    return cleaned

@@ -16,8 +16,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql_auth.api_keys.models import ApiKey
+from gql_auth.api_keys.scopes import held_by
 from gql_auth.core.client_info import ClientInfo
-from gql_auth.core.errors import InvalidCredentials
+from gql_auth.core.errors import ApiKeyNotAllowed, InvalidCredentials
 from gql_auth.core.models import utcnow
 from gql_auth.orgs.models import OrgRole
 from gql_auth.security.tokens import (
@@ -65,13 +67,31 @@ class Grant:
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """The authenticated caller: the user as the database has it now, and the session."""
+    """The authenticated caller: the user as the database has it now, and how they came in.
+
+    Either a signed-in session, or an API key acting as its owner within its scopes.
+    """
 
     user: User
-    session: AuthSession
+    signed_in: AuthSession | None
     # The role in the session's active organization now (the viewer read joins it); None
     # without one, or once the membership is gone.
     org_role: OrgRole | None = None
+    api_key: ApiKey | None = None
+
+    @property
+    def session(self) -> AuthSession:
+        """The signed-in session; an API key has none, so what needs one is closed to keys."""
+        if self.signed_in is None:
+            raise ApiKeyNotAllowed
+        return self.signed_in
+
+    @property
+    def used(self) -> AuthSession | ApiKey:
+        """What this request came in with: its lastUsedAt is what gets written."""
+        if self.api_key is not None:
+            return self.api_key
+        return self.session
 
 
 async def start(
@@ -135,6 +155,7 @@ def issue(
         session_id=session.id,
         role=user.role.value,
         amr=session.methods,
+        scope=" ".join(held_by(user.role)),
         organization=(
             None
             if organization_id is None or org_role is None

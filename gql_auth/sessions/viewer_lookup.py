@@ -16,13 +16,16 @@ transaction.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Select
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy.sql.elements import KeyedColumnElement
 
+from gql_auth.api_keys.models import ApiKey
 from gql_auth.core.database import is_transient_conflict
 from gql_auth.core.errors import TokenRevoked
 from gql_auth.core.models import utcnow
@@ -30,13 +33,25 @@ from gql_auth.orgs.models import OrgRole
 from gql_auth.security.tokens import AccessClaims
 from gql_auth.sessions.models import AuthSession
 from gql_auth.sessions.sessions import LAST_USED_RESOLUTION, Viewer
-from gql_auth.sessions.viewer_read import SESSION_COLUMNS, USER_COLUMNS, CompiledViewerRead, Found
+from gql_auth.sessions.viewer_read import (
+    KEY_COLUMNS,
+    KEY_ROW,
+    SESSION_COLUMNS,
+    USER_COLUMNS,
+    VIEWER_COLUMNS,
+    VIEWER_ROW,
+    CompiledRead,
+    Found,
+)
 from gql_auth.users.models import User
 
 _SESSION_KEYS = tuple(column.key for column in SESSION_COLUMNS)
 _USER_KEYS = tuple(column.key for column in USER_COLUMNS)
 _SPLIT = len(SESSION_COLUMNS)
-_Row = TypeVar("_Row", User, AuthSession)
+_KEY_KEYS = tuple(column.key for column in KEY_COLUMNS)
+_KEY_SPLIT = len(KEY_COLUMNS)
+KEY_VIEWER_COLUMNS = (*KEY_COLUMNS, *USER_COLUMNS)
+_Row = TypeVar("_Row", User, AuthSession, ApiKey)
 
 
 class _WouldWait(Exception):
@@ -44,25 +59,21 @@ class _WouldWait(Exception):
 
 
 class ViewerLookup:
-    """Resolves a decoded access token to its live session and active user, or TokenRevoked."""
+    """Resolves a decoded access token (or an API key's hash) to its live caller, or refuses."""
 
     def __init__(self, engine: Engine, *, threads: int, loop_engine: Engine | None = None) -> None:
         # Instances are built without a query, which is what would configure the
         # mappers: a fresh worker's first request may well be this read.
         configure_mappers()
-        self._on_threads = CompiledViewerRead(engine)
-        self._on_loop = CompiledViewerRead(loop_engine) if loop_engine is not None else None
+        self._by_session = _Reads(engine, loop_engine, VIEWER_ROW, VIEWER_COLUMNS)
+        self._by_key = _Reads(engine, loop_engine, KEY_ROW, KEY_VIEWER_COLUMNS)
         # Bounded: at most this many reads wait on the database at once.
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="viewer-read")
 
     async def resolve(self, claims: AccessClaims) -> Viewer:
         now = utcnow()
-        try:
-            row = self._read_on_loop(claims.session_id, claims.user_id)
-        except _WouldWait:
-            row = await asyncio.get_running_loop().run_in_executor(
-                self._threads, self._read, claims.session_id, claims.user_id
-            )
+        values = {"session_id": claims.session_id, "user_id": claims.user_id}
+        row = await self._read(self._by_session, values)
         if row is None:
             raise TokenRevoked
         session = _detached(AuthSession, _SESSION_KEYS, row[:_SPLIT])
@@ -71,32 +82,72 @@ class ViewerLookup:
             raise TokenRevoked
         org_role = row[-1]
         assert org_role is None or isinstance(org_role, OrgRole)  # noqa: S101 - the column's type
-        return Viewer(user=user, session=session, org_role=org_role)
+        return Viewer(user=user, signed_in=session, org_role=org_role)
 
-    def _read_on_loop(self, session_id: str, user_id: int) -> Found:
-        """The read without waiting for anything, or _WouldWait."""
+    async def resolve_key(self, secret_hash: str) -> Viewer | None:
+        """The key's owner as the caller; None when no key has this hash (a guess).
+
+        TokenRevoked for a key that is revoked or expired, or whose owner is deactivated.
+        """
+        row = await self._read(self._by_key, {"secret_hash": secret_hash})
+        if row is None:
+            return None
+        key = _detached(ApiKey, _KEY_KEYS, row[:_KEY_SPLIT])
+        user = _detached(User, _USER_KEYS, row[_KEY_SPLIT:])
+        if not key.is_live(utcnow()) or not user.is_active:
+            raise TokenRevoked("This API key has been revoked or has expired.")
+        return Viewer(user=user, signed_in=None, api_key=key)
+
+    async def _read(self, reads: _Reads, values: Mapping[str, object]) -> Found:
+        try:
+            return reads.without_waiting(values)
+        except _WouldWait:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._threads, reads.on_threads.on_pooled_connection, values
+            )
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True)
+        self._by_session.close()
+        self._by_key.close()
+
+
+class _Reads:
+    """One read compiled for the reader threads' engine and, on SQLite, the loop's."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        loop_engine: Engine | None,
+        statement: Select[tuple[object, ...]],
+        columns: tuple[KeyedColumnElement[Any], ...],
+    ) -> None:
+        self.on_threads = CompiledRead(engine, statement, columns)
+        self._on_loop = (
+            CompiledRead(loop_engine, statement, columns) if loop_engine is not None else None
+        )
+
+    def without_waiting(self, values: Mapping[str, object]) -> Found:
+        """The read on the loop, or _WouldWait (no loop engine, or it met a lock)."""
         if self._on_loop is None:
             raise _WouldWait
         try:
-            return self._on_loop.on_kept_connection(session_id, user_id)
+            return self._on_loop.on_kept_connection(values)
         except Exception as error:  # the driver's own errors: no SQLAlchemy layer here
             if is_transient_conflict(error):  # "database is locked", at once: no wait
                 raise _WouldWait from error
             raise
 
-    def _read(self, session_id: str, user_id: int) -> Found:
-        return self._on_threads.on_pooled_connection(session_id, user_id)
-
     def close(self) -> None:
-        self._threads.shutdown(wait=True)
-        self._on_threads.close()
+        self.on_threads.close()
         if self._on_loop is not None:
             self._on_loop.close()
 
 
 def needs_last_used_update(viewer: Viewer, now: datetime) -> bool:
-    """lastUsedAt is written at most once a minute per session: it is a hint for people."""
-    return now - viewer.session.last_used_at >= LAST_USED_RESOLUTION
+    """lastUsedAt is written at most once a minute per session or key: a hint for people."""
+    last_used = viewer.used.last_used_at
+    return last_used is None or now - last_used >= LAST_USED_RESOLUTION
 
 
 def _detached(model: type[_Row], keys: tuple[str, ...], values: tuple[object, ...]) -> _Row:

@@ -1,4 +1,4 @@
-"""The viewer check's one SELECT, compiled once and run on raw DB-API connections.
+"""The viewer check's one SELECT (by session, or by API key), compiled once, run on raw DB-API.
 
 SQLAlchemy's per-statement execution (context, cursor wrapper, result) and a
 pool checkout per read cost twice the read itself on SQLite
@@ -10,8 +10,13 @@ pooled one per read for the reader threads.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, PoolProxiedConnection, and_, bindparam, select
+from collections.abc import Mapping
+from typing import Any
 
+from sqlalchemy import Engine, PoolProxiedConnection, Select, and_, bindparam, select
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+from gql_auth.api_keys.models import ApiKey
 from gql_auth.orgs.models import Membership
 from gql_auth.sessions.models import AuthSession
 from gql_auth.users.models import User
@@ -35,31 +40,43 @@ VIEWER_ROW = (
     )
     .where(AuthSession.id == bindparam("session_id"), AuthSession.user_id == bindparam("user_id"))
 )
+VIEWER_COLUMNS = (*SESSION_COLUMNS, *USER_COLUMNS, ORG_ROLE)
+# A request made with an API key: the key by its SHA-256 (unique index) and its owner.
+KEY_COLUMNS = tuple(ApiKey.__table__.columns)
+KEY_ROW = (
+    select(*KEY_COLUMNS, *USER_COLUMNS)
+    .join_from(ApiKey, User, User.id == ApiKey.user_id)
+    .where(ApiKey.secret_hash == bindparam("secret_hash"))
+)
 Found = tuple[object, ...] | None
 
 
-class CompiledViewerRead:
-    """VIEWER_ROW for one engine: its session's columns, its user's, the org role; or None."""
+class CompiledRead:
+    """One of the reads above for one engine: its columns' values, converted, or None."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        statement: Select[tuple[object, ...]],
+        columns: tuple[KeyedColumnElement[Any], ...],
+    ) -> None:
         dialect = engine.dialect
-        compiled = VIEWER_ROW.compile(dialect=dialect)
+        compiled = statement.compile(dialect=dialect)
         self._engine = engine
         self._kept: PoolProxiedConnection | None = None
         self._sql = str(compiled)
         self._positions = compiled.positiontup  # None for a named paramstyle
         self._converters = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in (*SESSION_COLUMNS, *USER_COLUMNS, ORG_ROLE)
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         )
 
-    def on_kept_connection(self, session_id: str, user_id: int) -> Found:
+    def on_kept_connection(self, values: Mapping[str, object]) -> Found:
         """For one caller at a time (the event loop); the driver's errors as they are."""
         if self._kept is None:
             self._kept = self._engine.raw_connection()
-        return self._fetch(self._kept, session_id, user_id)
+        return self._fetch(self._kept, values)
 
-    def on_pooled_connection(self, session_id: str, user_id: int) -> Found:
+    def on_pooled_connection(self, values: Mapping[str, object]) -> Found:
         """For reader threads; after a connection the server closed, once more on a new pool.
 
         A server that closed one idle connection (a restart, wait_timeout) has
@@ -70,7 +87,7 @@ class CompiledViewerRead:
         for attempt in (1, 2):
             connection = self._engine.raw_connection()
             try:
-                return self._fetch(connection, session_id, user_id)
+                return self._fetch(connection, values)
             except dialect.loaded_dbapi.Error as error:
                 if attempt == 2 or not dialect.is_disconnect(error, connection, None):
                     raise
@@ -80,8 +97,7 @@ class CompiledViewerRead:
                 connection.close()  # back to the pool (or discarded, once invalidated)
         raise AssertionError("unreachable")
 
-    def _fetch(self, connection: PoolProxiedConnection, session_id: str, user_id: int) -> Found:
-        values = {"session_id": session_id, "user_id": user_id}
+    def _fetch(self, connection: PoolProxiedConnection, values: Mapping[str, object]) -> Found:
         positions = self._positions
         parameters = values if positions is None else tuple(values[name] for name in positions)
         cursor = connection.cursor()

@@ -18,10 +18,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from gql_auth.api_keys.format import is_well_formed, presents_a_key
+from gql_auth.api_keys.scopes import held_by, parse_stored
 from gql_auth.core.client_address import address_key, client_address
 from gql_auth.core.errors import RateLimited, Unauthenticated
 from gql_auth.limits.limiter import Rule
-from gql_auth.security.tokens import ACCESS_TOKEN_TYPE
+from gql_auth.security.tokens import ACCESS_TOKEN_TYPE, hash_token
 from gql_auth.services import Services
 
 PATH = "/oauth/introspect"
@@ -29,7 +31,7 @@ FORM = "application/x-www-form-urlencoded"
 # A form with one access token (at most 4096 characters) and a hint fits in this.
 MAX_BODY_BYTES = 8 * 1024
 # Claims passed through when the token carries them (amr: how the user signed in).
-OPTIONAL_CLAIMS = ("scope", "amr")
+OPTIONAL_CLAIMS = ("amr",)
 INACTIVE: dict[str, Any] = {"active": False}
 _NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 
@@ -75,6 +77,8 @@ def _endpoint(services: Services, secret: SecretStr):  # type: ignore[no-untyped
 
 async def introspect_token(services: Services, token: str) -> dict[str, Any]:
     """The RFC 7662 answer for one token: its claims if it is live, else only inactive."""
+    if presents_a_key(token):
+        return await _introspect_key(services, token)
     try:
         verified = services.tokens.verify(token)
     except Unauthenticated:
@@ -90,6 +94,8 @@ async def introspect_token(services: Services, token: str) -> dict[str, Any]:
         "sid": payload["sid"],
         # The role gql-auth itself would use for this request: the database's, now.
         "role": viewer.user.role.value,
+        # What the session may use now: the scopes of the role the database has now.
+        "scope": " ".join(held_by(viewer.user.role)),
         "exp": payload["exp"],
         "iat": payload["iat"],
         "iss": payload["iss"],
@@ -101,6 +107,34 @@ async def introspect_token(services: Services, token: str) -> dict[str, Any]:
     if viewer.org_role is not None and viewer.session.active_organization_id is not None:
         answer["org_id"] = str(viewer.session.active_organization_id)
         answer["org_role"] = viewer.org_role.value
+    return answer
+
+
+async def _introspect_key(services: Services, key: str) -> dict[str, Any]:
+    """An API key: live, its owner and the scopes it may use now (its own, cut to the role's).
+
+    No limit of the key's is taken: the caller is a resource server, limited above.
+    """
+    if not is_well_formed(key):
+        return INACTIVE
+    try:
+        viewer = await services.viewers.resolve_key(hash_token(key))
+    except Unauthenticated:
+        return INACTIVE
+    if viewer is None or viewer.api_key is None:
+        return INACTIVE
+    row = viewer.api_key
+    held = set(held_by(viewer.user.role))
+    answer: dict[str, Any] = {
+        "active": True,
+        "token_type": "api_key",
+        "sub": str(viewer.user.id),
+        "scope": " ".join(scope for scope in parse_stored(row.scopes) if scope in held),
+        "iat": int(row.created_at.timestamp()),
+        "role": viewer.user.role.value,
+    }
+    if row.expires_at is not None:
+        answer["exp"] = int(row.expires_at.timestamp())
     return answer
 
 

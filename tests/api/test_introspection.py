@@ -83,6 +83,7 @@ class TestAnswers:
             "sub": payload["user"]["id"],
             "sid": claims["sid"],
             "role": "USER",
+            "scope": "profile:read dashboard:read organizations:read organizations:write",
             "exp": claims["exp"],
             "iat": claims["iat"],
             "iss": "gql-auth",
@@ -119,6 +120,8 @@ class TestAnswers:
 
         assert claims_of(payload["accessToken"])["role"] == "USER"
         assert answer["role"] == "ADMIN"
+        assert "admin:read" not in claims_of(payload["accessToken"])["scope"].split()
+        assert "admin:read" in answer["scope"].split()
 
     async def test_every_bad_token_is_only_inactive(self, database: SqlDatabase) -> None:
         now = int(time.time())
@@ -142,18 +145,20 @@ class TestAnswers:
                 continue
             assert (response.status_code, response.json()) == (200, INACTIVE), name
 
-    async def test_claims_it_carries_such_as_amr_are_passed_through(
+    async def test_amr_is_passed_through_and_the_scope_is_the_role_s_now(
         self, database: SqlDatabase
     ) -> None:
         async with running_app(with_introspection(database)) as client:
             genuine = (await register(client))["accessToken"]
-            with_amr = resign(genuine, amr=["pwd", "otp"], scope="notes:read")
+            with_amr = resign(genuine, amr=["pwd", "otp"], scope="admin:write")
             plain = (await introspect(client, genuine)).json()
             rich = (await introspect(client, with_amr)).json()
 
-        assert plain["amr"] == ["pwd"] and "scope" not in plain  # amr: every token has it
+        assert plain["amr"] == ["pwd"]  # every token has it
         assert rich["amr"] == ["pwd", "otp"]
-        assert rich["scope"] == "notes:read"
+        # The scope is the role's now, whatever a token (even one signed with our key) claims.
+        assert rich["scope"] == plain["scope"]
+        assert "admin:write" not in rich["scope"].split()
 
     @pytest.mark.parametrize("algorithm", ["ES256", "RS256"])
     async def test_asymmetric_tokens_are_introspected_alike(

@@ -29,7 +29,7 @@ from gql_auth.graphql.schema import build_schema
 
 # Root fields anyone may call without signing in. Adding to this list is a security decision.
 PUBLIC_ROOT_FIELDS = {
-    "Query": {"user", "signInProviders"},
+    "Query": {"user", "signInProviders", "apiKeyScopes"},
     "Mutation": {
         "register",
         "login",
@@ -362,6 +362,7 @@ class TestEverySecretCheckIsDeclared:
             "unlinkSocialIdentity",
             "deleteOrganization",
             "acceptInvitation",
+            "createApiKey",
         }
 
     @pytest.mark.parametrize("name", sorted(NOT_CREDENTIAL_CHECKS))

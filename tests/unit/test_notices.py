@@ -83,4 +83,6 @@ class TestDue:
             EventKind.EMAIL_CHANGE_REQUESTED,
             EventKind.IDENTITY_LINKED,
             EventKind.IDENTITY_UNLINKED,
+            EventKind.API_KEY_CREATED,
+            EventKind.API_KEY_REVOKED,
         }

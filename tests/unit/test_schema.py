@@ -36,14 +36,6 @@ CONTRACT_FILE = SHARED_CONTRACT if SHARED_CONTRACT.is_file() else CONTRACT_SNAPS
 # field listed here excuses everything inside it. The list may only shrink: the
 # test below fails as soon as something listed exists, so strike it out then.
 NOT_YET_IMPLEMENTED: dict[str, int] = {
-    # Issue 25 (API keys).
-    "ApiKey": 25,
-    "CreatedApiKey": 25,
-    "CreateApiKeyInput": 25,
-    "Query.apiKeys": 25,
-    "Query.apiKeyScopes": 25,
-    "Mutation.createApiKey": 25,
-    "Mutation.revokeApiKey": 25,
     # Issue 26 (webhooks).
     "WebhookEndpoint": 26,
     "CreatedWebhookEndpoint": 26,
@@ -59,7 +51,7 @@ NOT_YET_IMPLEMENTED: dict[str, int] = {
     "Mutation.redeliverWebhookEvent": 26,
 }
 # Issues that may still have names listed above.
-OPEN_ISSUES = {25, 26}
+OPEN_ISSUES = {26}
 
 # Who may read what, per the contract's permission table, as the SDL shows it.
 GUARDS = {
@@ -269,12 +261,17 @@ def _description(schema: GraphQLSchema, coordinate: str) -> str | None:
     return description
 
 
-def _directives(schema: GraphQLSchema, coordinate: str) -> set[str]:
+def _directives(schema: GraphQLSchema, coordinate: str, *, keys: bool = False) -> set[str]:
+    """Who may use the field (its permission directives), or with `keys` what a key needs."""
     type_name, _, field_name = coordinate.partition(".")
     named = schema.type_map[type_name]
     assert isinstance(named, GraphQLObjectType)
     node = named.fields[field_name].ast_node
-    return {print_ast(directive) for directive in (node.directives if node else None) or ()}
+    return {
+        print_ast(directive)
+        for directive in (node.directives if node else None) or ()
+        if (directive.name.value == "apiKeyScope") == keys
+    }
 
 
 @pytest.mark.parametrize("coordinate", GUARDS)
@@ -293,6 +290,51 @@ def test_a_public_field_carries_no_guard(exported: GraphQLSchema, coordinate: st
         pytest.skip(f"{coordinate} arrives with issue {NOT_YET_IMPLEMENTED.get(coordinate)}")
 
     assert _directives(exported, coordinate) == set()
+
+
+# The contract's scopes ("API keys"): every root field not listed here is closed to keys.
+KEY_SCOPES = {
+    "Query.me": "profile:read",
+    "Query.user": "profile:read",
+    "Query.userDashboard": "dashboard:read",
+    "Query.organizations": "organizations:read",
+    "Query.organization": "organizations:read",
+    **{
+        f"Mutation.{name}": "organizations:write"
+        for name in (
+            "createOrganization",
+            "updateOrganization",
+            "deleteOrganization",
+            "inviteMember",
+            "revokeInvitation",
+            "acceptInvitation",
+            "setMemberRole",
+            "removeMember",
+            "leaveOrganization",
+        )
+    },
+    "Query.users": "admin:read",
+    "Query.adminDashboard": "admin:read",
+    "Mutation.setUserRole": "admin:write",
+    "Mutation.setUserActive": "admin:write",
+}
+
+
+def test_exactly_the_contract_s_root_fields_are_open_to_api_keys_with_their_scopes(
+    exported: GraphQLSchema,
+) -> None:
+    declared = {}
+    for root in ("Query", "Mutation"):
+        named = exported.type_map[root]
+        assert isinstance(named, GraphQLObjectType)
+        for field_name in named.fields:
+            shown = _directives(exported, f"{root}.{field_name}", keys=True)
+            if shown:
+                declared[f"{root}.{field_name}"] = shown
+
+    assert declared == {
+        coordinate: {f'@apiKeyScope(scope: "{scope}")'} for coordinate, scope in KEY_SCOPES.items()
+    }
 
 
 def test_every_type_and_field_a_frontend_reads_is_described(exported: GraphQLSchema) -> None:

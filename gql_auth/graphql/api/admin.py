@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import strawberry
 
 from gql_auth.accounts import admin
+from gql_auth.api_keys.scopes import Scope
 from gql_auth.core.models import Role
+from gql_auth.graphql.api.inputs import given
 from gql_auth.graphql.api.types import User, UserConnection
 from gql_auth.graphql.context import Info
+from gql_auth.graphql.key_scopes import KeyScope
 from gql_auth.graphql.permissions import HasRole, IsAuthenticated, guarded_by
 
-T = TypeVar("T")
 _ADMIN_ONLY = (IsAuthenticated(), HasRole(Role.ADMIN))
-
-
-def _given(value: T | None) -> T | None:
-    """None for an omitted argument (UNSET); the SDL then shows no `= null` default."""
-    return None if value is strawberry.UNSET else value
 
 
 @strawberry.type
@@ -27,7 +24,7 @@ class Query:
         description="Users in id order, a page at a time. Role ADMIN. BAD_USER_INPUT with "
         "field first, reason OUT_OF_RANGE unless 1 <= first <= 100; field after, reason "
         "INVALID for a cursor this API did not hand out.",
-        extensions=guarded_by(*_ADMIN_ONLY),
+        extensions=[*guarded_by(*_ADMIN_ONLY), KeyScope(Scope.ADMIN_READ)],
     )
     async def users(
         self,
@@ -50,7 +47,7 @@ class Query:
     ) -> UserConnection:
         async with info.context.db() as db:
             page = await admin.list_users(
-                db, first=first, after=_given(after), role=_given(role), search=_given(search)
+                db, first=first, after=given(after), role=given(role), search=given(search)
             )
         return UserConnection.from_page(page)
 
@@ -61,7 +58,7 @@ class Mutation:
         description="Gives a user a role; it applies to their existing tokens at once. Role "
         "ADMIN. BAD_USER_INPUT with field userId: reason NOT_FOUND for an unknown id, "
         "LAST_ADMIN when this would demote the last active ADMIN.",
-        extensions=guarded_by(*_ADMIN_ONLY),
+        extensions=[*guarded_by(*_ADMIN_ONLY), KeyScope(Scope.ADMIN_WRITE)],
     )
     async def set_user_role(self, info: Info, user_id: strawberry.ID, role: Role) -> User:
         async with info.context.db() as db:
@@ -77,7 +74,7 @@ class Mutation:
         "Role ADMIN. "
         "BAD_USER_INPUT with field userId: reason NOT_FOUND for an unknown id, LAST_ADMIN "
         "when this would deactivate the last active ADMIN.",
-        extensions=guarded_by(*_ADMIN_ONLY),
+        extensions=[*guarded_by(*_ADMIN_ONLY), KeyScope(Scope.ADMIN_WRITE)],
     )
     async def set_user_active(self, info: Info, user_id: strawberry.ID, active: bool) -> User:
         async with info.context.db() as db:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import strawberry
 
 from gql_auth.graphql.enums import OrgRole
 
+T = TypeVar("T")
 
-def given(value: str | None) -> str | None:
-    """An optional argument or input field left out (UNSET) means the same as null."""
+
+def given(value: T | None) -> T | None:
+    """An optional argument or input field left out (UNSET) means the same as null; declared
+    with UNSET as its default, the SDL shows no `= null`."""
     return None if value is strawberry.UNSET else value
 
 
@@ -169,3 +174,19 @@ class SetMemberRoleInput:
     organization_id: strawberry.ID = strawberry.field(description="The organization.")
     user_id: strawberry.ID = strawberry.field(description="The member.")
     role: OrgRole = strawberry.field(description="Their new role.")
+
+
+@strawberry.input(description="A new API key.")
+class CreateApiKeyInput:
+    name: str = strawberry.field(description="1-100 characters, to recognise it by.")
+    scopes: list[str] = strawberry.field(
+        description="A subset of apiKeyScopes that the caller's role holds."
+    )
+    expires_in_days: int | None = strawberry.field(
+        default=strawberry.UNSET, description="1-3650; null: never expires."
+    )
+    current_password: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Required when the account has a password; a wrong one is UNAUTHENTICATED "
+        "/ INVALID_CREDENTIALS.",
+    )

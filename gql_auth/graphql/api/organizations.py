@@ -6,6 +6,7 @@ import strawberry
 
 from gql_auth.accounts.accounts import parse_user_id
 from gql_auth.accounts.reauthentication import reauthenticate
+from gql_auth.api_keys.scopes import Scope
 from gql_auth.core.errors import InvalidInput, Reason, Subject
 from gql_auth.core.models import Role
 from gql_auth.graphql.api.inputs import (
@@ -20,6 +21,7 @@ from gql_auth.graphql.api.signin import issued
 from gql_auth.graphql.api.types import AuthPayload
 from gql_auth.graphql.context import Context, Info
 from gql_auth.graphql.credentials import CredentialCheck, Secret
+from gql_auth.graphql.key_scopes import KeyScope
 from gql_auth.graphql.permissions import (
     INVITATION,
     HasOrgRole,
@@ -43,7 +45,7 @@ _ADMIN_OF_ARGUMENT = HasOrgRole(OrgRole.ADMIN, of=organization_in("organization_
 class Query:
     @strawberry.field(
         description="The caller's organizations with their role in each, oldest membership first.",
-        extensions=guarded_by(IsAuthenticated()),
+        extensions=[*guarded_by(IsAuthenticated()), KeyScope(Scope.ORGANIZATIONS_READ)],
     )
     async def organizations(self, info: Info) -> list[Organization]:
         viewer = await require_viewer(info)
@@ -54,7 +56,7 @@ class Query:
     @strawberry.field(
         description="Null when no such organization or the caller is not a member (a global "
         "ADMIN reads any).",
-        extensions=guarded_by(IsAuthenticated()),
+        extensions=[*guarded_by(IsAuthenticated()), KeyScope(Scope.ORGANIZATIONS_READ)],
     )
     async def organization(self, info: Info, id: strawberry.ID) -> Organization | None:
         viewer = await require_viewer(info)
@@ -80,7 +82,7 @@ class Mutation:
         description="The caller becomes its OWNER. BAD_USER_INPUT with field slug (INVALID, "
         "TAKEN) or name (REQUIRED, TOO_LONG, INVALID); BAD_USER_INPUT / LIMIT_REACHED beyond "
         "MAX_ORGANIZATIONS_PER_USER owned.",
-        extensions=guarded_by(IsAuthenticated()),
+        extensions=[*guarded_by(IsAuthenticated()), KeyScope(Scope.ORGANIZATIONS_WRITE)],
     )
     async def create_organization(self, info: Info, input: CreateOrganizationInput) -> Organization:
         viewer = await require_viewer(info)
@@ -99,9 +101,10 @@ class Mutation:
     @strawberry.mutation(
         description="Renames it or changes its slug. The organization's OWNER; same input "
         "errors as createOrganization.",
-        extensions=guarded_by(
-            HasOrgRole(OrgRole.OWNER, of=organization_in("input", "organization_id"))
-        ),
+        extensions=[
+            *guarded_by(HasOrgRole(OrgRole.OWNER, of=organization_in("input", "organization_id"))),
+            KeyScope(Scope.ORGANIZATIONS_WRITE),
+        ],
     )
     async def update_organization(self, info: Info, input: UpdateOrganizationInput) -> Organization:
         viewer = await require_viewer(info)
@@ -123,6 +126,7 @@ class Mutation:
         extensions=[
             *guarded_by(HasOrgRole(OrgRole.OWNER, of=organization_in("organization_id"))),
             CredentialCheck(Secret.PASSWORD),
+            KeyScope(Scope.ORGANIZATIONS_WRITE),
         ],
     )
     async def delete_organization(
@@ -156,7 +160,7 @@ class Mutation:
         "address; a newer invitation to the same address replaces it. Its ADMINs and OWNERs; "
         "only an OWNER invites an OWNER (else FORBIDDEN). RATE_LIMITED beyond "
         "RATE_LIMIT_INVITATIONS per organization; BAD_USER_INPUT with field email.",
-        extensions=guarded_by(_ADMIN_OF_INPUT),
+        extensions=[*guarded_by(_ADMIN_OF_INPUT), KeyScope(Scope.ORGANIZATIONS_WRITE)],
     )
     async def invite_member(self, info: Info, input: InviteMemberInput) -> Invitation:
         viewer = await require_viewer(info)
@@ -179,7 +183,10 @@ class Mutation:
         description="True when a pending invitation stopped working now; false when it was "
         "already used, revoked or expired. Its ADMINs and OWNERs (an OWNER's invitation: "
         "OWNERs only).",
-        extensions=guarded_by(HasOrgRole(OrgRole.ADMIN, of=INVITATION)),
+        extensions=[
+            *guarded_by(HasOrgRole(OrgRole.ADMIN, of=INVITATION)),
+            KeyScope(Scope.ORGANIZATIONS_WRITE),
+        ],
     )
     async def revoke_invitation(self, info: Info, id: strawberry.ID) -> bool:
         viewer = await require_viewer(info)
@@ -197,7 +204,11 @@ class Mutation:
         "expired token (or one whose inviter may no longer grant its role) is BAD_USER_INPUT "
         "with field token, reason INVALID; a member already is BAD_USER_INPUT / "
         "ALREADY_MEMBER.",
-        extensions=[*guarded_by(IsAuthenticated()), CredentialCheck(Secret.MAILED_TOKEN)],
+        extensions=[
+            *guarded_by(IsAuthenticated()),
+            CredentialCheck(Secret.MAILED_TOKEN),
+            KeyScope(Scope.ORGANIZATIONS_WRITE),
+        ],
     )
     async def accept_invitation(self, info: Info, token: str) -> Membership:
         viewer = await require_viewer(info)
@@ -216,7 +227,7 @@ class Mutation:
         description="Its ADMINs manage MEMBERs and ADMINs; only an OWNER grants or takes "
         "OWNER (else FORBIDDEN). Demoting the last OWNER is BAD_USER_INPUT / LAST_OWNER; a "
         "user who is not a member is BAD_USER_INPUT with field userId, reason NOT_FOUND.",
-        extensions=guarded_by(_ADMIN_OF_INPUT),
+        extensions=[*guarded_by(_ADMIN_OF_INPUT), KeyScope(Scope.ORGANIZATIONS_WRITE)],
     )
     async def set_member_role(self, info: Info, input: SetMemberRoleInput) -> Membership:
         viewer = await require_viewer(info)
@@ -237,7 +248,7 @@ class Mutation:
         description="Its ADMINs remove MEMBERs and ADMINs; only an OWNER removes an OWNER. "
         "Removing the last OWNER is BAD_USER_INPUT / LAST_OWNER. Applies at the member's next "
         "request, whatever their tokens say.",
-        extensions=guarded_by(_ADMIN_OF_ARGUMENT),
+        extensions=[*guarded_by(_ADMIN_OF_ARGUMENT), KeyScope(Scope.ORGANIZATIONS_WRITE)],
     )
     async def remove_member(
         self, info: Info, organization_id: strawberry.ID, user_id: strawberry.ID
@@ -257,7 +268,7 @@ class Mutation:
     @strawberry.mutation(
         description="The caller leaves. The last OWNER cannot (BAD_USER_INPUT / LAST_OWNER); "
         "not a member: BAD_USER_INPUT with field organizationId, reason NOT_FOUND.",
-        extensions=guarded_by(IsAuthenticated()),
+        extensions=[*guarded_by(IsAuthenticated()), KeyScope(Scope.ORGANIZATIONS_WRITE)],
     )
     async def leave_organization(self, info: Info, organization_id: strawberry.ID) -> bool:
         viewer = await require_viewer(info)

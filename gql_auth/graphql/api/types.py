@@ -177,7 +177,7 @@ class Session:
     current: bool = strawberry.field(description="True for the session this request uses.")
 
     @classmethod
-    def from_row(cls, row: AuthSession, *, current_id: str) -> Session:
+    def from_row(cls, row: AuthSession, *, current_id: str | None) -> Session:
         return cls(
             id=strawberry.ID(row.id),
             created_at=row.created_at,

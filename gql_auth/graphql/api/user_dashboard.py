@@ -34,7 +34,8 @@ class UserDashboard:
     async def active_sessions(self, info: Info) -> list[Session]:
         async with info.context.db() as db:
             rows = await sessions.active_sessions(db, user_id=self.viewer.user.id)
-        return [Session.from_row(row, current_id=self.viewer.session.id) for row in rows]
+        current = self.viewer.signed_in  # none for an API key
+        return [Session.from_row(row, current_id=current.id if current else None) for row in rows]
 
     @strawberry.field(description="Whether sign-in asks for a TOTP code after the password.")
     async def totp_enabled(self, info: Info) -> bool:

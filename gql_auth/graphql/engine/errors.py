@@ -59,6 +59,8 @@ FIELDS: Mapping[Subject, str] = {
     Subject.REDIRECT_URI: "redirectUri",
     Subject.ORGANIZATION_ID: "organizationId",
     Subject.SLUG: "slug",
+    Subject.SCOPES: "scopes",
+    Subject.EXPIRES_IN_DAYS: "expiresInDays",
 }
 
 CLIENT_CODES = frozenset(

@@ -50,8 +50,11 @@ class OperationRunner:
         trusted: TrustedDocuments,
         max_tokens: int,
         extra_rules: tuple[type[ASTValidationRule], ...],
+        key_gate: object | None = None,
     ) -> None:
         self.documents = documents
+        # graphql-core middleware for requests that present an API key, and only those.
+        self._key_middleware = [key_gate] if key_gate is not None else None
         self.trusted = trusted
         self._recorder = recorder
         self._max_tokens = max_tokens
@@ -115,6 +118,8 @@ class OperationRunner:
             return self._refused(execution, execution.pre_execution_errors)
         step.executing = True
         assert execution.graphql_document is not None  # noqa: S101 - set by parse or the cache
+        context = execution.context
+        presents_key = isinstance(context, Context) and context.presents_api_key
         outcome = execute_document(
             graphql_schema_of(execution.schema),
             execution.graphql_document,
@@ -123,6 +128,7 @@ class OperationRunner:
             variable_values=execution.variables,
             operation_name=execution.operation_name,
             is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # as Strawberry
+            middleware=self._key_middleware if presents_key else None,
         )
         if inspect.isawaitable(outcome):
             outcome = await outcome
