@@ -72,8 +72,8 @@ export class Organizations {
       if (!data) throw new Error("switchOrganization returned no data");
       return data.switchOrganization;
     });
-    // What the cache holds was read in the previous organization.
-    await this.client.clearStore();
+    // Apollo's cache still holds answers read in the previous organization; the app decides
+    // when to drop them (client.resetStore() rejects queries still in flight).
     const accessToken = this.session.accessToken;
     if (accessToken === null) throw new Error("signed out while switching");
     return organizationClaims(accessToken);
