@@ -2,7 +2,9 @@
 
 `python bench/cpu_per_request.py` (in bench/.venv; `make bench` runs it last).
 Targets: gql-auth `me`, sent as text and by trusted-document id (what
-skipping the per-request parse, validation and cache lookup buys); a bare
+skipping the per-request parse, validation and cache lookup buys), and as
+text from a session with an active organization (`me org`: the viewer read
+joins the membership, the token carries `org_id`); a bare
 Strawberry app on FastAPI's GraphQLRouter (only the parse/validation
 caches, a `me` resolver doing our decode and viewer check), the control
 for what Strawberry's own machinery costs;
@@ -121,6 +123,36 @@ def bare_strawberry_app(token_codec: Any, viewers: Any) -> Any:
     return app
 
 
+async def graphql(app: Any, query: str, variables: dict[str, str], token: str = "") -> Any:
+    """The operation's `data`, or SystemExit with the answer."""
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    body = json.dumps({"query": query, "variables": variables}).encode()
+    answer = await call(app, "POST", "/graphql", headers, body)
+    payload = json.loads(answer["body"])
+    if answer["status"] != 200 or payload.get("errors"):
+        raise SystemExit(f"{query.split('(')[0]} failed: {answer}")
+    return payload["data"]
+
+
+async def in_organization(app: Any, username: str, password: str) -> str:
+    """An access token of a second session of the user, switched to an organization they own."""
+    login = (
+        "mutation($u: String!, $p: String!) "
+        "{ login(input: {username: $u, password: $p}) { accessToken } }"
+    )
+    token = (await graphql(app, login, {"u": username, "p": password}))["login"]["accessToken"]
+    create = (
+        "mutation($n: String!, $s: String!) "
+        "{ createOrganization(input: {name: $n, slug: $s}) { id } }"
+    )
+    created = await graphql(app, create, {"n": "Bench", "s": "bench-cpu"}, token)
+    switch = "mutation($o: ID) { switchOrganization(organizationId: $o) { accessToken } }"
+    switched = await graphql(app, switch, {"o": created["createOrganization"]["id"]}, token)
+    return str(switched["switchOrganization"]["accessToken"])
+
+
 async def main(batches: int, batch: int) -> None:
     sys.path.insert(0, str(BENCH))
     import rest_app
@@ -130,10 +162,11 @@ async def main(batches: int, batch: int) -> None:
     from gql_auth.web.app import app_from_environment
 
     gql = app_from_environment()
+    password = secrets.token_urlsafe(18)
     register = {
         "query": "mutation($u: String!, $e: String!, $p: String!) "
         "{ register(input: {username: $u, email: $e, password: $p}) { accessToken } }",
-        "variables": {"u": "cpu", "e": "cpu@example.com", "p": secrets.token_urlsafe(18)},
+        "variables": {"u": "cpu", "e": "cpu@example.com", "p": password},
     }
     json_headers = {"content-type": "application/json"}
     answer = await call(gql, "POST", "/graphql", json_headers, json.dumps(register).encode())
@@ -141,10 +174,13 @@ async def main(batches: int, batch: int) -> None:
     me = json.dumps({"query": ME}).encode()
     me_by_id = json.dumps({"documentId": f"sha256:{ME_ID}"}).encode()
     auth = json_headers | {"authorization": f"Bearer {token}"}
+    org_token = await in_organization(gql, "cpu", password)
+    in_org = json_headers | {"authorization": f"Bearer {org_token}"}
     bare = bare_strawberry_app(rest_app.codec, rest_app.viewers)
     targets: dict[str, Call] = {
         "gql-auth me": lambda: call(gql, "POST", "/graphql", auth, me),
         "gql-auth me by id": lambda: call(gql, "POST", "/graphql", auth, me_by_id),
+        "gql-auth me org": lambda: call(gql, "POST", "/graphql", in_org, me),
         "bare Strawberry me": lambda: call(bare, "POST", "/graphql", auth, me),
         "rest GET /me": lambda: call(rest_app.app, "GET", "/me", auth, b""),
         "tutorial GET /me": lambda: call(tutorial_app.app, "GET", "/me", auth, b""),

@@ -1,7 +1,8 @@
 """`make bench`: every target under uvicorn on a free localhost port, one load generator, one table.
 
 Targets (see docs/performance.md): ceiling, tutorial, rest, fastapi-users, me
-(1 and 2 workers), login next to the machine's argon2 limit, and storm (`me`
+(1 and 2 workers; and with an active organization, `me org`), login next to
+the machine's argon2 limit, and storm (`me`
 latency at low concurrency, idle and while sign-ins saturate the hashing
 pool); then CPU per request, in-process (bench/cpu_per_request.py). SQLite
 always; MariaDB too when 127.0.0.1:3306 answers. Every server is stopped and
@@ -11,6 +12,7 @@ every database this script created is dropped, whatever happens.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import platform
@@ -28,6 +30,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gql_auth.settings import Settings
 
@@ -44,6 +47,15 @@ REGISTER_QUERY = (
     "mutation Register($u: String!, $e: String!, $p: String!) "
     "{ register(input: {username: $u, email: $e, password: $p}) { accessToken } }"
 )
+CREATE_ORGANIZATION_QUERY = (
+    "mutation Create($n: String!, $s: String!) "
+    "{ createOrganization(input: {name: $n, slug: $s}) { id } }"
+)
+SWITCH_ORGANIZATION_QUERY = (
+    "mutation Switch($o: ID) { switchOrganization(organizationId: $o) { accessToken } }"
+)
+# Issue 24: `me` in a session with an active organization within 10 % of `me` without.
+ME_ORG_AT_LEAST = 0.9
 
 
 @dataclass(frozen=True)
@@ -271,6 +283,7 @@ class Bench:
         with self.gql_auth(f"{backend}-me", env) as port:
             url = f"http://127.0.0.1:{port}/graphql"
             token = register(url, username, password)
+            org_token = in_organization(url, username, password)
             register(url, signer, password)
             login = json.dumps({"query": LOGIN_QUERY, "variables": {"u": signer, "p": password}})
             me = self.record(
@@ -279,6 +292,7 @@ class Bench:
                 self.measure(url, connections=options.connections, body=ME_QUERY, token=token),
                 "1 worker",
             )
+            self.me_in_organization(backend, url, org_token, me)
             # Sign-ins the warm-up left hashing still hold their reservations under
             # RATE_LIMIT_LOGIN_ACCOUNT_CLIENT (10 in flight per account and address):
             # measured at once, the first second would be that limit's refusals.
@@ -305,6 +319,13 @@ class Bench:
             url = f"http://127.0.0.1:{port}/graphql"
             result = self.measure(url, connections=options.connections, body=ME_QUERY, token=token)
             self.record(backend, "me x2", result, f"2 workers, x{result[0] / me.rps:.2f}")
+
+    def me_in_organization(self, backend: str, url: str, token: str, me: Row) -> Row:
+        """`me` as the `me` row measures it, from a session with an active organization."""
+        result = self.measure(url, connections=self.options.connections, body=ME_QUERY, token=token)
+        return self.record(
+            backend, "me org", result, f"1 worker, active organization, x{result[0] / me.rps:.2f}"
+        )
 
     def storm(self, backend: str, url: str, token: str, login: str) -> None:
         options = self.options
@@ -352,13 +373,37 @@ def summarize(stats: dict[str, int]) -> tuple[float, float, float, int]:
     return good / seconds, stats["p50_us"] / 1000, stats["p99_us"] / 1000, errors
 
 
-def register(url: str, username: str, password: str) -> str:
-    variables = {"u": username, "e": f"{username}@example.com", "p": password}
-    status, body = http(url, json.dumps({"query": REGISTER_QUERY, "variables": variables}))
+def graphql(url: str, query: str, variables: dict[str, str], token: str = "") -> dict[str, Any]:
+    """The operation's `data`, or RuntimeError with what the server said."""
+    status, body = http(url, json.dumps({"query": query, "variables": variables}), token)
     answer = json.loads(body)
     if status != 200 or answer.get("errors"):
-        raise RuntimeError(f"register failed: {status} {body[:500]!r}")
-    return str(answer["data"]["register"]["accessToken"])
+        raise RuntimeError(f"{query.split('(')[0]} failed: {status} {body[:500]!r}")
+    data: dict[str, Any] = answer["data"]
+    return data
+
+
+def register(url: str, username: str, password: str) -> str:
+    variables = {"u": username, "e": f"{username}@example.com", "p": password}
+    return str(graphql(url, REGISTER_QUERY, variables)["register"]["accessToken"])
+
+
+def in_organization(url: str, username: str, password: str) -> str:
+    """A second session of the user, switched to an organization they own: its access token.
+
+    The token carries `org_id`, and every request of that session reads the role
+    there (the viewer read joins the membership): what `me org` measures.
+    """
+    token = str(graphql(url, LOGIN_QUERY, {"u": username, "p": password})["login"]["accessToken"])
+    variables = {"n": "Bench", "s": f"bench-{secrets.token_hex(4)}"}
+    organization = graphql(url, CREATE_ORGANIZATION_QUERY, variables, token)["createOrganization"]
+    switched = graphql(url, SWITCH_ORGANIZATION_QUERY, {"o": organization["id"]}, token)
+    org_token = str(switched["switchOrganization"]["accessToken"])
+    payload = org_token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    if claims.get("org_id") != str(organization["id"]) or claims.get("org_role") != "OWNER":
+        raise RuntimeError(f"switchOrganization issued no organization claims: {claims}")
+    return org_token
 
 
 SECRET_KEY = secrets.token_urlsafe(32)
@@ -418,6 +463,8 @@ def ratios(rows: list[Row], backend: str) -> str:
         check("login/argon2", found["login"].rps / found["argon2 limit"].rps, 0.9)
     if {"me", "me x2"} <= found.keys():
         check("2 workers/1", found["me x2"].rps / found["me"].rps, 1.7)
+    if {"me", "me org"} <= found.keys():
+        check("me org/me", found["me org"].rps / found["me"].rps, ME_ORG_AT_LEAST)
     return f"ratios {backend}: " + " | ".join(checks)
 
 

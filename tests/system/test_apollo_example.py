@@ -244,25 +244,43 @@ def _session(database: SqlDatabase, session_id: str) -> Any:
     return next(row for row in database.rows("sessions") if row["id"] == session_id)
 
 
-def test_demo_registers_signs_in_reads_refreshes_and_logs_out(
+def test_demo_registers_signs_in_reads_refreshes_switches_organization_and_logs_out(
     demo: list[str], server: LiveServer, database: SqlDatabase
 ) -> None:
     username = unique_username("alice")
     done = run_demo(demo, server, DEMO_USERNAME=username, DEMO_PASSWORD=STRONG_PASSWORD)
 
     assert done.returncode == 0, done.stdout + done.stderr
+    slug = username.replace("_", "-")
+    (organization,) = [row for row in database.rows("organizations") if row["slug"] == slug]
+    org_id = organization["id"]
     assert done.stdout.splitlines() == [
         f"register: {username} (USER)",
         f"login: {username}",
         f"me: {username}",
         f"userDashboard: {username}, 2 active session(s)",
         f"refresh: new tokens, me: {username}",
+        f"createOrganization: {slug} (OWNER)",
+        f"organizations: {slug} (OWNER)",
+        # The switch's access token names the organization; the client kept the refresh
+        # token it rotated, so the refresh after it is no replay and keeps the organization.
+        f"switchOrganization: org_id {org_id}, org_role OWNER, rotated refresh token stored",
+        f"refresh: org_id {org_id}, org_role OWNER, me: {username}",
         "logout: true",
     ]
     user_id = database.user_row(username)["id"]
     sessions = [row for row in database.rows("sessions") if row["user_id"] == user_id]
-    # register's session is left alone; login's, refreshed then logged out, is revoked.
+    # register's session is left alone; login's, refreshed, switched, refreshed and logged
+    # out, is revoked, with the organization still its active one.
     assert sorted(row["revoked_at"] is None for row in sessions) == [False, True]
+    (switched,) = [row for row in sessions if row["revoked_at"] is not None]
+    assert switched["active_organization_id"] == org_id
+    retired = [
+        row
+        for row in database.rows("retired_refresh_tokens")
+        if row["session_id"] == switched["id"]
+    ]
+    assert len(retired) == 3  # refresh, switchOrganization, refresh: each rotated the token
 
 
 def test_expired_access_token_is_refreshed_once_for_concurrent_operations(

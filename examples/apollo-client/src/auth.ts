@@ -73,6 +73,40 @@ export class AuthSession {
     return this.refreshing;
   }
 
+  /**
+   * Replaces the tokens through a mutation that rotates them, as a refresh does
+   * (switchOrganization retires the refresh token held before it). It runs like a refresh:
+   * never while a refresh is presenting the token it would retire, and refreshes that expiring
+   * operations ask for meanwhile wait for it, so no request presents a retired refresh token
+   * (that counts as reuse and revokes the whole session). `mutation` must be sent with
+   * `skipTokenRefresh`: when the access token has expired, this refreshes once and runs it again.
+   */
+  async rotate(mutation: () => Promise<Tokens>): Promise<void> {
+    while (this.refreshing !== null) await this.refreshing;
+    let failure: unknown = null;
+    const replace = async (): Promise<boolean> => {
+      try {
+        this.signIn(await mutation());
+      } catch (error) {
+        if (!isExpiredToken(error) || !(await this.refreshNow())) {
+          failure = error;
+        } else {
+          try {
+            this.signIn(await mutation());
+          } catch (again) {
+            failure = again;
+          }
+        }
+      }
+      return this.accessToken !== null;
+    };
+    this.refreshing = replace().finally(() => {
+      this.refreshing = null;
+    });
+    await this.refreshing;
+    if (failure !== null) throw failure;
+  }
+
   private async refreshNow(): Promise<boolean> {
     const refreshToken = this.refreshToken;
     if (refreshToken === null || this.refresher === null) {

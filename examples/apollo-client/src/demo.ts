@@ -1,7 +1,9 @@
 // gql-auth through Apollo Client, one printed line per step; exits 1 on any failure.
 //
 //   GRAPHQL_URL=http://127.0.0.1:8000/graphql node dist/demo.js
-//     register -> login -> me -> userDashboard -> refresh -> logout, as a new user
+//     register -> login -> me -> userDashboard -> refresh -> createOrganization ->
+//     organizations -> switchOrganization (prints the new token's org_id and org_role) ->
+//     refresh with the refresh token the switch rotated -> logout, as a new user
 //     (DEMO_USERNAME / DEMO_PASSWORD, or a generated name and a sample password).
 //
 //   GRAPHQL_URL=... DEMO_MFA=1 node dist/demo.js
@@ -33,6 +35,7 @@ import {
   UserDashboardDocument,
   VerifyMfaDocument,
 } from "./operations.js";
+import { Organizations, organizationClaims } from "./organizations.js";
 import { MemoryStateStore, SocialSignIn } from "./social.js";
 import { trustedDocumentsLink } from "./trusted.js";
 
@@ -111,7 +114,29 @@ async function newUser(): Promise<void> {
   const rotated = session.accessToken !== before ? "new tokens" : "same token?";
   console.log(`refresh: ${rotated}, me: ${await me()}`);
 
+  await switchToNewOrganization(username);
   await logout();
+}
+
+async function switchToNewOrganization(username: string): Promise<void> {
+  const organizations = new Organizations(client, session);
+  // A slug is a DNS label: lower-case letters, digits and inner hyphens.
+  const slug = username.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  const created = await organizations.create(`${username}'s team`, slug);
+  console.log(`createOrganization: ${created.slug} (${created.viewerRole})`);
+  const listed = await organizations.list();
+  console.log(`organizations: ${listed.map((o) => `${o.slug} (${o.viewerRole})`).join(", ")}`);
+
+  const before = session.refreshToken;
+  const claims = await organizations.switchTo(created.id);
+  const kept = session.refreshToken !== before ? "rotated refresh token stored" : "same refresh token?";
+  console.log(`switchOrganization: org_id ${claims.orgId}, org_role ${claims.orgRole}, ${kept}`);
+
+  // This refresh presents the stored refresh token: had the client kept the one the switch
+  // retired, the server would take it for a replay and revoke the whole session.
+  if (!(await session.refresh())) throw new Error("refresh after switchOrganization failed");
+  const refreshed = organizationClaims(session.accessToken ?? "");
+  console.log(`refresh: org_id ${refreshed.orgId}, org_role ${refreshed.orgRole}, me: ${await me()}`);
 }
 
 async function savedSession(accessToken: string, refreshToken: string): Promise<void> {

@@ -135,3 +135,35 @@ export const FinishSocialSignInDocument = graphql(`
     }
   }
 `);
+
+export const CreateOrganizationDocument = graphql(`
+  mutation CreateOrganization($input: CreateOrganizationInput!) {
+    createOrganization(input: $input) {
+      id
+      name
+      slug
+      viewerRole
+    }
+  }
+`);
+
+export const OrganizationsDocument = graphql(`
+  query Organizations {
+    organizations {
+      id
+      name
+      slug
+      viewerRole
+    }
+  }
+`);
+
+export const SwitchOrganizationDocument = graphql(`
+  mutation SwitchOrganization($organizationId: ID) {
+    switchOrganization(organizationId: $organizationId) {
+      accessToken
+      refreshToken
+      expiresIn
+    }
+  }
+`);

@@ -26,6 +26,9 @@ type Documents = {
     "\n  query SignInProviders {\n    signInProviders {\n      id\n      displayName\n    }\n  }\n": typeof types.SignInProvidersDocument,
     "\n  mutation BeginSocialSignIn($input: BeginSocialSignInInput!) {\n    beginSocialSignIn(input: $input) {\n      authorizationUrl\n      state\n    }\n  }\n": typeof types.BeginSocialSignInDocument,
     "\n  mutation FinishSocialSignIn($input: FinishSocialSignInInput!) {\n    finishSocialSignIn(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n": typeof types.FinishSocialSignInDocument,
+    "\n  mutation CreateOrganization($input: CreateOrganizationInput!) {\n    createOrganization(input: $input) {\n      id\n      name\n      slug\n      viewerRole\n    }\n  }\n": typeof types.CreateOrganizationDocument,
+    "\n  query Organizations {\n    organizations {\n      id\n      name\n      slug\n      viewerRole\n    }\n  }\n": typeof types.OrganizationsDocument,
+    "\n  mutation SwitchOrganization($organizationId: ID) {\n    switchOrganization(organizationId: $organizationId) {\n      accessToken\n      refreshToken\n      expiresIn\n    }\n  }\n": typeof types.SwitchOrganizationDocument,
 };
 const documents: Documents = {
     "\n  mutation Register($input: RegisterInput!) {\n    register(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n        role\n      }\n    }\n  }\n": types.RegisterDocument,
@@ -40,6 +43,9 @@ const documents: Documents = {
     "\n  query SignInProviders {\n    signInProviders {\n      id\n      displayName\n    }\n  }\n": types.SignInProvidersDocument,
     "\n  mutation BeginSocialSignIn($input: BeginSocialSignInInput!) {\n    beginSocialSignIn(input: $input) {\n      authorizationUrl\n      state\n    }\n  }\n": types.BeginSocialSignInDocument,
     "\n  mutation FinishSocialSignIn($input: FinishSocialSignInInput!) {\n    finishSocialSignIn(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n": types.FinishSocialSignInDocument,
+    "\n  mutation CreateOrganization($input: CreateOrganizationInput!) {\n    createOrganization(input: $input) {\n      id\n      name\n      slug\n      viewerRole\n    }\n  }\n": types.CreateOrganizationDocument,
+    "\n  query Organizations {\n    organizations {\n      id\n      name\n      slug\n      viewerRole\n    }\n  }\n": types.OrganizationsDocument,
+    "\n  mutation SwitchOrganization($organizationId: ID) {\n    switchOrganization(organizationId: $organizationId) {\n      accessToken\n      refreshToken\n      expiresIn\n    }\n  }\n": types.SwitchOrganizationDocument,
 };
 
 /**
@@ -104,6 +110,18 @@ export function graphql(source: "\n  mutation BeginSocialSignIn($input: BeginSoc
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation FinishSocialSignIn($input: FinishSocialSignInInput!) {\n    finishSocialSignIn(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation FinishSocialSignIn($input: FinishSocialSignInInput!) {\n    finishSocialSignIn(input: $input) {\n      accessToken\n      refreshToken\n      expiresIn\n      user {\n        id\n        username\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateOrganization($input: CreateOrganizationInput!) {\n    createOrganization(input: $input) {\n      id\n      name\n      slug\n      viewerRole\n    }\n  }\n"): (typeof documents)["\n  mutation CreateOrganization($input: CreateOrganizationInput!) {\n    createOrganization(input: $input) {\n      id\n      name\n      slug\n      viewerRole\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Organizations {\n    organizations {\n      id\n      name\n      slug\n      viewerRole\n    }\n  }\n"): (typeof documents)["\n  query Organizations {\n    organizations {\n      id\n      name\n      slug\n      viewerRole\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SwitchOrganization($organizationId: ID) {\n    switchOrganization(organizationId: $organizationId) {\n      accessToken\n      refreshToken\n      expiresIn\n    }\n  }\n"): (typeof documents)["\n  mutation SwitchOrganization($organizationId: ID) {\n    switchOrganization(organizationId: $organizationId) {\n      accessToken\n      refreshToken\n      expiresIn\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
