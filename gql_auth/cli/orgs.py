@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.accounts import accounts
 from gql_auth.cli.support import CommandError, run_in_transaction
+from gql_auth.core.client_info import NO_CLIENT
 from gql_auth.core.errors import DomainError
 from gql_auth.orgs import memberships, organizations
 from gql_auth.orgs.models import Organization, OrgRole
@@ -62,6 +63,7 @@ def _add_member(args: argparse.Namespace) -> int:
             user_id=user.id,
             role=role,
             max_owned=settings.max_organizations_per_user,
+            client=NO_CLIENT,
         )
 
     try:

@@ -112,7 +112,8 @@ class CoreSettings(BaseSettings):
         default="http://127.0.0.1:8000",
         description=(
             "Base of the links in mails (`PUBLIC_URL/reset-password?token=...`, "
-            "`PUBLIC_URL/verify-email?token=...`), and the default passkey relying party."
+            "`PUBLIC_URL/verify-email?token=...`, `PUBLIC_URL/accept-invitation?token=...`), "
+            "and the default passkey relying party."
         ),
     )
     cors_origins: CommaList = Field(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.audit import audit
@@ -64,7 +64,7 @@ async def invite(
     address = clean_email(email)
     reservation = await limits.reserve({Rule.INVITATIONS: str(organization_id)})
     try:
-        organization = await _granting_under_lock(
+        organization, actor = await _granting_under_lock(
             db, actor_id=actor_id, organization_id=organization_id, role=role
         )
     except (Forbidden, InvalidInput):
@@ -72,7 +72,7 @@ async def invite(
         raise
     now = utcnow()
     key = email_key(address)
-    await _revoke_pending(db, organization_id=organization_id, email_key=key, now=now)
+    await _replace_pending(db, organization_id=organization_id, email_key=key, actor=actor, now=now)
     token = secrets.token_urlsafe(32)  # 256 bits
     invitation = Invitation(
         organization_id=organization_id,
@@ -92,24 +92,27 @@ async def invite(
 
 async def revoke(db: AsyncSession, *, actor_id: int, invitation_id: int) -> bool:
     """revokeInvitation: True when a pending invitation stopped working now, False if none was."""
-    organization_id = await organization_of(db, invitation_id)
-    if organization_id is None:
-        raise _no_such_invitation()
-    invitation = await db.scalar(
-        select(Invitation)
-        .where(Invitation.id == invitation_id)
-        .execution_options(populate_existing=True)
-    )
-    assert invitation is not None  # noqa: S101 - it was there a moment ago, under no lock
-    await _granting_under_lock(
-        db, actor_id=actor_id, organization_id=organization_id, role=invitation.role
-    )
-    await db.refresh(invitation)  # as committed now that the organization is locked
-    if not invitation.is_pending(utcnow()):
+    found = (
+        await db.execute(
+            select(Invitation.organization_id, Invitation.role).where(
+                Invitation.id == invitation_id
+            )
+        )
+    ).first()
+    if found is None:
         return False
-    invitation.revoked_at = utcnow()
-    await db.flush()
-    return True
+    # An invitation's organization and role never change; whether it is pending does.
+    await _granting_under_lock(
+        db, actor_id=actor_id, organization_id=found.organization_id, role=found.role
+    )
+    now = utcnow()
+    revoked = await db.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation_id, *_pending(now))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(revoked) == 1
 
 
 async def accept(
@@ -163,12 +166,7 @@ async def pending(db: AsyncSession, *, organization_id: int) -> Sequence[Invitat
     """The invitations that still work, oldest first."""
     rows = await db.scalars(
         select(Invitation)
-        .where(
-            Invitation.organization_id == organization_id,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-            Invitation.expires_at > utcnow(),
-        )
+        .where(Invitation.organization_id == organization_id, *_pending(utcnow()))
         .order_by(Invitation.id)
     )
     return rows.all()
@@ -198,20 +196,21 @@ async def prune_expired(db: AsyncSession, *, batch: int) -> int:
 
 async def _granting_under_lock(
     db: AsyncSession, *, actor_id: int, organization_id: int, role: OrgRole
-) -> Organization:
+) -> tuple[Organization, OrgRole]:
+    """The organization, locked, and the actor's role there, which may grant `role`."""
     organization = await lock_for_change(db, organization_id, actor_id)
     actor = (
         None
         if organization is None
         else await role_under_lock(db, organization_id=organization_id, user_id=actor_id)
     )
-    if organization is None or not may_grant(actor, role):
+    if organization is None or actor is None or not may_grant(actor, role):
         raise Forbidden(
             "Only an owner invites owners or revokes their invitations."
             if actor is OrgRole.ADMIN
             else "Only an organization's admins and owners manage its invitations."
         )
-    return organization
+    return organization, actor
 
 
 async def _inviter_still_may_grant(db: AsyncSession, invitation: Invitation) -> None:
@@ -225,19 +224,32 @@ async def _inviter_still_may_grant(db: AsyncSession, invitation: Invitation) -> 
         raise _invalid_token()
 
 
-async def _revoke_pending(
-    db: AsyncSession, *, organization_id: int, email_key: str, now: datetime
+async def _replace_pending(
+    db: AsyncSession, *, organization_id: int, email_key: str, actor: OrgRole, now: datetime
 ) -> None:
+    """A newer invitation replaces the older ones to its address that the actor could revoke.
+
+    Only those: an ADMIN re-inviting an address must not cancel an OWNER's
+    invitation of it as OWNER, which revokeInvitation would not let them do.
+    """
     await db.execute(
         update(Invitation)
         .where(
             Invitation.organization_id == organization_id,
             Invitation.email_key == email_key,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
+            Invitation.role.in_([role for role in OrgRole if may_grant(actor, role)]),
+            *_pending(now),
         )
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
+    )
+
+
+def _pending(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Invitation.accepted_at.is_(None),
+        Invitation.revoked_at.is_(None),
+        Invitation.expires_at > now,
     )
 
 
@@ -255,10 +267,6 @@ async def _spend(db: AsyncSession, invitation: Invitation) -> None:
     )
     if rowcount(spent) != 1:
         raise _invalid_token()
-
-
-def _no_such_invitation() -> InvalidInput:
-    return InvalidInput(Subject.ITEM_ID, Reason.NOT_FOUND, "No such invitation.")
 
 
 def _invalid_token() -> InvalidInput:

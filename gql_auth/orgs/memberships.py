@@ -129,14 +129,25 @@ async def add(
 
 
 async def join(
-    db: AsyncSession, *, organization_id: int, user_id: int, role: OrgRole, max_owned: int
+    db: AsyncSession,
+    *,
+    organization_id: int,
+    user_id: int,
+    role: OrgRole,
+    max_owned: int,
+    client: ClientInfo,
 ) -> Membership:
-    """gql-auth org-add-member: the user's lock, then the organization's (the one order)."""
+    """gql-auth org-add-member: the user's lock, then the organization's (the one order).
+
+    MEMBER_JOINED goes in the member's log: no account of the operator's acted.
+    """
     if await lock_for_change(db, organization_id, user_id) is None:
         raise InvalidInput(Subject.ORGANIZATION_ID, Reason.NOT_FOUND, "No such organization.")
-    return await add(
+    membership = await add(
         db, organization_id=organization_id, user_id=user_id, role=role, max_owned=max_owned
     )
+    audit.record(db, EventKind.MEMBER_JOINED, user_id=user_id, client=client)
+    return membership
 
 
 async def _change_under_lock(

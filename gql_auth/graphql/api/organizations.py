@@ -191,8 +191,8 @@ class Mutation:
     async def revoke_invitation(self, info: Info, id: strawberry.ID) -> bool:
         viewer = await require_viewer(info)
         invitation_id = parse_user_id(str(id))
-        if invitation_id is None:
-            raise InvalidInput(Subject.ITEM_ID, Reason.NOT_FOUND, "No such invitation.")
+        if invitation_id is None:  # the permission check refused such an id already
+            return False
         async with info.context.db() as db:
             return await invitations.revoke(
                 db, actor_id=viewer.user.id, invitation_id=invitation_id
