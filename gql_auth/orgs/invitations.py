@@ -31,7 +31,7 @@ from gql_auth.core.errors import (
 from gql_auth.core.models import utcnow
 from gql_auth.limits.limiter import RateLimits, Rule
 from gql_auth.orgs import memberships
-from gql_auth.orgs.locks import lock_organization, role_under_lock
+from gql_auth.orgs.locks import lock_organization, lock_users, role_under_lock
 from gql_auth.orgs.models import Invitation, Membership, Organization, OrgRole
 from gql_auth.orgs.rules import may_grant
 from gql_auth.security.tokens import hash_token, is_plausible_token
@@ -64,6 +64,8 @@ async def invite(
     """inviteMember: RATE_LIMIT_INVITATIONS per organization, reserved before any write."""
     address = clean_email(email)
     reservation = await limits.reserve({Rule.INVITATIONS: str(organization_id)})
+    # The invitation and the security event refer to the inviter: their lock comes first.
+    await lock_users(db, actor_id)
     try:
         organization = await _granting_under_lock(
             db, actor_id=actor_id, organization_id=organization_id, role=role

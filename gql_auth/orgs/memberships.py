@@ -1,8 +1,8 @@
 """Members of an organization: their roles, changing them, removing and leaving.
 
-Every change locks the organization first (orgs.locks) and decides with the
-roles as they are under that lock: the permission check at the edge ran
-before it. An organization always keeps at least one OWNER.
+Every change locks the users it refers to, then the organization (orgs.locks),
+and decides with the roles as they are under that lock: the permission check
+at the edge ran before it. An organization always keeps at least one OWNER.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from gql_auth.audit.audit import EventKind
 from gql_auth.core.client_info import ClientInfo
 from gql_auth.core.errors import Conflict, Forbidden, InvalidInput, Reason, Subject
 from gql_auth.core.models import utcnow
-from gql_auth.orgs.locks import lock_organization, role_under_lock
+from gql_auth.orgs.locks import lock_organization, lock_users, role_under_lock
 from gql_auth.orgs.models import Membership, Organization, OrgRole
 from gql_auth.orgs.organizations import ensure_may_own_another
 from gql_auth.orgs.rules import loses_an_owner, may_change
@@ -73,8 +73,9 @@ async def set_role(
     client: ClientInfo,
 ) -> tuple[Membership, User]:
     """setMemberRole: as the actor's role allows, never leaving the organization ownerless."""
-    if role is OrgRole.OWNER:
-        await lock_user(db, user_id)  # the user's lock before the organization's: the one order
+    # The actor's lock (their security event refers to them) and, for OWNER, the member's
+    # (their ownership cap is counted under it), before the organization's: the one order.
+    await lock_users(db, actor_id, *([user_id] if role is OrgRole.OWNER else []))
     membership = await _change_under_lock(
         db, actor_id=actor_id, organization_id=organization_id, user_id=user_id, new=role
     )
@@ -93,6 +94,7 @@ async def remove(
     db: AsyncSession, *, actor_id: int, organization_id: int, user_id: int, client: ClientInfo
 ) -> None:
     """removeMember (and leaveOrganization, where actor and member are one)."""
+    await lock_users(db, actor_id)  # their security event refers to them: before the organization
     membership = await _change_under_lock(
         db, actor_id=actor_id, organization_id=organization_id, user_id=user_id, new=None
     )

@@ -18,7 +18,7 @@ from gql_auth.audit.audit import EventKind
 from gql_auth.core.client_info import ClientInfo
 from gql_auth.core.errors import Conflict, Forbidden, InvalidInput, Reason, Subject
 from gql_auth.core.models import utcnow
-from gql_auth.orgs.locks import lock_organization, role_under_lock
+from gql_auth.orgs.locks import lock_organization, lock_users, role_under_lock
 from gql_auth.orgs.models import Membership, Organization, OrgRole
 from gql_auth.orgs.rules import clean_name, clean_slug
 from gql_auth.users.locks import lock_user
@@ -81,6 +81,7 @@ async def delete_organization(
     db: AsyncSession, *, user_id: int, organization_id: int, client: ClientInfo
 ) -> None:
     """deleteOrganization: OWNER only; members, invitations and sessions' choice of it go too."""
+    await lock_users(db, user_id)  # the security event refers to them: before the organization
     await _owned_under_lock(db, user_id=user_id, organization_id=organization_id)
     await db.execute(
         delete(Organization)
