@@ -552,6 +552,26 @@ async def _while_the_organization_is_held(
     return await queued, await following
 
 
+def _change_by(
+    client: httpx.AsyncClient,
+    change: str,
+    organization_id: str,
+    *,
+    owner: dict[str, Any],
+    member: dict[str, Any],
+) -> Awaitable[dict[str, Any]]:
+    """The owner removes, demotes or invites; the member leaves."""
+    token, member_id = owner["accessToken"], member["user"]["id"]
+    if change == "remove":
+        return _remove(client, token, organization_id, member_id)
+    if change == "demote":
+        return _set_role(client, token, organization_id, member_id, "MEMBER")
+    if change == "invite":
+        variables = {"input": {"organizationId": organization_id, "email": "new@example.com"}}
+        return call(client, INVITE_MEMBER, variables, token=token)
+    return _leave(client, member["accessToken"], organization_id)
+
+
 class TestTheOneLockOrder:
     """A change to an organization and its actor's own switchOrganization (which locks the
     actor, then the organization) take turns: the change's security event refers to the
@@ -562,24 +582,9 @@ class TestTheOneLockOrder:
         self, app: MailApp, database: SqlDatabase, change: str
     ) -> None:
         organization, owner, (admin,) = await _organization_with_admins(app, database, 1)
-        org, member_id = organization["id"], admin["user"]["id"]
-        token = owner["accessToken"]
-        actor, request = (
-            owner,
-            {
-                "remove": lambda: _remove(app.client, token, org, member_id),
-                "demote": lambda: _set_role(app.client, token, org, member_id, "MEMBER"),
-                "invite": lambda: call(
-                    app.client,
-                    INVITE_MEMBER,
-                    {"input": {"organizationId": org, "email": "new@example.com"}},
-                    token=token,
-                ),
-                "leave": lambda: _leave(app.client, admin["accessToken"], org),
-            }[change](),
-        )
-        if change == "leave":
-            actor = admin
+        org = organization["id"]
+        actor = admin if change == "leave" else owner
+        request = _change_by(app.client, change, org, owner=owner, member=admin)
 
         changed, switched = await _while_the_organization_is_held(
             database, org, request, _switch(app.client, actor["accessToken"], org)

@@ -202,9 +202,9 @@ class TestPrune:
             for name, offset in (("a", -timedelta(minutes=1)), ("b", timedelta(days=6)))
         ]
         with database.engine.begin() as connection:
-            organization_id = connection.execute(
-                sa.insert(database.table("organizations")), organization
-            ).inserted_primary_key[0]
+            inserted = connection.execute(sa.insert(database.table("organizations")), organization)
+            assert inserted.inserted_primary_key is not None
+            (organization_id,) = inserted.inserted_primary_key
             connection.execute(
                 sa.insert(database.table("invitations")),
                 [{**row, "organization_id": organization_id} for row in invitations],
