@@ -39,6 +39,8 @@ def upgrade() -> None:
         sa.Column("slug", binary(63), nullable=False, unique=True),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         mysql_charset="utf8mb4",
+        # A deleted organization's id is never given again: tokens may still name it.
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "memberships",

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", TIMESTAMP, nullable=True),
         sa.Index("ix_api_keys_user_id", "user_id"),
         mysql_charset="utf8mb4",
+        sqlite_autoincrement=True,
     )
 
 

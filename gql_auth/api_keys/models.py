@@ -12,7 +12,8 @@ from gql_auth.core.models import Base, IdType, UTCDateTime, utcnow
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
-    __table_args__ = (Index("ix_api_keys_user_id", "user_id"),)
+    # AUTOINCREMENT on SQLite too: an id is never handed out again (revokeApiKey takes ids).
+    __table_args__ = (Index("ix_api_keys_user_id", "user_id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -32,6 +32,9 @@ def _role_column() -> Enum:
 
 class Organization(Base):
     __tablename__ = "organizations"
+    # Never reuse a deleted one's id (SQLite would, without AUTOINCREMENT): tokens issued
+    # before the deletion name it in org_id, and its invitation limit is counted by it.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(100))

@@ -185,6 +185,37 @@ class TestPrune:
         assert deleted(result)["expired states"] == 1
         assert [row["state_hash"] for row in database.rows("social_states")] == ["b" * 64]
 
+    def test_expired_invitations_go_and_live_ones_stay(
+        self, database: SqlDatabase, tmp_path: Path
+    ) -> None:
+        now = datetime.now(UTC)
+        organization = {"name": "Acme", "slug": "acme", "created_at": now - timedelta(days=8)}
+        invitations = [
+            {
+                "email": f"{name}@example.com",
+                "email_key": f"{name}@example.com",
+                "role": "MEMBER",
+                "token_hash": name * 64,
+                "created_at": now - timedelta(days=7, minutes=1),
+                "expires_at": now + offset,
+            }
+            for name, offset in (("a", -timedelta(minutes=1)), ("b", timedelta(days=6)))
+        ]
+        with database.engine.begin() as connection:
+            inserted = connection.execute(sa.insert(database.table("organizations")), organization)
+            assert inserted.inserted_primary_key is not None
+            (organization_id,) = inserted.inserted_primary_key
+            connection.execute(
+                sa.insert(database.table("invitations")),
+                [{**row, "organization_id": organization_id} for row in invitations],
+            )
+
+        result = prune(database, tmp_path)
+
+        assert deleted(result)["expired invitations"] == 1
+        assert [row["token_hash"] for row in database.rows("invitations")] == ["b" * 64]
+        assert database.count("organizations") == 1  # only the invitation goes
+
     @pytest.mark.parametrize("days", ["0", "-1", "soon"])
     def test_a_bad_retention_fails_in_one_line_naming_it(
         self, database: SqlDatabase, tmp_path: Path, days: str

@@ -140,3 +140,30 @@ async def switch(
     client: httpx.AsyncClient, token: str, organization_id: str | None
 ) -> dict[str, Any]:
     return await gql(client, SWITCH_ORGANIZATION, {"org": organization_id}, token=token)
+
+
+async def organization_with_owners(
+    client: httpx.AsyncClient, mailbox: Mailbox, database: SqlDatabase
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A fresh organization with two OWNERs: its creator, and a verified user invited as one."""
+    first = await register(client)
+    second = await verified_user(client, database)
+    organization = await create_organization(client, first["accessToken"])
+    await add_member(
+        client,
+        mailbox,
+        owner_token=first["accessToken"],
+        organization_id=organization["id"],
+        member=second,
+        role="OWNER",
+    )
+    return organization, first, second
+
+
+def roles_in(database: SqlDatabase, organization_id: str) -> dict[int, str]:
+    """Every member's role in the organization as stored now, by user id."""
+    return {
+        row["user_id"]: str(row["role"])
+        for row in database.rows("memberships")
+        if row["organization_id"] == int(organization_id)
+    }

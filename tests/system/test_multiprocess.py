@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -16,10 +17,22 @@ import pytest
 from tests.support.databases import MARIADB, mariadb_database, mariadb_reachable
 from tests.support.helpers import CHANGE_PASSWORD, LOGIN, REGISTER, STRONG_PASSWORD, assert_error
 from tests.support.mfa import code_at
+from tests.support.orgs import (
+    ACCEPT_INVITATION,
+    CREATE_ORGANIZATION,
+    INVITE_MEMBER,
+    LEAVE_ORGANIZATION,
+    ORGANIZATION,
+    REMOVE_MEMBER,
+    SET_MEMBER_ROLE,
+    SWITCH_ORGANIZATION,
+    unique_slug,
+)
 from tests.support.redis import REDIS_URL, redis_key_prefix
 from tests.support.servers import ServerProcess, migrate, server_environment
 
 ME = "query { me { id username } }"
+INVITATION_LIMIT = 5
 REFRESH = "mutation R($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }"
 ENROLL = "mutation E($p: String!) { enrollTotp(currentPassword: $p) { secret } }"
 CONFIRM = "mutation C($c: String!) { confirmTotp(code: $c) }"
@@ -59,6 +72,7 @@ def _environment(database_url: str, redis_prefix: str, **extra: str) -> dict[str
         RATE_LIMIT_SIGNIN_ACCOUNT_CLIENT="4/15minutes",
         # The tests stand in for a proxy: X-Forwarded-For names distinct clients.
         TRUSTED_PROXIES="127.0.0.1",
+        RATE_LIMIT_INVITATIONS=f"{INVITATION_LIMIT}/day",
         **extra,
     )
 
@@ -452,6 +466,215 @@ class TestTwoProcessesShareTheSecondFactor:
 
         assert sum(1 for body in bodies if not body.get("errors")) == 1
         assert event_count(mariadb_url, "shared_mfa_token", "LOGIN_SUCCEEDED") == 1
+
+
+# --- organizations (issue 24) ---------------------------------------------------------------
+
+
+def _invitations_logged(servers: tuple[ServerProcess, ...], emails: set[str]) -> int:
+    """Invitation mails to these addresses that both servers wrote to their logs."""
+    return sum(
+        server.log.read_text().count(f"To: {email}\\nSubject: You are invited to join ")
+        for server in servers
+        for email in emails
+    )
+
+
+def _invitation_tokens(server: ServerProcess, email: str) -> list[str]:
+    """The tokens of the invitations `server` has mailed to `email` (logged), oldest first."""
+    mailed = re.compile(
+        rf"To: {re.escape(email)}\\nSubject: You are invited to join [^\n]*?\?token=([\w-]+)"
+    )
+    return [str(token) for token in mailed.findall(server.log.read_text())]
+
+
+async def _next_invitation_token(server: ServerProcess, email: str, before: int) -> str:
+    """The token of the next invitation to `email` after the `before` ones mailed already."""
+    for _ in range(100):  # mails go out after the commit, in the background
+        tokens = _invitation_tokens(server, email)
+        if len(tokens) > before:
+            return tokens[-1]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no invitation mailed to {email}")
+
+
+def _roles(database_url: str, organization_id: str) -> dict[str, str]:
+    """The organization's members (by username) and their roles, read straight from MariaDB."""
+    connection = pymysql.connect(**MARIADB, database=database_url.rsplit("/", 1)[1])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT users.username, memberships.role FROM memberships"
+                " JOIN users ON users.id = memberships.user_id"
+                " WHERE memberships.organization_id = %s",
+                (int(organization_id),),
+            )
+            return {str(username): str(role) for username, role in cursor.fetchall()}
+    finally:
+        connection.close()
+
+
+def _invitations_stored(database_url: str, organization_id: str) -> int:
+    connection = pymysql.connect(**MARIADB, database=database_url.rsplit("/", 1)[1])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COUNT(*) FROM invitations WHERE organization_id = %s",
+                (int(organization_id),),
+            )
+            (count,) = cursor.fetchone() or (0,)
+    finally:
+        connection.close()
+    return int(count)
+
+
+def _outcome(body: dict[str, Any]) -> str:
+    """OK, or the one error's code and reason, e.g. BAD_USER_INPUT/LAST_OWNER."""
+    if not body.get("errors"):
+        return "OK"
+    (error,) = body["errors"]
+    extensions = error["extensions"]
+    return "/".join(filter(None, (extensions["code"], extensions.get("reason"))))
+
+
+# Two owners at once, each on a process of its own, and how the one who goes second is refused:
+# demoted or removed first, it is no owner any more; of two leaving, it is the last owner.
+LAST_OWNER_RACES = {
+    "demote": "FORBIDDEN",
+    "remove": "FORBIDDEN",
+    "leave": "BAD_USER_INPUT/LAST_OWNER",
+}
+
+
+def _against(move: str, organization_id: str, other_id: str) -> tuple[str, dict[str, Any]]:
+    """One owner's half of a LAST_OWNER_RACES move: the operation and its variables."""
+    if move == "demote":
+        role = {"organizationId": organization_id, "userId": other_id, "role": "ADMIN"}
+        return SET_MEMBER_ROLE, {"input": role}
+    if move == "remove":
+        return REMOVE_MEMBER, {"org": organization_id, "user": other_id}
+    return LEAVE_ORGANIZATION, {"org": organization_id}
+
+
+class TestTwoProcessesShareOrganizations:
+    """Invitation limits, the last-owner rule and removals hold across both processes."""
+
+    async def _organization(self, client: httpx.AsyncClient, token: str) -> str:
+        body = await call(
+            client, CREATE_ORGANIZATION, {"input": {"name": "Acme", "slug": unique_slug()}}, token
+        )
+        return str(body["data"]["createOrganization"]["id"])
+
+    async def _invite(
+        self, client: httpx.AsyncClient, token: str, organization_id: str, email: str, role: str
+    ) -> dict[str, Any]:
+        variables = {"input": {"organizationId": organization_id, "email": email, "role": role}}
+        return await call(client, INVITE_MEMBER, variables, token)
+
+    async def _join(
+        self,
+        servers: tuple[ServerProcess, ServerProcess],
+        clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+        inviter: dict[str, Any],
+        organization_id: str,
+        member: dict[str, Any],
+        role: str,
+    ) -> None:
+        """`member` (verified) is invited through the first process and joins through the second."""
+        email = member["user"]["email"]
+        before = len(_invitation_tokens(servers[0], email))
+        invited = await self._invite(
+            clients[0], inviter["accessToken"], organization_id, email, role
+        )
+        assert not invited.get("errors"), invited
+        token = await _next_invitation_token(servers[0], email, before)
+        joined = await call(clients[1], ACCEPT_INVITATION, {"token": token}, member["accessToken"])
+        assert joined["data"]["acceptInvitation"]["role"] == role, joined
+
+    async def test_parallel_invitations_over_both_processes_store_and_mail_the_limit(
+        self,
+        clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+        two_servers: tuple[ServerProcess, ServerProcess],
+        mariadb_url: str,
+    ) -> None:
+        """RATE_LIMIT_INVITATIONS is reserved in Redis: 10 through each process store 5."""
+        owner = await sign_up(clients[0], "org_flood")
+        organization_id = await self._organization(clients[0], owner["accessToken"])
+        emails = {f"flood{n}@example.com" for n in range(20)}
+
+        bodies = await asyncio.gather(
+            *(
+                self._invite(client, owner["accessToken"], organization_id, email, "MEMBER")
+                for client, email in zip(clients * 10, sorted(emails), strict=True)
+            )
+        )
+        mailed = await _settled_count(
+            lambda: _invitations_logged(two_servers, emails), INVITATION_LIMIT
+        )
+
+        outcomes = [_outcome(body) for body in bodies]
+        assert outcomes.count("OK") == INVITATION_LIMIT
+        assert outcomes.count("RATE_LIMITED") == len(emails) - INVITATION_LIMIT
+        for body in bodies:
+            if body.get("errors"):
+                assert body["errors"][0]["extensions"]["retryAfter"] > 0
+        assert _invitations_stored(mariadb_url, organization_id) == INVITATION_LIMIT
+        assert mailed == INVITATION_LIMIT
+
+    async def test_two_owners_acting_through_different_processes_keep_one_owner(
+        self,
+        clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+        two_servers: tuple[ServerProcess, ServerProcess],
+        mariadb_url: str,
+    ) -> None:
+        first_owner = await sign_up(clients[0], "org_owner_one")
+        second_owner = await sign_up(clients[1], "org_owner_two")
+        _mark_verified(mariadb_url, "org_owner_two")
+        first_id, second_id = first_owner["user"]["id"], second_owner["user"]["id"]
+        logged_before = [len(server.log.read_text()) for server in two_servers]
+        for move, refused in LAST_OWNER_RACES.items():
+            org = await self._organization(clients[0], first_owner["accessToken"])
+            await self._join(two_servers, clients, first_owner, org, second_owner, "OWNER")
+
+            bodies = await asyncio.gather(
+                call(clients[0], *_against(move, org, second_id), first_owner["accessToken"]),
+                call(clients[1], *_against(move, org, first_id), second_owner["accessToken"]),
+            )
+
+            assert sorted(_outcome(body) for body in bodies) == sorted(["OK", refused]), move
+            assert list(_roles(mariadb_url, org).values()).count("OWNER") == 1, move
+        logged = "".join(
+            server.log.read_text()[start:]
+            for server, start in zip(two_servers, logged_before, strict=True)
+        )
+        assert "deadlock or lock timeout" not in logged  # no request had to run again
+
+    async def test_a_member_removed_through_one_process_is_refused_on_the_other_at_once(
+        self,
+        clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+        two_servers: tuple[ServerProcess, ServerProcess],
+        mariadb_url: str,
+    ) -> None:
+        first, second = clients
+        owner = await sign_up(first, "org_remover")
+        member = await sign_up(second, "org_removed")
+        _mark_verified(mariadb_url, "org_removed")
+        org = await self._organization(first, owner["accessToken"])
+        await self._join(two_servers, clients, owner, org, member, "ADMIN")
+        switched = await call(second, SWITCH_ORGANIZATION, {"org": org}, member["accessToken"])
+        token = switched["data"]["switchOrganization"]["accessToken"]  # claims org_id, ADMIN
+        read = await call(second, ORGANIZATION, {"id": org}, token)
+        assert read["data"]["organization"]["viewerRole"] == "ADMIN"
+
+        removed = await call(
+            first, REMOVE_MEMBER, {"org": org, "user": member["user"]["id"]}, owner["accessToken"]
+        )
+
+        assert removed["data"]["removeMember"] is True
+        refused_read = await call(second, ORGANIZATION, {"id": org}, token)
+        assert refused_read["data"]["organization"] is None
+        refused_invite = await self._invite(second, token, org, "late@example.com", "MEMBER")
+        assert _outcome(refused_invite) == "FORBIDDEN"
 
 
 async def test_sigterm_lets_an_in_flight_request_finish(
