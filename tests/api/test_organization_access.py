@@ -259,3 +259,52 @@ class TestTokensOfTheActiveOrganization:
         assert_error(after, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
         assert_error(newest, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
         assert "REFRESH_TOKEN_REUSED" in event_kinds(database, owner["user"]["id"])
+
+
+class TestSwitchingInOneDocument:
+    """A role is checked in the organization a field names, even after switchOrganization
+    moved the session's active organization earlier in the same document."""
+
+    SWITCH_THEN_DELETE = """
+    mutation Both($org: ID!, $password: String!) {
+      switchOrganization(organizationId: $org) { accessToken }
+      deleteOrganization(organizationId: $org, currentPassword: $password)
+    }"""
+    SWITCH_THEN_RENAME = """
+    mutation Both($org: ID!) {
+      switchOrganization(organizationId: $org) { accessToken }
+      updateOrganization(input: {organizationId: $org, name: "Renamed"}) { name viewerRole }
+    }"""
+
+    async def test_an_owner_elsewhere_is_only_a_member_in_the_organization_switched_to(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        mine, theirs = await team(client, database), await team(client, database)
+        put_member(database, theirs.id, mine.user_id("owner"), "MEMBER")
+        inside = await switched(client, mine.token("owner"), mine.id)  # OWNER here
+        before = state_of(database, theirs.id)
+
+        body = await gql(
+            client,
+            self.SWITCH_THEN_DELETE,
+            {"org": theirs.id, "password": "not-the-password-at-all"},
+            token=inside["accessToken"],
+        )
+
+        # Refused for the role, before any password is checked (or counted as a failure).
+        assert_error(body, "FORBIDDEN", path=["deleteOrganization"])
+        assert state_of(database, theirs.id) == before
+        assert "LOGIN_FAILED" not in event_kinds(database, mine.user_id("owner"))
+
+    async def test_a_member_elsewhere_is_owner_in_the_organization_switched_to(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        mine, theirs = await team(client, database), await team(client, database)
+        put_member(database, theirs.id, mine.user_id("owner"), "MEMBER")
+        inside = await switched(client, mine.token("owner"), theirs.id)  # a MEMBER there
+
+        body = await gql(
+            client, self.SWITCH_THEN_RENAME, {"org": mine.id}, token=inside["accessToken"]
+        )
+
+        assert data_of(body, "updateOrganization") == {"name": "Renamed", "viewerRole": "OWNER"}
