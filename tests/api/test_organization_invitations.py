@@ -5,6 +5,7 @@ revoking, replacing, and addresses that are not addresses."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -167,6 +168,40 @@ class TestWhoMayAccept:
         assert len(pending_invitations(database, org.id)) == 1
 
 
+class TestLinksThatNoLongerWork:
+    async def test_an_expired_invitation_is_invalid_and_no_longer_listed(
+        self, app: MailApp, database: SqlDatabase
+    ) -> None:
+        org = await team(app.client, database)
+        invitee = await verified_user(app.client, database)
+        token = await invited(app, org, "owner", invitee["user"]["email"], "ADMIN")
+        invitations = database.table("invitations")
+        with database.engine.begin() as connection:
+            connection.execute(
+                invitations.update().values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
+
+        refused = await accept(app, token, invitee)
+        listed = await gql(app.client, INVITATIONS, {"id": org.id}, token=org.token("owner"))
+
+        assert_error(refused, "BAD_USER_INPUT", field="token", reason="INVALID")
+        assert data_of(listed, "organization")["invitations"] == []
+        assert invitee["user"]["id"] not in roles_in(database, org.id)
+
+    async def test_an_invitation_does_not_change_the_role_of_a_member(
+        self, app: MailApp, database: SqlDatabase
+    ) -> None:
+        org = await team(app.client, database)
+        member = await verified_user(app.client, database)
+        put_member(database, org.id, member["user"]["id"], "MEMBER")
+        token = await invited(app, org, "admin", member["user"]["email"], "ADMIN")
+
+        body = await accept(app, token, member)
+
+        assert_error(body, "BAD_USER_INPUT", reason="ALREADY_MEMBER")
+        assert roles_in(database, org.id)[member["user"]["id"]] == "MEMBER"
+
+
 class TestAnInviterWhoLostTheRole:
     """An admin on the way out cannot leave an invitation behind as a way back in."""
 
@@ -302,7 +337,17 @@ class TestReplacement:
 class TestAddresses:
     @pytest.mark.parametrize(
         "email",
-        ["not-an-address", "a@", "@example.com", "a b@example.com", "a@b@example.com", "", " "],
+        [
+            "not-an-address",
+            "a@",
+            "@example.com",
+            "a b@example.com",
+            "a@b@example.com",
+            "",
+            " ",
+            "Bob <bob@example.com>",
+            "bob@example.com\r\nBcc: all@example.com",  # a header of its own in the mail
+        ],
     )
     async def test_an_invitation_to_what_is_not_an_address_is_refused(
         self, app: MailApp, database: SqlDatabase, email: str

@@ -214,16 +214,32 @@ class TestAGlobalAdmin:
     ) -> None:
         async with running_app(make_settings(database.url, admin_requires_mfa=True)) as client:
             org = await team(client, database)
+            await invitation_of(client, org, "pending@example.com")
             admin = await register_admin(client, database)
             password_only = await gql(client, MEMBERS, {"id": org.id}, token=admin["accessToken"])
             secret, _ = await enable_totp(client, admin["accessToken"])
             with_totp = await sign_in_with_totp(client, admin["user"]["username"], secret)
             stepped_up = await gql(client, MEMBERS, {"id": org.id}, token=with_totp["accessToken"])
-            # Reading one's own organization is a member's right, not the ADMIN role's.
+            # Reading one's own organization is a member's right, not the global ADMIN role's;
+            # an organization's ADMIN reads its invitations by that role, with a password alone.
             put_member(database, org.id, admin["user"]["id"])
             as_member = await gql(client, MEMBERS, {"id": org.id}, token=admin["accessToken"])
+            # A MEMBER there reads the invitations only by the global role: a second factor.
+            member_s_invitations = await gql(
+                client, INVITATIONS, {"id": org.id}, token=admin["accessToken"]
+            )
+            org_admin = await gql(client, INVITATIONS, {"id": org.id}, token=org.token("admin"))
 
         assert_error(password_only, "FORBIDDEN", reason="MFA_REQUIRED", path=["organization"])
         assert password_only["data"] == {"organization": None}
         assert data_of(stepped_up, "organization")["members"]["totalCount"] == 3
         assert data_of(as_member, "organization")["members"]["totalCount"] == 4
+        assert_error(
+            member_s_invitations,
+            "FORBIDDEN",
+            reason="MFA_REQUIRED",
+            path=["organization", "invitations"],
+        )
+        assert [i["email"] for i in data_of(org_admin, "organization")["invitations"]] == [
+            "pending@example.com"
+        ]
