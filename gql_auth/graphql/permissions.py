@@ -167,9 +167,8 @@ class _Argument(OrganizationOf):
         organization_id = parse_user_id(str(value))  # ids are digits, like user ids
         if organization_id is None:
             return None
-        session = viewer.signed_in
-        if session is not None and organization_id == session.active_organization_id:
-            return viewer.org_role  # joined into the viewer read: no second read
+        # Never viewer.org_role: a switchOrganization earlier in the same document moves the
+        # session's active organization, not the role the viewer read found for the old one.
         async with info.context.db() as db:
             return await memberships.role_of(
                 db, organization_id=organization_id, user_id=viewer.user.id

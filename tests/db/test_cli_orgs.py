@@ -62,7 +62,7 @@ class TestOrgAddMemberCommand:
         assert result.stdout.strip() == (
             f"{member['user']['email']} is now MEMBER of {organization['slug']}"
         )
-        assert roles_in(database, organization["id"])[int(member["user"]["id"])] == "MEMBER"
+        assert roles_in(database, organization["id"])[member["user"]["id"]] == "MEMBER"
         read = data_of(
             await gql(
                 client, ORGANIZATION, {"id": organization["id"]}, token=member["accessToken"]
@@ -89,7 +89,7 @@ class TestOrgAddMemberCommand:
         )
 
         assert result.returncode == 0, result.stderr
-        assert roles_in(database, organization["id"])[int(member["user"]["id"])] == "OWNER"
+        assert roles_in(database, organization["id"])[member["user"]["id"]] == "OWNER"
 
     def test_an_unknown_slug_fails_in_one_line(self, database: SqlDatabase, tmp_path: Path) -> None:
         result = cli(database, tmp_path, "org-add-member", "no-such-org", "anyone")
@@ -124,7 +124,7 @@ class TestOrgAddMemberCommand:
         )
 
         assert "already a member" in assert_one_line_failure(result)
-        assert roles_in(database, organization["id"]) == {int(owner["user"]["id"]): "OWNER"}
+        assert roles_in(database, organization["id"]) == {owner["user"]["id"]: "OWNER"}
 
     async def test_a_user_owning_the_most_allowed_cannot_be_made_owner_of_another(
         self, client: httpx.AsyncClient, database: SqlDatabase, tmp_path: Path
@@ -137,8 +137,8 @@ class TestOrgAddMemberCommand:
         refused = cli(database, tmp_path, *add, "--role", "owner", MAX_ORGANIZATIONS_PER_USER="1")
 
         assert "at most 1 organizations" in assert_one_line_failure(refused)
-        assert int(busy["user"]["id"]) not in roles_in(database, organization["id"])
+        assert busy["user"]["id"] not in roles_in(database, organization["id"])
         # Only owning counts: as a member they join.
         joined = cli(database, tmp_path, *add, MAX_ORGANIZATIONS_PER_USER="1")
         assert joined.returncode == 0, joined.stderr
-        assert roles_in(database, organization["id"])[int(busy["user"]["id"])] == "MEMBER"
+        assert roles_in(database, organization["id"])[busy["user"]["id"]] == "MEMBER"

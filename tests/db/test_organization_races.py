@@ -173,8 +173,8 @@ class TestTheLastOwner:
             winner = first if outcome(bodies[0]) == "OK" else second
             loser = second if winner is first else first
             assert roles_in(database, org) == {
-                int(winner["user"]["id"]): "OWNER",
-                int(loser["user"]["id"]): "ADMIN",
+                winner["user"]["id"]: "OWNER",
+                loser["user"]["id"]: "ADMIN",
             }
 
     async def test_two_owners_removing_each_other_leave_exactly_one_owner(
@@ -196,7 +196,7 @@ class TestTheLastOwner:
             # The loser is no member by its turn: FORBIDDEN, at the edge or under the lock.
             assert sorted(outcome(b) for b in bodies) == ["FORBIDDEN", "OK"]
             winner = first if outcome(bodies[0]) == "OK" else second
-            assert roles_in(database, org) == {int(winner["user"]["id"]): "OWNER"}
+            assert roles_in(database, org) == {winner["user"]["id"]: "OWNER"}
 
     async def test_two_owners_leaving_at_once_leave_one_behind(
         self, app: MailApp, database: SqlDatabase
@@ -213,7 +213,7 @@ class TestTheLastOwner:
 
             assert sorted(outcome(b) for b in bodies) == ["BAD_USER_INPUT/LAST_OWNER", "OK"]
             stayed = second if outcome(bodies[0]) == "OK" else first
-            assert roles_in(database, org) == {int(stayed["user"]["id"]): "OWNER"}
+            assert roles_in(database, org) == {stayed["user"]["id"]: "OWNER"}
 
     async def test_two_owners_stepping_down_at_once_leave_one_owner(
         self, app: MailApp, database: SqlDatabase
@@ -294,8 +294,8 @@ class TestInvitations:
 
             assert sorted(outcome(b) for b in bodies) == ["BAD_USER_INPUT/INVALID/token", "OK"]
             assert roles_in(database, organization["id"]) == {
-                int(owner["user"]["id"]): "OWNER",
-                int(member["user"]["id"]): "MEMBER",
+                owner["user"]["id"]: "OWNER",
+                member["user"]["id"]: "MEMBER",
             }
             (row,) = [
                 r
@@ -361,7 +361,7 @@ class TestCreating:
             (created,) = [data_of(b, "createOrganization") for b in bodies if not b.get("errors")]
             winner = users[[outcome(b) for b in bodies].index("OK")]
             assert created["slug"] == slug
-            assert roles_in(database, created["id"]) == {int(winner["user"]["id"]): "OWNER"}
+            assert roles_in(database, created["id"]) == {winner["user"]["id"]: "OWNER"}
         assert database.count("organizations") == ROUNDS
 
 
@@ -482,7 +482,7 @@ class TestSwitchingWhileMembershipsGo:
                 "OK",
                 "BAD_USER_INPUT/NOT_FOUND/organizationId",
             }
-            assert roles_in(database, org) == {int(owner["user"]["id"]): "OWNER"}
+            assert roles_in(database, org) == {owner["user"]["id"]: "OWNER"}
             for body in switched:
                 if not body.get("errors"):
                     # The session may still name the organization; its tokens get nothing there.

@@ -309,10 +309,10 @@ class Mutation:
 
 
 def _organization_id(value: strawberry.ID) -> int:
-    """An id as clients send it; one that cannot name any organization is NOT_FOUND."""
+    """An id as clients send it; one naming no organization answers as one the caller is not in."""
     parsed = parse_user_id(str(value))
     if parsed is None:
-        raise InvalidInput(Subject.ORGANIZATION_ID, Reason.NOT_FOUND, "No such organization.")
+        raise InvalidInput(Subject.ORGANIZATION_ID, Reason.NOT_FOUND, "You are not a member of it.")
     return parsed
 
 
