@@ -12,7 +12,8 @@ from gql_auth.core.errors import OutOfRange, Subject
 from gql_auth.graphql.api.types import PageInfo, User
 from gql_auth.graphql.context import Info
 from gql_auth.graphql.enums import OrgRole
-from gql_auth.graphql.permissions import THE_ORGANIZATION, HasOrgRole, guarded_by
+from gql_auth.graphql.org_permissions import THE_ORGANIZATION, HasOrgRole
+from gql_auth.graphql.permissions import guarded_by
 from gql_auth.orgs import invitations, memberships
 from gql_auth.orgs.models import Invitation as InvitationRow
 from gql_auth.orgs.models import Membership as MembershipRow

@@ -22,12 +22,10 @@ from gql_auth.graphql.api.types import AuthPayload
 from gql_auth.graphql.context import Context, Info
 from gql_auth.graphql.credentials import CredentialCheck, Secret
 from gql_auth.graphql.key_scopes import KeyScope
+from gql_auth.graphql.org_permissions import INVITATION, HasOrgRole, organization_in
 from gql_auth.graphql.permissions import (
-    INVITATION,
-    HasOrgRole,
     IsAuthenticated,
     guarded_by,
-    organization_in,
     require_admin_session,
     require_viewer,
 )
