@@ -4,7 +4,9 @@
 Targets: gql-auth `me`, sent as text and by trusted-document id (what
 skipping the per-request parse, validation and cache lookup buys), and as
 text from a session with an active organization (`me org`: the viewer read
-joins the membership, the token carries `org_id`); a bare
+joins the membership, the token carries `org_id`) and with an API key
+holding profile:read (`me key`: the key's checksum, its rate limit, the read
+of key and owner, the scope gate); a bare
 Strawberry app on FastAPI's GraphQLRouter (only the parse/validation
 caches, a `me` resolver doing our decode and viewer check), the control
 for what Strawberry's own machinery costs;
@@ -42,6 +44,8 @@ os.environ.update(
     SECRET_KEY=secrets.token_urlsafe(32),
     DATABASE_URL=f"sqlite:///{WORK}/gqlauth.db",
     LOG_LEVEL="WARNING",  # the request log line is measured by `make bench`, not here
+    # `me key` sends a few thousand requests with one key: counted, as always, never refused.
+    RATE_LIMIT_API_KEY="100000000/minute",
 )
 Call = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -123,7 +127,7 @@ def bare_strawberry_app(token_codec: Any, viewers: Any) -> Any:
     return app
 
 
-async def graphql(app: Any, query: str, variables: dict[str, str], token: str = "") -> Any:
+async def graphql(app: Any, query: str, variables: dict[str, object], token: str = "") -> Any:
     """The operation's `data`, or SystemExit with the answer."""
     headers = {"content-type": "application/json"}
     if token:
@@ -153,6 +157,14 @@ async def in_organization(app: Any, username: str, password: str) -> str:
     return str(switched["switchOrganization"]["accessToken"])
 
 
+async def api_key(app: Any, token: str, password: str) -> str:
+    """A new API key of the token's user holding profile:read, which `me` needs."""
+    create = "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret } }"
+    fields = {"name": "bench", "scopes": ["profile:read"], "currentPassword": password}
+    created = await graphql(app, create, {"i": fields}, token)
+    return str(created["createApiKey"]["secret"])
+
+
 async def main(batches: int, batch: int) -> None:
     sys.path.insert(0, str(BENCH))
     import rest_app
@@ -176,11 +188,13 @@ async def main(batches: int, batch: int) -> None:
     auth = json_headers | {"authorization": f"Bearer {token}"}
     org_token = await in_organization(gql, "cpu", password)
     in_org = json_headers | {"authorization": f"Bearer {org_token}"}
+    key = json_headers | {"authorization": f"Bearer {await api_key(gql, token, password)}"}
     bare = bare_strawberry_app(rest_app.codec, rest_app.viewers)
     targets: dict[str, Call] = {
         "gql-auth me": lambda: call(gql, "POST", "/graphql", auth, me),
         "gql-auth me by id": lambda: call(gql, "POST", "/graphql", auth, me_by_id),
         "gql-auth me org": lambda: call(gql, "POST", "/graphql", in_org, me),
+        "gql-auth me key": lambda: call(gql, "POST", "/graphql", key, me),
         "bare Strawberry me": lambda: call(bare, "POST", "/graphql", auth, me),
         "rest GET /me": lambda: call(rest_app.app, "GET", "/me", auth, b""),
         "tutorial GET /me": lambda: call(tutorial_app.app, "GET", "/me", auth, b""),

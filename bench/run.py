@@ -1,8 +1,8 @@
 """`make bench`: every target under uvicorn on a free localhost port, one load generator, one table.
 
 Targets (see docs/performance.md): ceiling, tutorial, rest, fastapi-users, me
-(1 and 2 workers; and with an active organization, `me org`), login next to
-the machine's argon2 limit, and storm (`me`
+(1 and 2 workers; with an active organization, `me org`; with an API key,
+`me key`), login next to the machine's argon2 limit, and storm (`me`
 latency at low concurrency, idle and while sign-ins saturate the hashing
 pool); then CPU per request, in-process (bench/cpu_per_request.py). SQLite
 always; MariaDB too when 127.0.0.1:3306 answers. Every server is stopped and
@@ -26,7 +26,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +56,11 @@ SWITCH_ORGANIZATION_QUERY = (
 )
 # Issue 24: `me` in a session with an active organization within 10 % of `me` without.
 ME_ORG_AT_LEAST = 0.9
+CREATE_API_KEY_QUERY = (
+    "mutation CreateKey($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }"
+)
+# Issue 25: `me` sent with an API key holding profile:read within 10 % of `me` with a token.
+ME_KEY_AT_LEAST = 0.9
 
 
 @dataclass(frozen=True)
@@ -284,6 +289,7 @@ class Bench:
             url = f"http://127.0.0.1:{port}/graphql"
             token = register(url, username, password)
             org_token = in_organization(url, username, password)
+            key = api_key(url, token, password)
             register(url, signer, password)
             login = json.dumps({"query": LOGIN_QUERY, "variables": {"u": signer, "p": password}})
             me = self.record(
@@ -292,7 +298,8 @@ class Bench:
                 self.measure(url, connections=options.connections, body=ME_QUERY, token=token),
                 "1 worker",
             )
-            self.me_in_organization(backend, url, org_token, me)
+            self.me_again(backend, "me org", url, org_token, me, "active organization")
+            self.me_again(backend, "me key", url, key, me, "API key")
             # Sign-ins the warm-up left hashing still hold their reservations under
             # RATE_LIMIT_LOGIN_ACCOUNT_CLIENT (10 in flight per account and address):
             # measured at once, the first second would be that limit's refusals.
@@ -320,12 +327,14 @@ class Bench:
             result = self.measure(url, connections=options.connections, body=ME_QUERY, token=token)
             self.record(backend, "me x2", result, f"2 workers, x{result[0] / me.rps:.2f}")
 
-    def me_in_organization(self, backend: str, url: str, token: str, me: Row) -> Row:
-        """`me` as the `me` row measures it, from a session with an active organization."""
-        result = self.measure(url, connections=self.options.connections, body=ME_QUERY, token=token)
-        return self.record(
-            backend, "me org", result, f"1 worker, active organization, x{result[0] / me.rps:.2f}"
+    def me_again(
+        self, backend: str, target: str, url: str, credential: str, me: Row, what: str
+    ) -> Row:
+        """`me` as the `me` row measures it, with another bearer credential; its ratio to `me`."""
+        result = self.measure(
+            url, connections=self.options.connections, body=ME_QUERY, token=credential
         )
+        return self.record(backend, target, result, f"1 worker, {what}, x{result[0] / me.rps:.2f}")
 
     def storm(self, backend: str, url: str, token: str, login: str) -> None:
         options = self.options
@@ -373,7 +382,9 @@ def summarize(stats: dict[str, int]) -> tuple[float, float, float, int]:
     return good / seconds, stats["p50_us"] / 1000, stats["p99_us"] / 1000, errors
 
 
-def graphql(url: str, query: str, variables: dict[str, str], token: str = "") -> dict[str, Any]:
+def graphql(
+    url: str, query: str, variables: Mapping[str, object], token: str = ""
+) -> dict[str, Any]:
     """The operation's `data`, or RuntimeError with what the server said."""
     status, body = http(url, json.dumps({"query": query, "variables": variables}), token)
     answer = json.loads(body)
@@ -406,6 +417,20 @@ def in_organization(url: str, username: str, password: str) -> str:
     return org_token
 
 
+def api_key(url: str, token: str, password: str) -> str:
+    """A new API key of the token's user holding profile:read, which `me` needs: `me key`'s.
+
+    The request made with it is `me`'s, but authenticated by the key: its checksum,
+    RATE_LIMIT_API_KEY's count, one indexed read of key and owner, and KeyScopeGate.
+    """
+    fields = {"name": "bench", "scopes": ["profile:read"], "currentPassword": password}
+    created = graphql(url, CREATE_API_KEY_QUERY, {"input": fields}, token)["createApiKey"]
+    secret = str(created["secret"])
+    if not secret.startswith("gqa_"):
+        raise RuntimeError(f"createApiKey answered no key: {created}")
+    return secret
+
+
 SECRET_KEY = secrets.token_urlsafe(32)
 
 
@@ -416,9 +441,12 @@ def server_env(extra: dict[str, str]) -> dict[str, str]:
         | {
             "ENVIRONMENT": "production",
             "SECRET_KEY": SECRET_KEY,
-            # The one limit raised: the login rows measure hashing throughput with
-            # one account from one address, which this limit exists to stop.
+            # The limits raised: the login rows measure hashing throughput with one
+            # account from one address, which this limit exists to stop...
             "RATE_LIMIT_SIGNIN_ACCOUNT_CLIENT": "1000000/minute",
+            # ...and `me key` sends thousands of requests a second with one key. It is
+            # still counted on every request (the cost measured), never refused.
+            "RATE_LIMIT_API_KEY": "100000000/minute",
         }
         | extra
     )
@@ -465,6 +493,8 @@ def ratios(rows: list[Row], backend: str) -> str:
         check("2 workers/1", found["me x2"].rps / found["me"].rps, 1.7)
     if {"me", "me org"} <= found.keys():
         check("me org/me", found["me org"].rps / found["me"].rps, ME_ORG_AT_LEAST)
+    if {"me", "me key"} <= found.keys():
+        check("me key/me", found["me key"].rps / found["me"].rps, ME_KEY_AT_LEAST)
     return f"ratios {backend}: " + " | ".join(checks)
 
 

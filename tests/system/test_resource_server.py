@@ -1,8 +1,9 @@
 """examples/resource-server: a real Node.js service checking our tokens, against a live gql-auth.
 
 `GET /me` checks tokens with the JWKS alone, `GET /me/live` asks introspection
-too. Every test runs with ES256 and RS256, on SQLite and on MariaDB. Skipped
-without node and npm, failed without them under CI=true.
+too, and takes API keys; `GET /profile` needs the `profile:read` scope. Every
+test runs with ES256 and RS256, on SQLite and on MariaDB. Skipped without node
+and npm, failed without them under CI=true.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ import pytest
 from jose import jwk, jwt
 
 from gql_auth.security.signing_keys import public_jwk
+from tests.support.api_keys import CREATE_API_KEY, REVOKE_API_KEY
 from tests.support.helpers import (
     LOGOUT,
     REGISTER,
+    STRONG_PASSWORD,
     SqlDatabase,
     register_input,
     unique_username,
@@ -99,9 +102,12 @@ class GqlAuth:
             self.process.stop()
             self.process = None
 
-    def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    def graphql(self, query: str, variables: dict[str, Any], token: str = "") -> dict[str, Any]:
         response = httpx.post(
-            f"{self.url}/graphql", json={"query": query, "variables": variables}, timeout=20
+            f"{self.url}/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"} if token else {},
+            timeout=20,
         )
         body: dict[str, Any] = response.json()
         assert not body.get("errors"), body
@@ -112,6 +118,14 @@ class GqlAuth:
             REGISTER, {"input": register_input(unique_username("rs"))}
         )["data"]["register"]
         return payload
+
+    def create_api_key(self, token: str, scopes: list[str]) -> dict[str, Any]:
+        """A new key of the token's user (sign_up's password re-authenticates): {secret, apiKey}."""
+        fields = {"name": "resource-server", "scopes": scopes, "currentPassword": STRONG_PASSWORD}
+        created: dict[str, Any] = self.graphql(CREATE_API_KEY, {"input": fields}, token)["data"][
+            "createApiKey"
+        ]
+        return created
 
     def jwks_kids(self) -> list[str]:
         response = httpx.get(f"{self.url}/.well-known/jwks.json", timeout=10)
@@ -232,6 +246,48 @@ def test_a_token_works_on_both_routes_and_logout_stops_only_the_introspecting_on
     # The trade-off: introspection sees the logout at once; the JWKS alone cannot.
     assert resource_server.status("/me/live", token) == 401
     assert resource_server.status("/me", token) == 200
+
+
+def test_an_api_key_is_introspected_while_live_and_refused_once_revoked_or_mistyped(
+    stack: tuple[GqlAuth, ResourceServer], algorithm: str
+) -> None:
+    gql_auth, resource_server = stack
+    signed_in = gql_auth.sign_up()
+    token, user_id = signed_in["accessToken"], signed_in["user"]["id"]
+    profile_key = gql_auth.create_api_key(token, ["profile:read"])
+    secret = profile_key["secret"]
+    dashboard_only = gql_auth.create_api_key(token, ["dashboard:read"])["secret"]
+    flipped = secret[:-1] + ("a" if secret[-1] != "a" else "b")  # the checksum no longer matches
+
+    live, profile = resource_server.get("/me/live", secret), resource_server.get("/profile", secret)
+
+    assert live.status_code == 200, live.text
+    assert live.json() == {
+        "sub": user_id,
+        "role": "USER",
+        "tokenType": "api_key",
+        "checkedBy": "introspection",
+    }
+    assert profile.status_code == 200, profile.text
+    assert profile.json()["scope"] == "profile:read"
+    # Authorization by scope: the key lacks profile:read; a USER's access token holds it.
+    refused = resource_server.get("/profile", dashboard_only)
+    assert refused.status_code == 403, refused.text
+    assert refused.json() == {"error": "insufficient_scope", "scope": "profile:read"}
+    assert 'scope="profile:read"' in refused.headers["www-authenticate"]
+    assert resource_server.status("/me/live", dashboard_only) == 200
+    assert resource_server.get("/profile", token).json()["tokenType"] == "access"
+    # Opaque: the JWKS route cannot check a key; a changed character fails the checksum.
+    assert resource_server.status("/me", secret) == 401
+    for path in ("/me/live", "/profile"):
+        assert resource_server.status(path, flipped) == 401
+
+    revoked = gql_auth.graphql(REVOKE_API_KEY, {"id": profile_key["apiKey"]["id"]}, token)
+
+    assert revoked["data"]["revokeApiKey"] is True
+    for path in ("/me/live", "/profile"):
+        assert resource_server.status(path, secret) == 401
+    assert resource_server.status("/me/live", dashboard_only) == 200  # only that key stopped
 
 
 def test_the_jwks_route_accepts_a_token_only_until_it_expires_and_never_a_forgery(
