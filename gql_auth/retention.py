@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import Delete, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql_auth.api_keys import keys
 from gql_auth.audit.models import SecurityEvent
 from gql_auth.core.database import rowcount
 from gql_auth.core.models import utcnow
@@ -28,12 +29,14 @@ class Pruned:
     mfa_challenges: int
     social_states: int
     invitations: int
+    api_keys: int
 
 
 async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
     """Deletes expired sessions with their retired tokens, orphaned retired tokens, old events,
     the mfaTokens of sign-ins never finished (expired after five minutes) and the states
-    of social sign-ins never finished (ten minutes), and invitations past their expiry.
+    of social sign-ins never finished (ten minutes), invitations past their expiry, and API keys revoked or expired longer ago than events
+    are kept.
 
     Revoked sessions that have not expired stay (sessions.endings.prune_expired says
     why), and so do their retired tokens: replaying one must still revoke.
@@ -63,6 +66,8 @@ async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
     invited = 0
     while dropped := await invitations.prune_expired(db, batch=STATE_BATCH):
         invited += dropped
+    # Keys revoked or expired longer ago than events are kept: their history has gone too.
+    ended_keys = await keys.prune_ended(db, before=now - event_retention)
     return Pruned(
         sessions=sessions,
         retired_tokens=of_expired + orphaned,
@@ -70,6 +75,7 @@ async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
         mfa_challenges=challenges,
         social_states=states,
         invitations=invited,
+        api_keys=ended_keys,
     )
 
 

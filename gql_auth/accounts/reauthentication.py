@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.accounts import accounts
 from gql_auth.core.client_info import ClientInfo
-from gql_auth.core.errors import InvalidInput, Reason, StepUpRequired, Subject
+from gql_auth.core.errors import ApiKeyNotAllowed, InvalidInput, Reason, StepUpRequired, Subject
 from gql_auth.core.models import utcnow
 from gql_auth.limits.limiter import RateLimits
 from gql_auth.security.passwords import PasswordHasher
@@ -30,11 +30,15 @@ async def reauthenticate(
     limits: RateLimits,
     *,
     user: User,
-    session_id: str,
+    session_id: str | None,
     current_password: str | None,
     client: ClientInfo,
 ) -> None:
-    """currentPassword REQUIRED or INVALID_CREDENTIALS; STEP_UP_REQUIRED for a stale session."""
+    """currentPassword REQUIRED or INVALID_CREDENTIALS; STEP_UP_REQUIRED for a stale session.
+
+    `session_id` None: an API key, which has no sign-in to be recent; it may
+    re-authenticate only with a password.
+    """
     if user.password_hash is not None:
         if current_password is None:
             raise InvalidInput(
@@ -44,6 +48,8 @@ async def reauthenticate(
             db, hasher, limits, user=user, password=current_password, client=client
         )
         return
+    if session_id is None:
+        raise ApiKeyNotAllowed("An account without a password makes this change signed in.")
     signed_in_at = await db.scalar(
         select(AuthSession.created_at).where(AuthSession.id == session_id)
     )

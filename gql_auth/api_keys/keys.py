@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.api_keys.format import new_key, public_prefix
@@ -130,6 +130,16 @@ async def list_all(db: AsyncSession) -> Sequence[tuple[ApiKey, User]]:
         .order_by(User.id, ApiKey.id)
     )
     return [(key, user) for key, user in rows]
+
+
+async def prune_ended(db: AsyncSession, *, before: datetime) -> int:
+    """Deletes keys revoked or expired before `before` (gql-auth prune): no use can revive them."""
+    result = await db.execute(
+        delete(ApiKey)
+        .where(or_(ApiKey.revoked_at < before, ApiKey.expires_at < before))
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result)
 
 
 def _live(now: datetime) -> tuple[ColumnElement[bool], ...]:

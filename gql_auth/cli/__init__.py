@@ -157,6 +157,7 @@ def _prune(_args: argparse.Namespace) -> int:
     print(f"deleted {pruned.mfa_challenges} expired mfa tokens of unfinished sign-ins")
     print(f"deleted {pruned.social_states} expired states of unfinished social sign-ins")
     print(f"deleted {pruned.invitations} expired invitations of organizations")
+    print(f"deleted {pruned.api_keys} API keys older than {days} days since revoked or expired")
     return 0
 
 

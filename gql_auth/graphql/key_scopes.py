@@ -79,6 +79,8 @@ class KeyScopeGate:
     ) -> Any:
         if info.path.prev is not None:  # inside an answer: its own permission classes guard it
             return next_(root, info, **arguments)
+        if info.field_name.startswith("__"):  # __typename and the schema: no data of anyone's
+            return next_(root, info, **arguments)
         return self._checked(next_, root, info, arguments)
 
     async def _checked(

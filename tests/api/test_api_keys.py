@@ -15,15 +15,19 @@ from tests.support.api_keys import (
 from tests.support.helpers import (
     CHANGE_PASSWORD,
     ME,
+    STRONG_PASSWORD,
     SqlDatabase,
     assert_error,
     claims_of,
     data_of,
     event_kinds,
     gql,
+    make_settings,
     register,
     register_admin,
+    running_app,
 )
+from tests.support.orgs import DELETE_ORGANIZATION, create_organization
 
 
 class TestCreate:
@@ -185,3 +189,46 @@ class TestAccessTokenScopes:
 
         assert "profile:read" in scopes
         assert "admin:read" not in scopes
+
+
+class TestKeysWhereSessionsDiffer:
+    async def test_a_key_deletes_an_organization_with_the_owner_s_password(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        owner = await register(client)
+        organization = await create_organization(client, owner["accessToken"])
+        created = await create_api_key(client, owner["accessToken"], ["organizations:write"])
+
+        body = await gql(
+            client,
+            DELETE_ORGANIZATION,
+            {"id": organization["id"], "password": STRONG_PASSWORD},
+            token=created["secret"],
+        )
+
+        assert data_of(body, "deleteOrganization") is True
+        assert database.count("organizations") == 0
+
+    async def test_an_admin_revokes_their_own_key_without_an_admin_session(
+        self, database: SqlDatabase
+    ) -> None:
+        async with running_app(make_settings(database.url, admin_requires_mfa=True)) as client:
+            admin = await register_admin(client, database)
+            created = await create_api_key(client, admin["accessToken"], ["profile:read"])
+
+            body = await gql(
+                client, REVOKE_API_KEY, {"id": created["apiKey"]["id"]}, token=admin["accessToken"]
+            )
+
+        assert data_of(body, "revokeApiKey") is True
+
+    async def test_typename_at_the_root_answers_beside_a_scoped_field(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        owner = await register(client)
+        created = await create_api_key(client, owner["accessToken"], ["profile:read"])
+
+        body = await gql(client, "query { __typename me { id } }", token=created["secret"])
+
+        assert body.get("errors") is None
+        assert body["data"]["__typename"] == "Query"

@@ -94,6 +94,7 @@ class TestPrune:
             "expired mfa tokens": 0,
             "expired states": 0,
             "expired invitations": 0,
+            "API keys": 0,
         }
         assert "older than 90 days" in result.stdout
         remaining = {row["session_id"] for row in database.rows("retired_refresh_tokens")}
@@ -136,6 +137,7 @@ class TestPrune:
             "expired mfa tokens": 0,
             "expired states": 0,
             "expired invitations": 0,
+            "API keys": 0,
         }
 
     async def test_mfa_tokens_of_unfinished_sign_ins_go_once_expired(
@@ -215,6 +217,47 @@ class TestPrune:
         assert deleted(result)["expired invitations"] == 1
         assert [row["token_hash"] for row in database.rows("invitations")] == ["b" * 64]
         assert database.count("organizations") == 1  # only the invitation goes
+
+    async def test_api_keys_ended_longer_ago_than_the_retention_go(
+        self, client: httpx.AsyncClient, database: SqlDatabase, tmp_path: Path
+    ) -> None:
+        owner = await register(client)
+        now = datetime.now(UTC)
+        ended = {
+            "long revoked": {"revoked_at": now - timedelta(days=91)},
+            "long expired": {"expires_at": now - timedelta(days=91)},
+            "lately revoked": {"revoked_at": now - timedelta(days=89)},
+            "live": {"expires_at": now + timedelta(days=1)},
+            "forever": {},
+        }
+        with database.engine.begin() as connection:
+            connection.execute(
+                sa.insert(database.table("api_keys")),
+                [
+                    {
+                        "user_id": int(owner["user"]["id"]),
+                        "name": name,
+                        "prefix": "gqa_abcd",
+                        "secret_hash": str(number) * 64,
+                        "scopes": "profile:read",
+                        "created_with_factor": False,
+                        "created_at": now - timedelta(days=100),
+                        "revoked_at": None,
+                        "expires_at": None,
+                        **times,
+                    }
+                    for number, (name, times) in enumerate(ended.items())
+                ],
+            )
+
+        result = prune(database, tmp_path)
+
+        assert deleted(result)["API keys"] == 2
+        assert sorted(row["name"] for row in database.rows("api_keys")) == [
+            "forever",
+            "lately revoked",
+            "live",
+        ]
 
     @pytest.mark.parametrize("days", ["0", "-1", "soon"])
     def test_a_bad_retention_fails_in_one_line_naming_it(

@@ -142,11 +142,11 @@ class Mutation:
         key_id = parse_user_id(str(id))  # ids are digits, like user ids
         if key_id is None:
             return False
-        owner_id: int | None = viewer.user.id
-        if viewer.user.role.includes(Role.ADMIN):
-            require_admin_session(info, viewer)
-            owner_id = None
-        async with info.context.db() as db:
-            return await keys.revoke(
-                db, key_id=key_id, owner_id=owner_id, client=info.context.client
-            )
+        context = info.context
+        async with context.db() as db:
+            if await keys.revoke(db, key_id=key_id, owner_id=viewer.user.id, client=context.client):
+                return True
+            if not viewer.user.role.includes(Role.ADMIN):
+                return False
+            require_admin_session(info, viewer)  # another user's key: the ADMIN role's
+            return await keys.revoke(db, key_id=key_id, owner_id=None, client=context.client)

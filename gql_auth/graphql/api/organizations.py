@@ -141,7 +141,7 @@ class Mutation:
                 context.services.hasher,
                 context.services.rate_limits,
                 user=viewer.user,
-                session_id=viewer.session.id,
+                session_id=viewer.signed_in.id if viewer.signed_in else None,  # none: a key
                 current_password=given(current_password),
                 client=context.client,
             )
