@@ -34,9 +34,9 @@ class Pruned:
 
 async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
     """Deletes expired sessions with their retired tokens, orphaned retired tokens, old events,
-    the mfaTokens of sign-ins never finished (expired after five minutes) and the states
-    of social sign-ins never finished (ten minutes), invitations past their expiry, and API keys revoked or expired longer ago than events
-    are kept.
+    the mfaTokens of sign-ins never finished (expired after five minutes), the states of
+    social sign-ins never finished (ten minutes), invitations past their expiry, and API
+    keys revoked or expired longer ago than events are kept.
 
     Revoked sessions that have not expired stay (sessions.endings.prune_expired says
     why), and so do their retired tokens: replaying one must still revoke.
