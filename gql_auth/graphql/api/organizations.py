@@ -28,7 +28,7 @@ from gql_auth.graphql.permissions import (
     IsAuthenticated,
     guarded_by,
     organization_in,
-    require_admin_session,
+    require_admin_reach,
     require_viewer,
 )
 from gql_auth.mail.templates import invitation_mail
@@ -72,7 +72,7 @@ class Query:
         if seen.role is None:
             if not viewer.user.role.includes(Role.ADMIN):
                 return None  # the same answer as for an organization that does not exist
-            require_admin_session(info, viewer)
+            require_admin_reach(info, viewer)
         return Organization.from_seen(seen)
 
 
