@@ -63,8 +63,8 @@ class TestApiKeysCommand:
             assert username in row and key["apiKey"]["prefix"] in row and name in row
         for key in (live, other, revoked, expired):
             assert key["secret"][8:] not in result.stdout + result.stderr
-        for row in api_key_rows(database):  # nor what a request's lookup goes by
-            assert row["secret_hash"] not in result.stdout
+        for stored in api_key_rows(database):  # nor what a request's lookup goes by
+            assert stored["secret_hash"] not in result.stdout
 
     def test_no_keys_is_an_empty_list(self, database: SqlDatabase, tmp_path: Path) -> None:
         result = call_cli("api-keys", cwd=tmp_path, env={"DATABASE_URL": database.url})
