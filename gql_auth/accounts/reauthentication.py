@@ -30,11 +30,14 @@ async def reauthenticate(
     limits: RateLimits,
     *,
     user: User,
-    session_id: str,
+    session_id: str | None,
     current_password: str | None,
     client: ClientInfo,
 ) -> None:
-    """currentPassword REQUIRED or INVALID_CREDENTIALS; STEP_UP_REQUIRED for a stale session."""
+    """currentPassword REQUIRED or INVALID_CREDENTIALS; STEP_UP_REQUIRED for a stale session.
+
+    `session_id` None: an API key, which has no sign-in to show, so only a password will do.
+    """
     if user.password_hash is not None:
         if current_password is None:
             raise InvalidInput(
@@ -44,8 +47,10 @@ async def reauthenticate(
             db, hasher, limits, user=user, password=current_password, client=client
         )
         return
-    signed_in_at = await db.scalar(
-        select(AuthSession.created_at).where(AuthSession.id == session_id)
+    signed_in_at = (
+        None
+        if session_id is None
+        else await db.scalar(select(AuthSession.created_at).where(AuthSession.id == session_id))
     )
     if signed_in_at is None or signed_in_at < utcnow() - RECENT_SIGN_IN:
         raise StepUpRequired(

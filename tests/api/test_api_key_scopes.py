@@ -23,17 +23,36 @@ from tests.support.api_keys import (
 from tests.support.helpers import (
     ADMIN_DASHBOARD,
     ME,
+    STRONG_PASSWORD,
     USER_DASHBOARD,
     SqlDatabase,
     assert_error,
     data_of,
     gql,
+    make_settings,
     register,
     register_admin,
     running_app,
 )
 from tests.support.introspection import introspect, with_introspection
-from tests.support.orgs import ORGANIZATION, ORGANIZATIONS, create_organization, unique_slug
+from tests.support.mailbox import running_mail_app
+from tests.support.orgs import (
+    ACCEPT_INVITATION,
+    CREATE_ORGANIZATION,
+    DELETE_ORGANIZATION,
+    INVITE_MEMBER,
+    LEAVE_ORGANIZATION,
+    ORGANIZATION,
+    ORGANIZATIONS,
+    REMOVE_MEMBER,
+    REVOKE_INVITATION,
+    SET_MEMBER_ROLE,
+    UPDATE_ORGANIZATION,
+    create_organization,
+    invitation_token,
+    unique_slug,
+    verified_user,
+)
 
 SCHEMA = exported_schema()
 ROOT_FIELDS = root_fields(SCHEMA)
@@ -393,3 +412,93 @@ class TestNestedPrivateFields:
         assert_error(refused, "FORBIDDEN", reason="MISSING_SCOPE", path=["organization"])
         assert "Private" not in str(refused)
         assert data_of(read, "organization")["name"] == "Private"
+
+
+class TestOrganizationWritesWithAKey:
+    """organizations:write opens every organization mutation but switchOrganization."""
+
+    async def test_keys_run_an_organization_s_whole_life(
+        self, database: SqlDatabase, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async with running_mail_app(make_settings(database.url), caplog) as app:
+            client = app.client
+            owner, member = await register(client), await verified_user(client, database)
+            owner_key = await api_key_secret(client, owner["accessToken"], USER_SCOPES)
+            member_key = await api_key_secret(
+                client, member["accessToken"], ["organizations:write"]
+            )
+            email, member_id = member["user"]["email"], member["user"]["id"]
+
+            async def run(key: str, document: str, variables: dict[str, Any]) -> Any:
+                body = await gql(client, document, variables, token=key)
+                assert not body.get("errors"), body
+                return next(iter(body["data"].values()))
+
+            made = await run(
+                owner_key, CREATE_ORGANIZATION, {"input": {"name": "Keyed", "slug": unique_slug()}}
+            )
+            org = made["id"]
+            renamed = await run(
+                owner_key,
+                UPDATE_ORGANIZATION,
+                {"input": {"organizationId": org, "name": "Renamed"}},
+            )
+            invite = {"input": {"organizationId": org, "email": email, "role": "MEMBER"}}
+            await run(owner_key, INVITE_MEMBER, invite)
+            joined = await run(
+                member_key, ACCEPT_INVITATION, {"token": await invitation_token(app.mailbox, email)}
+            )
+            promoted = await run(
+                owner_key,
+                SET_MEMBER_ROLE,
+                {"input": {"organizationId": org, "userId": member_id, "role": "ADMIN"}},
+            )
+            removed = await run(owner_key, REMOVE_MEMBER, {"org": org, "user": member_id})
+            await run(owner_key, INVITE_MEMBER, invite)
+            await run(
+                member_key, ACCEPT_INVITATION, {"token": await invitation_token(app.mailbox, email)}
+            )
+            left = await run(member_key, LEAVE_ORGANIZATION, {"org": org})
+            pending = await run(
+                owner_key,
+                INVITE_MEMBER,
+                {"input": {"organizationId": org, "email": "later@example.com", "role": "MEMBER"}},
+            )
+            revoked = await run(owner_key, REVOKE_INVITATION, {"id": pending["id"]})
+            deleted = await run(
+                owner_key, DELETE_ORGANIZATION, {"id": org, "password": STRONG_PASSWORD}
+            )
+
+        assert renamed["name"] == "Renamed"
+        assert joined["role"] == "MEMBER" and promoted["role"] == "ADMIN"
+        assert removed is left is revoked is deleted is True
+        assert database.rows("organizations") == []
+
+    async def test_deleting_with_a_key_needs_the_password(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        owner = await register(client)
+        key = await api_key_secret(client, owner["accessToken"], ["organizations:write"])
+        org = (await create_organization(client, owner["accessToken"]))["id"]
+
+        missing = await gql(client, DELETE_ORGANIZATION, {"id": org}, token=key)
+        wrong = await gql(
+            client, DELETE_ORGANIZATION, {"id": org, "password": "Not-The-Password-1"}, token=key
+        )
+
+        assert_error(missing, "BAD_USER_INPUT", field="currentPassword", reason="REQUIRED")
+        assert_error(wrong, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
+        assert len(database.rows("organizations")) == 1
+
+    async def test_a_password_less_owner_s_key_cannot_delete_having_no_sign_in_to_show(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        owner = await register(client)
+        key = await api_key_secret(client, owner["accessToken"], ["organizations:write"])
+        org = (await create_organization(client, owner["accessToken"]))["id"]
+        database.update_user(owner["user"]["id"], password_hash=None)
+
+        body = await gql(client, DELETE_ORGANIZATION, {"id": org}, token=key)
+
+        assert_error(body, "FORBIDDEN", reason="STEP_UP_REQUIRED")
+        assert len(database.rows("organizations")) == 1

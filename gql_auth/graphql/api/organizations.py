@@ -143,7 +143,9 @@ class Mutation:
                 context.services.hasher,
                 context.services.rate_limits,
                 user=viewer.user,
-                session_id=viewer.session.id,
+                # A key (organizations:write) deletes with the password; viewer.session would
+                # close the field to keys that its scope opens.
+                session_id=None if viewer.signed_in is None else viewer.signed_in.id,
                 current_password=given(current_password),
                 client=context.client,
             )
