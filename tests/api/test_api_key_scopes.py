@@ -50,6 +50,7 @@ from tests.support.orgs import (
     UPDATE_ORGANIZATION,
     create_organization,
     invitation_token,
+    invite,
     unique_slug,
     verified_user,
 )
@@ -268,6 +269,25 @@ class TestEveryRootField:
 
         error = assert_error(body, "FORBIDDEN", reason="MISSING_SCOPE", path=[field[1]])
         assert f"{scope} scope" in error["message"]
+
+    @pytest.mark.parametrize("field", OPEN_FIELDS, ids=_coordinate)
+    async def test_a_field_that_declares_a_scope_is_open_to_a_key_holding_it(
+        self, client: httpx.AsyncClient, database: SqlDatabase, field: tuple[str, str]
+    ) -> None:
+        """Whatever else the placeholder arguments earn (BAD_USER_INPUT, NOT_FOUND, ...), never
+        a refusal for being a key. The ids are "1": the ADMIN, its organization, its invitation,
+        so the organization's guards let each field through to its resolver."""
+        admin, secret = await _admin_with_key(client, database, ADMIN_SCOPES)
+        organization = await create_organization(client, admin["accessToken"])
+        invited = await invite(client, admin["accessToken"], organization["id"], "x@example.com")
+        ids = {admin["user"]["id"], organization["id"], data_of(invited, "inviteMember")["id"]}
+        assert ids == {"1"}
+
+        body = await gql(client, root_field_document(SCHEMA, *field), token=secret)
+
+        reasons = {error["extensions"].get("reason") for error in body.get("errors") or []}
+        assert not reasons & {"API_KEY_NOT_ALLOWED", "MISSING_SCOPE"}, body
+        assert "INTERNAL_SERVER_ERROR" not in str(body)
 
 
 class TestDocumentsThatHideAClosedField:
