@@ -305,6 +305,56 @@ class TestAdminsUnderMfa:
         assert data_of(body, "adminDashboard")["totalUsers"] == 1
 
 
+USER_API_KEYS = "query U($id: ID!) { userApiKeys(userId: $id) { id name prefix scopes } }"
+
+
+class TestListing:
+    async def test_api_keys_lists_only_the_caller_s_own_live_keys_newest_first(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        owner, other = await register(client), await register(client)
+        older = await create_api_key(client, owner["accessToken"], ["profile:read"], name="a")
+        newer = await create_api_key(client, owner["accessToken"], ["profile:read"], name="b")
+        await create_api_key(client, other["accessToken"], ["profile:read"], name="theirs")
+
+        listed = data_of(await gql(client, API_KEYS, token=owner["accessToken"]), "apiKeys")
+
+        assert [key["id"] for key in listed] == [newer["apiKey"]["id"], older["apiKey"]["id"]]
+
+    async def test_user_api_keys_is_for_admins_only(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        owner, snoop = await register(client), await register(client)
+        admin = await register_admin(client, database)
+        created = await create_api_key(client, owner["accessToken"], ["profile:read"])
+        variables = {"id": owner["user"]["id"]}
+
+        refused = await gql(client, USER_API_KEYS, variables, token=snoop["accessToken"])
+        listed = await gql(client, USER_API_KEYS, variables, token=admin["accessToken"])
+        nobody = await gql(client, USER_API_KEYS, {"id": "abc"}, token=admin["accessToken"])
+
+        assert_error(refused, "FORBIDDEN", path=["userApiKeys"])
+        assert [key["id"] for key in data_of(listed, "userApiKeys")] == [created["apiKey"]["id"]]
+        assert data_of(nobody, "userApiKeys") == []
+
+    async def test_under_admin_requires_mfa_user_api_keys_needs_a_second_factor(
+        self, database: SqlDatabase
+    ) -> None:
+        async with running_app(mfa_settings(database)) as client:
+            owner = await register(client)
+            await create_api_key(client, owner["accessToken"], ["profile:read"])
+            password_only = await register_admin(client, database)
+
+            body = await gql(
+                client,
+                USER_API_KEYS,
+                {"id": owner["user"]["id"]},
+                token=password_only["accessToken"],
+            )
+
+        assert_error(body, "FORBIDDEN", reason="MFA_REQUIRED")
+
+
 class TestRevoke:
     async def test_another_user_s_key_is_false_and_keeps_working(
         self, client: httpx.AsyncClient, database: SqlDatabase
