@@ -293,19 +293,21 @@ class Mutation:
         extensions=guarded_by(IsAuthenticated()),
     )
     async def switch_organization(
-        self, info: Info, organization_id: strawberry.ID | None
+        self,
+        info: Info,
+        # Optional in GraphQL: a document may leave it out (TypeError, a 500, without a default).
+        organization_id: strawberry.ID | None = strawberry.UNSET,
     ) -> AuthPayload:
         viewer = await require_viewer(info)
         context = info.context
+        chosen = given(organization_id)
         async with context.db() as db:
             signed_in = await active_organization.switch(
                 db,
                 context.services.tokens,
                 user=viewer.user,
                 session_id=viewer.session.id,
-                organization_id=None
-                if organization_id is None
-                else _organization_id(organization_id),
+                organization_id=None if chosen is None else _organization_id(chosen),
             )
         return issued(context, signed_in)
 
