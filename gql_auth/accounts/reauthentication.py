@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.accounts import accounts
 from gql_auth.core.client_info import ClientInfo
-from gql_auth.core.errors import ApiKeyNotAllowed, InvalidInput, Reason, StepUpRequired, Subject
+from gql_auth.core.errors import InvalidInput, Reason, StepUpRequired, Subject
 from gql_auth.core.models import utcnow
 from gql_auth.limits.limiter import RateLimits
 from gql_auth.security.passwords import PasswordHasher
@@ -36,8 +36,7 @@ async def reauthenticate(
 ) -> None:
     """currentPassword REQUIRED or INVALID_CREDENTIALS; STEP_UP_REQUIRED for a stale session.
 
-    `session_id` None: an API key, which has no sign-in to be recent; it may
-    re-authenticate only with a password.
+    `session_id` None: an API key, which has no sign-in to show, so only a password will do.
     """
     if user.password_hash is not None:
         if current_password is None:
@@ -48,10 +47,10 @@ async def reauthenticate(
             db, hasher, limits, user=user, password=current_password, client=client
         )
         return
-    if session_id is None:
-        raise ApiKeyNotAllowed("An account without a password makes this change signed in.")
-    signed_in_at = await db.scalar(
-        select(AuthSession.created_at).where(AuthSession.id == session_id)
+    signed_in_at = (
+        None
+        if session_id is None
+        else await db.scalar(select(AuthSession.created_at).where(AuthSession.id == session_id))
     )
     if signed_in_at is None or signed_in_at < utcnow() - RECENT_SIGN_IN:
         raise StepUpRequired(

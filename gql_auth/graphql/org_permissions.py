@@ -18,7 +18,7 @@ from gql_auth.accounts.accounts import parse_user_id
 from gql_auth.core.errors import Forbidden
 from gql_auth.graphql.context import Info
 from gql_auth.graphql.enums import OrgRole, Role
-from gql_auth.graphql.permissions import require_admin_session, require_viewer
+from gql_auth.graphql.permissions import require_admin_reach, require_viewer
 from gql_auth.orgs import invitations, memberships
 from gql_auth.sessions.sessions import Viewer
 
@@ -126,6 +126,6 @@ class HasOrgRole(BasePermission):
         if held is not None and held.includes(self.role):
             return True
         if self.admin_reads and viewer.user.role.includes(Role.ADMIN):
-            require_admin_session(info, viewer)
+            require_admin_reach(info, viewer)
             return True
         raise Forbidden(f"This needs the {self.role.value} role in this organization.")

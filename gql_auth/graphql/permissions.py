@@ -9,7 +9,13 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 
-from gql_auth.core.errors import Forbidden, MultiFactorSessionRequired, Unauthenticated
+from gql_auth.api_keys.scopes import Scope, parse_stored
+from gql_auth.core.errors import (
+    Forbidden,
+    MissingScope,
+    MultiFactorSessionRequired,
+    Unauthenticated,
+)
 from gql_auth.factors import factors
 from gql_auth.graphql.context import Info
 from gql_auth.graphql.enums import Role
@@ -101,6 +107,19 @@ def require_admin_session(info: Info, viewer: Viewer) -> None:
         raise MultiFactorSessionRequired
 
 
+def require_admin_reach(info: Info, viewer: Viewer) -> None:
+    """An ADMIN reading what is not their own (another user's private fields, any organization).
+
+    A key needs admin:read for it: the gate checks root fields only, so without this
+    a key holding profile:read (`user`) or organizations:read would read any account
+    or organization with its owner's ADMIN role.
+    """
+    key = viewer.api_key
+    if key is not None and Scope.ADMIN_READ not in parse_stored(key.scopes):
+        raise MissingScope(Scope.ADMIN_READ.value)
+    require_admin_session(info, viewer)
+
+
 class IsSelfOrAdmin(BasePermission):
     """For fields of a User: the source must expose `id`."""
 
@@ -116,7 +135,7 @@ class IsSelfOrAdmin(BasePermission):
             return True
         if not viewer.user.role.includes(Role.ADMIN):
             raise Forbidden("Only this user or an admin may read this field.")
-        require_admin_session(info, viewer)  # reading another user's data is the ADMIN role's
+        require_admin_reach(info, viewer)  # reading another user's data is the ADMIN role's
         return True
 
 

@@ -1,16 +1,19 @@
-"""POST /oauth/introspect (RFC 7662): live tokens only, for callers holding the secret.
-Its rate limit under parallel callers is in tests/db/test_introspection.py."""
+"""POST /oauth/introspect (RFC 7662): live tokens and API keys only, for callers holding
+the secret. Its rate limit under parallel callers is in tests/db/test_introspection.py."""
 
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from gql_auth.core.models import utcnow
 from gql_auth.settings import Settings
 from gql_auth.web.introspection import MAX_BODY_BYTES
+from tests.support.api_keys import REVOKE_API_KEY, create_api_key, update_api_key, with_checksum
 from tests.support.forgeries import FORGERIES, resign
 from tests.support.helpers import (
     LOGOUT,
@@ -177,6 +180,78 @@ class TestAnswers:
         assert live["active"] is True
         assert live["sub"] == payload["user"]["id"]
         assert revoked == INACTIVE
+
+
+class TestApiKeys:
+    async def test_a_live_key_is_active_with_its_owner_and_scope(
+        self, database: SqlDatabase
+    ) -> None:
+        async with running_app(with_introspection(database)) as client:
+            owner = await register(client)
+            before = int(time.time())
+            created = await create_api_key(
+                client, owner["accessToken"], ["organizations:read", "profile:read"]
+            )
+            lasting = await create_api_key(
+                client, owner["accessToken"], ["profile:read"], expires_in_days=30
+            )
+            response = await introspect(client, created["secret"])
+            expiring = (await introspect(client, lasting["secret"])).json()
+
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "no-store"
+        answer = response.json()
+        assert answer == {
+            "active": True,
+            "token_type": "api_key",
+            "sub": owner["user"]["id"],
+            "scope": "profile:read organizations:read",
+            "iat": answer["iat"],
+            "role": "USER",
+        }
+        assert before - 1 <= answer["iat"] <= int(time.time())
+        assert expiring["exp"] - expiring["iat"] in range(30 * 86400 - 1, 30 * 86400 + 2)
+
+    async def test_a_key_that_no_longer_works_or_never_did_is_only_inactive(
+        self, database: SqlDatabase
+    ) -> None:
+        async with running_app(with_introspection(database)) as client:
+            owners = [await register(client) for _ in range(3)]
+            revoked, expired, deactivated = [
+                await create_api_key(client, owner["accessToken"], ["profile:read"])
+                for owner in owners
+            ]
+            await gql(
+                client,
+                REVOKE_API_KEY,
+                {"id": revoked["apiKey"]["id"]},
+                token=owners[0]["accessToken"],
+            )
+            update_api_key(
+                database, expired["apiKey"]["id"], expires_at=utcnow() - timedelta(seconds=1)
+            )
+            database.update_user(owners[2]["user"]["id"], is_active=False)
+            live = (await create_api_key(client, owners[0]["accessToken"], ["profile:read"]))[
+                "secret"
+            ]
+            bad = {
+                "revoked": revoked["secret"],
+                "expired": expired["secret"],
+                "deactivated owner": deactivated["secret"],
+                "flipped checksum": live[:-1] + ("1" if live[-1] != "1" else "2"),
+                "flipped random digit": live[:9] + ("1" if live[9] != "1" else "2") + live[10:],
+                "truncated": live[:-1],
+                "nobody's": with_checksum("gqa_" + "Q" * 32),
+                "garbage": "gqa_not-a-key",
+                "prefix only": "gqa_",
+                "non-ASCII": live[:12] + "\u0430" + live[13:],
+            }
+            answers = {name: await introspect(client, token) for name, token in bad.items()}
+            still = (await introspect(client, live)).json()
+
+        for name, response in answers.items():
+            assert (response.status_code, response.json()) == (200, INACTIVE), name
+        assert still["active"] is True
 
 
 class TestRequests:

@@ -227,6 +227,24 @@ class TestActiveOrganization:
 
         assert "org_id" not in claims_of(cleared["accessToken"])
 
+    async def test_leaving_the_argument_out_clears_it_as_null_does(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        """organizationId is optional in the SDL: a document may omit it (it was a 500)."""
+        owner = await register(client)
+        organization = await create_organization(client, owner["accessToken"])
+        switched = data_of(
+            await switch(client, owner["accessToken"], organization["id"]), "switchOrganization"
+        )
+
+        body = await gql(
+            client,
+            "mutation { switchOrganization { accessToken } }",
+            token=switched["accessToken"],
+        )
+
+        assert "org_id" not in claims_of(data_of(body, "switchOrganization")["accessToken"])
+
     async def test_switching_to_an_organization_of_others_is_not_found(
         self, client: httpx.AsyncClient
     ) -> None:

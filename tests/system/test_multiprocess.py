@@ -14,6 +14,7 @@ import httpx
 import pymysql
 import pytest
 
+from tests.support.api_keys import CREATE_API_KEY, REVOKE_API_KEY
 from tests.support.databases import MARIADB, mariadb_database, mariadb_reachable
 from tests.support.helpers import CHANGE_PASSWORD, LOGIN, REGISTER, STRONG_PASSWORD, assert_error
 from tests.support.mfa import code_at
@@ -33,6 +34,7 @@ from tests.support.servers import ServerProcess, migrate, server_environment
 
 ME = "query { me { id username } }"
 INVITATION_LIMIT = 5
+API_KEY_LIMIT = 6
 REFRESH = "mutation R($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }"
 ENROLL = "mutation E($p: String!) { enrollTotp(currentPassword: $p) { secret } }"
 CONFIRM = "mutation C($c: String!) { confirmTotp(code: $c) }"
@@ -73,6 +75,7 @@ def _environment(database_url: str, redis_prefix: str, **extra: str) -> dict[str
         # The tests stand in for a proxy: X-Forwarded-For names distinct clients.
         TRUSTED_PROXIES="127.0.0.1",
         RATE_LIMIT_INVITATIONS=f"{INVITATION_LIMIT}/day",
+        RATE_LIMIT_API_KEY=f"{API_KEY_LIMIT}/minute",
         **extra,
     )
 
@@ -755,3 +758,46 @@ async def test_metrics_add_up_across_workers(
     # Both processes wrote samples (prometheus-client keeps one file per process and kind).
     writers = {path.stem.rsplit("_", 1)[-1] for path in samples.glob("counter_*.db")}
     assert len(writers) == 2, sorted(path.name for path in samples.iterdir())
+
+
+class TestTwoProcessesShareApiKeys:
+    """The per-key limit (in Redis) and revocations (in MariaDB) hold across both processes."""
+
+    async def _key(self, client: httpx.AsyncClient, username: str) -> tuple[str, str, str]:
+        """A new account's access token, and the id and secret of a key it made."""
+        token = (await sign_up(client, username))["accessToken"]
+        fields = {"name": "ci", "scopes": ["profile:read"], "currentPassword": STRONG_PASSWORD}
+        body = await call(client, CREATE_API_KEY, {"input": fields}, token)
+        created = body["data"]["createApiKey"]
+        return token, created["apiKey"]["id"], created["secret"]
+
+    async def test_the_per_key_limit_counts_across_both_processes(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    ) -> None:
+        first, second = clients
+        _, _, secret = await self._key(first, "shared_key_limit")
+
+        bodies = await asyncio.gather(
+            *(call(clients[index % 2], ME, {}, secret) for index in range(16))
+        )
+
+        answered = [body for body in bodies if not body.get("errors")]
+        assert len(answered) == API_KEY_LIMIT
+        for body in bodies:
+            if body.get("errors"):
+                error = assert_error(body, "RATE_LIMITED")
+                assert 0 < error["extensions"]["retryAfter"] <= 60
+        assert_error(await call(second, ME, {}, secret), "RATE_LIMITED")
+
+    async def test_a_key_revoked_through_one_process_is_refused_by_the_other(
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    ) -> None:
+        first, second = clients
+        token, key_id, secret = await self._key(first, "shared_key_revoke")
+        me = await call(second, ME, {}, secret)
+        assert me["data"]["me"]["username"] == "shared_key_revoke"
+
+        revoked = await call(first, REVOKE_API_KEY, {"id": key_id}, token)
+
+        assert revoked["data"]["revokeApiKey"] is True
+        assert_error(await call(second, ME, {}, secret), "UNAUTHENTICATED", reason="TOKEN_REVOKED")

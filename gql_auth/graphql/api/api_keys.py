@@ -142,11 +142,14 @@ class Mutation:
         key_id = parse_user_id(str(id))  # ids are digits, like user ids
         if key_id is None:
             return False
-        context = info.context
-        async with context.db() as db:
-            if await keys.revoke(db, key_id=key_id, owner_id=viewer.user.id, client=context.client):
+        client = info.context.client
+        async with info.context.db() as db:
+            # One's own key first: taking it out of use is no use of the ADMIN role, so
+            # ADMIN_REQUIRES_MFA must not stand between an ADMIN and their leaked key.
+            if await keys.revoke(db, key_id=key_id, owner_id=viewer.user.id, client=client):
                 return True
-            if not viewer.user.role.includes(Role.ADMIN):
-                return False
-            require_admin_session(info, viewer)  # another user's key: the ADMIN role's
-            return await keys.revoke(db, key_id=key_id, owner_id=None, client=context.client)
+        if not viewer.user.role.includes(Role.ADMIN):
+            return False
+        require_admin_session(info, viewer)  # another user's key: the ADMIN role's
+        async with info.context.db() as db:
+            return await keys.revoke(db, key_id=key_id, owner_id=None, client=client)

@@ -26,7 +26,7 @@ from gql_auth.graphql.org_permissions import INVITATION, HasOrgRole, organizatio
 from gql_auth.graphql.permissions import (
     IsAuthenticated,
     guarded_by,
-    require_admin_session,
+    require_admin_reach,
     require_viewer,
 )
 from gql_auth.mail.templates import invitation_mail
@@ -70,7 +70,7 @@ class Query:
         if seen.role is None:
             if not viewer.user.role.includes(Role.ADMIN):
                 return None  # the same answer as for an organization that does not exist
-            require_admin_session(info, viewer)
+            require_admin_reach(info, viewer)
         return Organization.from_seen(seen)
 
 
@@ -141,7 +141,9 @@ class Mutation:
                 context.services.hasher,
                 context.services.rate_limits,
                 user=viewer.user,
-                session_id=viewer.signed_in.id if viewer.signed_in else None,  # none: a key
+                # A key (organizations:write) deletes with the password; viewer.session would
+                # close the field to keys that its scope opens.
+                session_id=None if viewer.signed_in is None else viewer.signed_in.id,
                 current_password=given(current_password),
                 client=context.client,
             )
@@ -289,19 +291,21 @@ class Mutation:
         extensions=guarded_by(IsAuthenticated()),
     )
     async def switch_organization(
-        self, info: Info, organization_id: strawberry.ID | None
+        self,
+        info: Info,
+        # Optional in GraphQL: a document may leave it out (TypeError, a 500, without a default).
+        organization_id: strawberry.ID | None = strawberry.UNSET,
     ) -> AuthPayload:
         viewer = await require_viewer(info)
         context = info.context
+        chosen = given(organization_id)
         async with context.db() as db:
             signed_in = await active_organization.switch(
                 db,
                 context.services.tokens,
                 user=viewer.user,
                 session_id=viewer.session.id,
-                organization_id=None
-                if organization_id is None
-                else _organization_id(organization_id),
+                organization_id=None if chosen is None else _organization_id(chosen),
             )
         return issued(context, signed_in)
 
