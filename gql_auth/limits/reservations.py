@@ -125,8 +125,13 @@ return false
 class RedisWindows:
     """Windows in Redis, shared by every process; one script tests and adds them all."""
 
-    def __init__(self, url: str, *, key_prefix: str) -> None:
-        self._redis = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    def __init__(self, url: str, *, key_prefix: str, timeout_seconds: float = 1.0) -> None:
+        # Short: a Redis that does not answer must not hold requests up (the limits then
+        # fall back, or fail closed); tests that open fifty connections at once on a busy
+        # machine give it longer.
+        self._redis = redis.Redis.from_url(
+            url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
+        )
         self._reserve = self._redis.register_script(_RESERVE)
         self._prefix = f"{key_prefix}:attempts:"
 

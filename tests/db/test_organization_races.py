@@ -24,12 +24,10 @@ from gql_auth.settings import Settings
 from tests.support.helpers import (
     STRONG_PASSWORD,
     SqlDatabase,
-    assert_no_leak,
     claims_of,
     data_of,
     login,
     make_settings,
-    post_graphql,
     refresh,
     register,
     session_id_of,
@@ -55,14 +53,13 @@ from tests.support.orgs import (
     unique_slug,
     verified_user,
 )
+from tests.support.races import assert_no_conflict_retried, call, outcome
 
 ROUNDS = 3
 # How long another writer holds an organization's row while requests queue for it.
 HOLD_SECONDS = 0.6
 INVITATION_LIMIT = 5
 OWNED_CAP = 3
-# What the request boundary logs before it runs an operation once more after a conflict.
-CONFLICT_LOGGED = "deadlock or lock timeout"
 DAY = 24 * 60 * 60
 
 
@@ -79,39 +76,7 @@ def settings(database: SqlDatabase) -> Settings:
 async def app(settings: Settings, caplog: pytest.LogCaptureFixture) -> AsyncIterator[MailApp]:
     async with running_mail_app(settings, caplog) as app:
         yield app
-    logged = [record.getMessage() for record in caplog.get_records("call")]
-    conflicts = [message for message in logged if CONFLICT_LOGGED in message]
-    assert not conflicts, conflicts
-
-
-async def call(
-    client: httpx.AsyncClient,
-    query: str,
-    variables: dict[str, Any] | None = None,
-    *,
-    token: str | None = None,
-) -> dict[str, Any]:
-    """One operation: never a 500 nor an internal error, nothing internal in the answer."""
-    response = await post_graphql(client, query, variables, token=token)
-    assert_no_leak(response)
-    body: dict[str, Any] = response.json()
-    for error in body.get("errors") or []:
-        assert error["extensions"]["code"] != "INTERNAL_SERVER_ERROR", body
-    return body
-
-
-def outcome(body: dict[str, Any]) -> str:
-    """OK, or the error's code/reason/field in one word, e.g. BAD_USER_INPUT/LAST_OWNER."""
-    errors = body.get("errors")
-    if not errors:
-        return "OK"
-    (error,) = errors
-    extensions = error["extensions"]
-    return "/".join(
-        str(part)
-        for part in (extensions["code"], extensions.get("reason"), extensions.get("field"))
-        if part is not None
-    )
+    assert_no_conflict_retried(caplog)
 
 
 async def at_once(requests: Sequence[Awaitable[dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -19,7 +19,8 @@ __all__ = ["TestRelease", "TestReserve"]
 
 @pytest.fixture
 async def store(redis_prefix: str) -> AsyncIterator[WindowStore]:
-    windows = RedisWindows(REDIS_URL, key_prefix=redis_prefix)
+    # Fifty connections open at once here: on a loaded CI machine one may take over a second.
+    windows = RedisWindows(REDIS_URL, key_prefix=redis_prefix, timeout_seconds=10)
     try:
         yield windows
     finally:
