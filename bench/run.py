@@ -1,8 +1,9 @@
 """`make bench`: every target under uvicorn on a free localhost port, one load generator, one table.
 
 Targets (see docs/performance.md): ceiling, tutorial, rest, fastapi-users, me
-(1 and 2 workers; with an active organization, `me org`; with an API key,
-`me key`), login next to the machine's argon2 limit, and storm (`me`
+(1 and 2 workers; with an API key, `me key`; with an active organization,
+`me org`; then `me again`, the control for drift over those rows), login next
+to the machine's argon2 limit, and storm (`me`
 latency at low concurrency, idle and while sign-ins saturate the hashing
 pool); then CPU per request, in-process (bench/cpu_per_request.py). SQLite
 always; MariaDB too when 127.0.0.1:3306 answers. Every server is stopped and
@@ -298,8 +299,10 @@ class Bench:
                 self.measure(url, connections=options.connections, body=ME_QUERY, token=token),
                 "1 worker",
             )
-            self.me_again(backend, "me org", url, org_token, me, "active organization")
             self.me_again(backend, "me key", url, key, me, "API key")
+            self.me_again(backend, "me org", url, org_token, me, "active organization")
+            # The control: `me` once more after both, so drift over the rows shows as such.
+            self.me_again(backend, "me again", url, token, me, "the same token again")
             # Sign-ins the warm-up left hashing still hold their reservations under
             # RATE_LIMIT_LOGIN_ACCOUNT_CLIENT (10 in flight per account and address):
             # measured at once, the first second would be that limit's refusals.
