@@ -19,7 +19,8 @@ from gql_auth.core.errors import Forbidden
 from gql_auth.graphql.context import Info
 from gql_auth.graphql.enums import OrgRole, Role
 from gql_auth.graphql.permissions import require_admin_reach, require_viewer
-from gql_auth.orgs import invitations, memberships
+from gql_auth.orgs import invitations
+from gql_auth.orgs.locks import role_of
 from gql_auth.sessions.sessions import Viewer
 
 
@@ -70,9 +71,7 @@ class _Argument(OrganizationOf):
         # Never viewer.org_role: a switchOrganization earlier in the same document moves the
         # session's active organization, not the role the viewer read found for the old one.
         async with info.context.db() as db:
-            return await memberships.role_of(
-                db, organization_id=organization_id, user_id=viewer.user.id
-            )
+            return await role_of(db, organization_id=organization_id, user_id=viewer.user.id)
 
 
 class _InvitationArgument(OrganizationOf):
@@ -88,9 +87,7 @@ class _InvitationArgument(OrganizationOf):
             organization_id = await invitations.organization_of(db, invitation_id)
             if organization_id is None:
                 return None
-            return await memberships.role_of(
-                db, organization_id=organization_id, user_id=viewer.user.id
-            )
+            return await role_of(db, organization_id=organization_id, user_id=viewer.user.id)
 
 
 THE_ORGANIZATION = _Source()

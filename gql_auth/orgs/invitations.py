@@ -31,7 +31,7 @@ from gql_auth.core.errors import (
 from gql_auth.core.models import utcnow
 from gql_auth.limits.limiter import RateLimits, Rule
 from gql_auth.orgs import memberships
-from gql_auth.orgs.locks import lock_for_change, role_under_lock
+from gql_auth.orgs.locks import lock_for_change, locked_with_role, role_of
 from gql_auth.orgs.models import Invitation, Membership, Organization, OrgRole
 from gql_auth.orgs.rules import may_grant
 from gql_auth.security.tokens import hash_token, is_plausible_token
@@ -198,12 +198,7 @@ async def _granting_under_lock(
     db: AsyncSession, *, actor_id: int, organization_id: int, role: OrgRole
 ) -> tuple[Organization, OrgRole]:
     """The organization, locked, and the actor's role there, which may grant `role`."""
-    organization = await lock_for_change(db, organization_id, actor_id)
-    actor = (
-        None
-        if organization is None
-        else await role_under_lock(db, organization_id=organization_id, user_id=actor_id)
-    )
+    organization, actor = await locked_with_role(db, organization_id, actor_id)
     if organization is None or actor is None or not may_grant(actor, role):
         raise Forbidden(
             "Only an owner invites owners or revokes their invitations."
@@ -218,7 +213,7 @@ async def _inviter_still_may_grant(db: AsyncSession, invitation: Invitation) -> 
     role = (
         None
         if inviter is None
-        else await role_under_lock(db, organization_id=invitation.organization_id, user_id=inviter)
+        else await role_of(db, organization_id=invitation.organization_id, user_id=inviter)
     )
     if not may_grant(role, invitation.role):
         raise _invalid_token()

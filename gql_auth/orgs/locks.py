@@ -51,13 +51,24 @@ async def lock_organization(db: AsyncSession, organization_id: int) -> Organizat
     )
 
 
-async def role_under_lock(
-    db: AsyncSession, *, organization_id: int, user_id: int
-) -> OrgRole | None:
-    """A member's role as committed now; call it with the organization locked."""
+async def role_of(db: AsyncSession, *, organization_id: int, user_id: int) -> OrgRole | None:
+    """The user's role there as committed now (one primary-key read); None when not a member.
+
+    Read with the organization locked, it stays so until this transaction ends.
+    """
     role: OrgRole | None = await db.scalar(
         select(Membership.role).where(
             Membership.organization_id == organization_id, Membership.user_id == user_id
         )
     )
     return role
+
+
+async def locked_with_role(
+    db: AsyncSession, organization_id: int, actor_id: int
+) -> tuple[Organization | None, OrgRole | None]:
+    """The organization locked for the actor's change (lock_for_change), and their role there."""
+    organization = await lock_for_change(db, organization_id, actor_id)
+    if organization is None:
+        return None, None
+    return organization, await role_of(db, organization_id=organization_id, user_id=actor_id)

@@ -18,7 +18,7 @@ from gql_auth.audit.audit import EventKind
 from gql_auth.core.client_info import ClientInfo
 from gql_auth.core.errors import Conflict, Forbidden, InvalidInput, Reason, Subject
 from gql_auth.core.models import utcnow
-from gql_auth.orgs.locks import lock_for_change, role_under_lock
+from gql_auth.orgs.locks import lock_for_change, role_of
 from gql_auth.orgs.models import Membership, Organization, OrgRole
 from gql_auth.orgs.organizations import ensure_may_own_another
 from gql_auth.orgs.rules import loses_an_owner, may_change
@@ -30,16 +30,6 @@ class MemberPage:
     members: Sequence[tuple[Membership, User]]
     total_count: int
     has_next_page: bool
-
-
-async def role_of(db: AsyncSession, *, organization_id: int, user_id: int) -> OrgRole | None:
-    """The user's role there now (one primary-key read); None when not a member."""
-    role: OrgRole | None = await db.scalar(
-        select(Membership.role).where(
-            Membership.organization_id == organization_id, Membership.user_id == user_id
-        )
-    )
-    return role
 
 
 async def page(
@@ -116,7 +106,7 @@ async def add(
 
     ALREADY_MEMBER when they belong already: joining never changes a role.
     """
-    if await role_under_lock(db, organization_id=organization_id, user_id=user_id) is not None:
+    if await role_of(db, organization_id=organization_id, user_id=user_id) is not None:
         raise Conflict(Reason.ALREADY_MEMBER, "This user is already a member of the organization.")
     if role is OrgRole.OWNER:
         await ensure_may_own_another(db, user_id=user_id, max_owned=max_owned)
@@ -175,7 +165,7 @@ async def _change_under_lock(
     actor = (
         None
         if organization is None
-        else await role_under_lock(db, organization_id=organization_id, user_id=actor_id)
+        else await role_of(db, organization_id=organization_id, user_id=actor_id)
     )
     if organization is None or actor is None or not actor.includes(OrgRole.ADMIN):
         raise Forbidden("Only an organization's admins and owners manage its members.")

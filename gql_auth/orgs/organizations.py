@@ -18,7 +18,7 @@ from gql_auth.audit.audit import EventKind
 from gql_auth.core.client_info import ClientInfo
 from gql_auth.core.errors import Conflict, Forbidden, InvalidInput, Reason, Subject
 from gql_auth.core.models import utcnow
-from gql_auth.orgs.locks import lock_for_change, role_under_lock
+from gql_auth.orgs.locks import locked_with_role
 from gql_auth.orgs.models import Membership, Organization, OrgRole
 from gql_auth.orgs.rules import clean_name, clean_slug
 from gql_auth.users.locks import lock_user
@@ -149,12 +149,7 @@ async def by_slug(db: AsyncSession, slug: str) -> Organization | None:
 async def _owned_under_lock(
     db: AsyncSession, *, user_id: int, organization_id: int
 ) -> Organization:
-    organization = await lock_for_change(db, organization_id, user_id)
-    role = (
-        None
-        if organization is None
-        else await role_under_lock(db, organization_id=organization_id, user_id=user_id)
-    )
+    organization, role = await locked_with_role(db, organization_id, user_id)
     if organization is None or role is not OrgRole.OWNER:
         raise Forbidden("Only an owner of this organization may do this.")
     return organization

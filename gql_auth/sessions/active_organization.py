@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.core.errors import InvalidInput, Reason, Subject, TokenRevoked
 from gql_auth.core.models import utcnow
-from gql_auth.orgs import memberships
-from gql_auth.orgs.locks import lock_organization, role_under_lock
+from gql_auth.orgs.locks import lock_organization, role_of
 from gql_auth.orgs.models import OrgRole
 from gql_auth.security.tokens import AccessTokenCodec, hash_token, new_refresh_token
 from gql_auth.sessions.models import AuthSession, RetiredRefreshToken
@@ -25,7 +24,7 @@ async def role_in_active(db: AsyncSession, session: AuthSession) -> OrgRole | No
     """The user's role in the session's active organization now; None without one."""
     if session.active_organization_id is None:
         return None
-    return await memberships.role_of(
+    return await role_of(
         db, organization_id=session.active_organization_id, user_id=session.user_id
     )
 
@@ -53,7 +52,7 @@ async def switch(
         role = (
             None
             if found is None
-            else await role_under_lock(db, organization_id=organization_id, user_id=user.id)
+            else await role_of(db, organization_id=organization_id, user_id=user.id)
         )
         if role is None:
             raise InvalidInput(
