@@ -16,6 +16,7 @@ from gql_auth.factors.models import MfaChallenge
 from gql_auth.orgs import invitations
 from gql_auth.sessions.models import AuthSession, RetiredRefreshToken
 from gql_auth.social import flow
+from gql_auth.webhooks import outbox
 
 # Expired social sign-in states deleted per statement.
 STATE_BATCH = 1000
@@ -30,13 +31,17 @@ class Pruned:
     social_states: int
     invitations: int
     api_keys: int
+    webhook_events: int
 
 
-async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
+async def prune(
+    db: AsyncSession, *, event_retention: timedelta, webhook_retention: timedelta
+) -> Pruned:
     """Deletes expired sessions with their retired tokens, orphaned retired tokens, old events,
     the mfaTokens of sign-ins never finished (expired after five minutes), the states of
     social sign-ins never finished (ten minutes), invitations past their expiry, and API
-    keys revoked or expired longer ago than events are kept.
+    keys revoked or expired longer ago than events are kept, and webhook events older than
+    WEBHOOK_EVENT_RETENTION_DAYS whose deliveries have all ended.
 
     Revoked sessions that have not expired stay (sessions.endings.prune_expired says
     why), and so do their retired tokens: replaying one must still revoke.
@@ -68,6 +73,9 @@ async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
         invited += dropped
     # Keys revoked or expired longer ago than events are kept: their history has gone too.
     ended_keys = await keys.prune_ended(db, before=now - event_retention)
+    webhook_events = 0
+    while dropped := await outbox.prune_delivered(db, before=now - webhook_retention):
+        webhook_events += dropped
     return Pruned(
         sessions=sessions,
         retired_tokens=of_expired + orphaned,
@@ -76,6 +84,7 @@ async def prune(db: AsyncSession, *, event_retention: timedelta) -> Pruned:
         social_states=states,
         invitations=invited,
         api_keys=ended_keys,
+        webhook_events=webhook_events,
     )
 
 

@@ -18,8 +18,8 @@ from gql_auth.core.database import (
     create_session_factory,
 )
 from gql_auth.factors.second_factor import FactorServices
-from gql_auth.factors.secret_box import SecretBox
 from gql_auth.factors.settings import FactorSettings
+from gql_auth.factors.totp_box import totp_box
 from gql_auth.limits.limiter import RateLimits
 from gql_auth.limits.settings import LimitSettings
 from gql_auth.mail.notices import Notifier
@@ -39,6 +39,9 @@ from gql_auth.signin import SignInServices
 from gql_auth.social.clients import ProviderClients
 from gql_auth.social.flow import SocialServices
 from gql_auth.social.settings import SocialSettings
+from gql_auth.webhooks.settings import WebhookSettings
+from gql_auth.webhooks.signing import secret_box
+from gql_auth.webhooks.worker import DeliveryWorker
 
 # Threads reading the viewer check: with two cores, more only queue on the GIL.
 VIEWER_READ_THREADS = 4
@@ -56,6 +59,7 @@ class ServiceSettings(
     SocialSettings,
     OrganizationSettings,
     ApiKeySettings,
+    WebhookSettings,
 ):
     """The settings groups of every feature these services build (all but the GraphQL edge's)."""
 
@@ -77,8 +81,10 @@ class Services:
     passkeys: PasskeyServices  # and as the passkey ceremonies take them
     social: SocialServices  # the providers and the client that reaches them
     notifier: Notifier  # told what a committed transaction recorded
+    webhooks: DeliveryWorker  # woken when a committed transaction queued events
 
     async def aclose(self) -> None:
+        await self.webhooks.aclose()  # attempts in flight record their outcome first
         await self.mailer.aclose()  # pending mails first: a send never needs the database
         await self.rate_limits.aclose()
         await self.social.client.aclose()
@@ -98,10 +104,11 @@ def build_services(settings: ServiceSettings) -> Services:
     rate_limits = RateLimits(settings)
     session_factory = create_session_factory(engine)
     mailer = Mailer(settings)
+    metrics = Metrics() if settings.metrics_enabled else None
     factors = FactorServices(
         hasher=hasher,
         limits=rate_limits,
-        box=SecretBox.from_settings(settings),
+        box=totp_box(settings),
         totp_issuer=settings.totp_issuer,
     )
     passkeys = PasskeyServices(
@@ -121,7 +128,7 @@ def build_services(settings: ServiceSettings) -> Services:
         trusted_proxies=parse_networks(settings.trusted_proxies),
         rate_limits=rate_limits,
         mailer=mailer,
-        metrics=Metrics() if settings.metrics_enabled else None,
+        metrics=metrics,
         sign_in=SignInServices(
             hasher=hasher,
             limits=rate_limits,
@@ -147,5 +154,8 @@ def build_services(settings: ServiceSettings) -> Services:
             sessions=session_factory,
             limits=rate_limits,
             mailer=mailer,
+        ),
+        webhooks=DeliveryWorker(
+            sessions=session_factory, settings=settings, box=secret_box(settings), metrics=metrics
         ),
     )

@@ -34,6 +34,7 @@ from gql_auth.sessions import endings as session_endings
 from gql_auth.sessions.sessions import Grant, SignedIn
 from gql_auth.users import locks
 from gql_auth.users.models import User
+from gql_auth.webhooks.events import SessionEnd
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +213,7 @@ async def change_password(
         new_password=new_password,
         password_min_length=services.password_min_length,
     )
-    await session_endings.revoke_all(db, user_id=user.id)
+    await session_endings.revoke_all(db, user_id=user.id, reason=SessionEnd.CREDENTIALS_CHANGED)
     methods = (*amr.PASSWORD, *(method for method in proven if method not in amr.PASSWORD))
     grant = Grant(user=user, amr=methods, password_hash=user.password_hash)
     return await open_session(db, services, grant=grant, client=client, records_sign_in=False)

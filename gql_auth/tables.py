@@ -17,6 +17,7 @@ from gql_auth.passkeys.models import PasskeyChallenge
 from gql_auth.sessions.models import AuthSession, RetiredRefreshToken
 from gql_auth.social.models import SocialIdentity, SocialState
 from gql_auth.users.models import User
+from gql_auth.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "AccountToken",
@@ -36,4 +37,7 @@ __all__ = [
     "SocialState",
     "TotpCredential",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

@@ -29,6 +29,8 @@ from gql_auth.security.validation import (
 )
 from gql_auth.users.locks import still_as_checked
 from gql_auth.users.models import User
+from gql_auth.webhooks import outbox
+from gql_auth.webhooks.events import EventType, user_data, user_identity
 
 
 async def register(
@@ -70,6 +72,7 @@ async def register(
         await ensure_available(db, username=username, email=email, latest=True)
         raise
     audit.record(db, EventKind.REGISTERED, user_id=user.id, client=client)
+    await outbox.emit(db, EventType.USER_CREATED, user_data(user))
     return user
 
 
@@ -264,6 +267,7 @@ async def change_password(
     # Reset links and a pending address change were vouched for by the old password.
     await token_revocation.discard_all(db, user=user)
     audit.record(db, EventKind.PASSWORD_CHANGED, user_id=user.id, client=client)
+    await outbox.emit(db, EventType.PASSWORD_CHANGED, user_identity(user) | {"reset": False})
 
 
 async def verify_current_password(

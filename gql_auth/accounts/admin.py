@@ -20,6 +20,8 @@ from gql_auth.core.models import Role
 from gql_auth.security.validation import EMAIL_MAX
 from gql_auth.sessions import endings as session_endings
 from gql_auth.users.models import User
+from gql_auth.webhooks import outbox
+from gql_auth.webhooks.events import EventType, SessionEnd, user_data
 
 MAX_PAGE_SIZE = 100
 # A cursor holds at most an 18-digit id; anything longer is not ours.
@@ -104,8 +106,11 @@ async def set_role(db: AsyncSession, *, user_id: str, role: Role, client: Client
         return user
     if user.role is Role.ADMIN:
         await _keep_an_admin(db, user)
-    user.role = role
+    previous, user.role = user.role, role
     audit.record(db, EventKind.ROLE_CHANGED, user_id=user.id, client=client)
+    await outbox.emit(
+        db, EventType.USER_ROLE_CHANGED, user_data(user) | {"previousRole": previous.value}
+    )
     await db.flush()
     return user
 
@@ -120,10 +125,12 @@ async def set_active(db: AsyncSession, *, user_id: str, active: bool, client: Cl
             await _keep_an_admin(db, user)
         # A reset link must not outlive the account's deactivation (nor wake it up later).
         await token_revocation.discard_all(db, user=user)
-        await session_endings.revoke_all(db, user_id=user.id)
+        await session_endings.revoke_all(db, user_id=user.id, reason=SessionEnd.ACCOUNT_DEACTIVATED)
     user.is_active = active
     kind = EventKind.ACCOUNT_ACTIVATED if active else EventKind.ACCOUNT_DEACTIVATED
     audit.record(db, kind, user_id=user.id, client=client)
+    changed = EventType.USER_ACTIVATED if active else EventType.USER_DEACTIVATED
+    await outbox.emit(db, changed, user_data(user))
     await db.flush()
     return user
 

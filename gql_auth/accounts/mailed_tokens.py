@@ -32,6 +32,8 @@ from gql_auth.security.tokens import hash_token, is_plausible_token
 from gql_auth.security.validation import clean_email, email_key, login_key
 from gql_auth.sessions import endings as session_endings
 from gql_auth.users.models import User
+from gql_auth.webhooks import outbox
+from gql_auth.webhooks.events import EventType, SessionEnd, user_data, user_identity
 
 LIFETIMES = {
     TokenPurpose.PASSWORD_RESET: timedelta(minutes=30),
@@ -102,8 +104,9 @@ async def reset_password(
     user.password_hash = password_hash
     # Other links, and a pending address change an intruder may have started, die too.
     await token_revocation.discard_all(db, user=user)
-    await session_endings.revoke_all(db, user_id=user.id)
+    await session_endings.revoke_all(db, user_id=user.id, reason=SessionEnd.CREDENTIALS_CHANGED)
     audit.record(db, EventKind.PASSWORD_RESET, user_id=user.id, client=client)
+    await outbox.emit(db, EventType.PASSWORD_CHANGED, user_identity(user) | {"reset": True})
     return user
 
 
@@ -127,11 +130,15 @@ async def verify_email(db: AsyncSession, *, token: str, client: ClientInfo) -> U
     other account took it meanwhile (BAD_USER_INPUT email TAKEN, nothing changes).
     """
     row, user = await _redeemable(db, token, TokenPurpose.EMAIL_VERIFICATION)
+    changed = not user.email_verified
     if row.email == user.pending_email:
         await _take_pending_address(db, user)
+        changed = True
     await _spend(db, row)
     user.email_verified = True
     audit.record(db, EventKind.EMAIL_VERIFIED, user_id=user.id, client=client)
+    if changed:
+        await outbox.emit(db, EventType.USER_UPDATED, user_data(user))
     return user
 
 

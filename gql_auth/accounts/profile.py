@@ -24,6 +24,8 @@ from gql_auth.security.passwords import PasswordHasher
 from gql_auth.security.validation import clean_email, clean_username, email_key, username_key
 from gql_auth.users import locks
 from gql_auth.users.models import User
+from gql_auth.webhooks import outbox
+from gql_auth.webhooks.events import EventType, user_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,9 @@ async def _save(
             if wanted.email is not None or wanted.cancels_pending:
                 user.pending_email = wanted.email
             await db.flush()
+            if wanted.username is not None:
+                # The address changes only once confirmed (mailed_tokens.verify_email).
+                await outbox.emit(db, EventType.USER_UPDATED, user_data(user))
     except IntegrityError:
         # Lost a race with another account taking the name: say which field.
         await accounts.ensure_available(

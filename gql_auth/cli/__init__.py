@@ -146,9 +146,14 @@ def _migrate(_args: argparse.Namespace) -> int:
 def _prune(_args: argparse.Namespace) -> int:
     settings = load_settings()
     days = settings.security_event_retention_days
+    webhook_days = settings.webhook_event_retention_days
 
     async def prune(db: AsyncSession, _services: Services) -> retention.Pruned:
-        return await retention.prune(db, event_retention=timedelta(days=days))
+        return await retention.prune(
+            db,
+            event_retention=timedelta(days=days),
+            webhook_retention=timedelta(days=webhook_days),
+        )
 
     pruned = run_in_transaction(settings, prune)
     print(f"deleted {pruned.sessions} expired sessions")
@@ -158,6 +163,10 @@ def _prune(_args: argparse.Namespace) -> int:
     print(f"deleted {pruned.social_states} expired states of unfinished social sign-ins")
     print(f"deleted {pruned.invitations} expired invitations of organizations")
     print(f"deleted {pruned.api_keys} API keys older than {days} days since revoked or expired")
+    print(
+        f"deleted {pruned.webhook_events} webhook events older than {webhook_days} days "
+        "with every delivery ended"
+    )
     return 0
 
 

@@ -32,6 +32,9 @@ class Subject(StrEnum):
     SLUG = auto()  # an organization's unique, URL-safe name
     SCOPES = auto()  # what an API key may do
     EXPIRES_IN_DAYS = auto()  # an API key's lifetime
+    URL = auto()  # where a webhook endpoint receives events
+    EVENT_TYPES = auto()  # the webhook event types an endpoint subscribes to
+    EVENT_ID = auto()  # a webhook event, by the id its deliveries carry
 
 
 class Reason(StrEnum):
@@ -67,6 +70,10 @@ class Reason(StrEnum):
     SCOPE_NOT_HELD = "SCOPE_NOT_HELD"
     MISSING_SCOPE = "MISSING_SCOPE"
     API_KEY_NOT_ALLOWED = "API_KEY_NOT_ALLOWED"
+    NOT_HTTPS = "NOT_HTTPS"
+    PRIVATE_ADDRESS = "PRIVATE_ADDRESS"
+    UNRESOLVABLE = "UNRESOLVABLE"
+    UNKNOWN_EVENT_TYPE = "UNKNOWN_EVENT_TYPE"
 
 
 class DomainError(Exception):

@@ -171,3 +171,10 @@ class CoreSettings(BaseSettings):
         if self.is_production:  # only a model_construct()ed Settings gets here
             raise SettingsError("SECRET_KEY must be set explicitly when ENVIRONMENT=production")
         return development_secret(self.secret_key_file)
+
+    def root_secrets(self) -> list[str]:
+        """SECRET_KEY, then SECRET_KEY_PREVIOUS when a rotation keeps it: what keys derive from."""
+        secrets = [self.signing_key()]
+        if self.secret_key_previous is not None:
+            secrets.append(self.secret_key_previous.get_secret_value())
+        return secrets

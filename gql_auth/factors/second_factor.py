@@ -25,9 +25,9 @@ from gql_auth.core.database import rowcount
 from gql_auth.core.errors import InvalidCredentials, SecondFactorMethod
 from gql_auth.factors import factors, recovery_codes, totp
 from gql_auth.factors.models import TotpCredential
-from gql_auth.factors.secret_box import SecretBox
 from gql_auth.limits.limiter import RateLimits, Rule
 from gql_auth.security.passwords import PasswordHasher
+from gql_auth.security.secret_box import SecretBox
 from gql_auth.users.models import User
 
 WRONG_CODE = "The code is invalid."

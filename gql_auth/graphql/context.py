@@ -29,6 +29,7 @@ from gql_auth.sessions.models import AuthSession
 from gql_auth.sessions.sessions import Viewer
 from gql_auth.sessions.viewer_lookup import needs_last_used_update
 from gql_auth.users.models import User
+from gql_auth.webhooks import outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,11 +181,14 @@ class Context(BaseContext):
         """
         session, self._session = self._session, None
         recorded = audit.recorded(session) if session is not None else []
+        queued = session is not None and outbox.emitted(session)
         kept = await _end(session, commit=commit)
         if kept:
             for callback in self._after_commit:
                 callback()
             self.services.notifier.tell(recorded)  # the owner hears of what was kept, only
+            if queued:
+                self.services.webhooks.wake()  # this process sends them now
         return kept
 
 

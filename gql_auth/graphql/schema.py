@@ -23,6 +23,7 @@ from gql_auth.graphql.api import (
     signin,
     social,
     viewer,
+    webhooks,
 )
 from gql_auth.graphql.credentials import credential_fields
 from gql_auth.graphql.engine.document_rules import DocumentLimits
@@ -51,7 +52,15 @@ DOCUMENT_CACHE_SIZE = 128
 
 # Each area owns its root fields; the SDL lists them in this order.
 Query = merge_types(
-    "Query", (viewer.Query, admin.Query, social.Query, organizations.Query, api_keys.Query)
+    "Query",
+    (
+        viewer.Query,
+        admin.Query,
+        social.Query,
+        organizations.Query,
+        api_keys.Query,
+        webhooks.Query,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -65,6 +74,7 @@ Mutation = merge_types(
         admin.Mutation,
         organizations.Mutation,
         api_keys.Mutation,
+        webhooks.Mutation,
     ),
 )
 QUERY_DESCRIPTION = (

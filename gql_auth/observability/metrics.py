@@ -1,4 +1,5 @@
-"""Prometheus metrics (METRICS_ENABLED): requests, latency, sign-in failures, refusals, sessions.
+"""Prometheus metrics (METRICS_ENABLED): requests, latency, sign-in failures, refusals,
+sessions, webhook deliveries.
 
 With several workers set PROMETHEUS_MULTIPROC_DIR (`gql-auth serve` does it
 for you): each process writes its samples there and /metrics adds them up.
@@ -54,6 +55,24 @@ class Metrics:
         self.active_sessions = Gauge(
             "gql_auth_active_sessions",
             "Live (unrevoked, unexpired) sessions, counted at scrape time.",
+            registry=self.registry,
+            multiprocess_mode="mostrecent",
+        )
+        self.webhook_deliveries = Counter(
+            "gql_auth_webhook_deliveries",
+            "Webhook delivery attempts by outcome: delivered, retrying, failed (no retry left).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.webhook_queue_depth = Gauge(
+            "gql_auth_webhook_queue_depth",
+            "Webhook attempts due now and not yet sent, counted at scrape time.",
+            registry=self.registry,
+            multiprocess_mode="mostrecent",
+        )
+        self.webhook_oldest_due_seconds = Gauge(
+            "gql_auth_webhook_oldest_due_seconds",
+            "How long the oldest due webhook attempt has waited, at scrape time.",
             registry=self.registry,
             multiprocess_mode="mostrecent",
         )

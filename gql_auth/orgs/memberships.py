@@ -23,6 +23,8 @@ from gql_auth.orgs.models import Membership, Organization, OrgRole
 from gql_auth.orgs.organizations import ensure_may_own_another
 from gql_auth.orgs.rules import loses_an_owner, may_change
 from gql_auth.users.models import User
+from gql_auth.webhooks import outbox
+from gql_auth.webhooks.events import EventType, member_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +70,9 @@ async def set_role(
     if role is OrgRole.OWNER and membership.role is not OrgRole.OWNER:
         await ensure_may_own_another(db, user_id=user_id, max_owned=max_owned)
     if membership.role is not role:
-        membership.role = role
+        previous, membership.role = membership.role, role
         audit.record(db, EventKind.MEMBER_ROLE_CHANGED, user_id=actor_id, client=client)
+        await announce(db, EventType.MEMBER_UPDATED, membership, previousRole=previous.value)
     await db.flush()
     user = await db.get(User, user_id)
     assert user is not None  # noqa: S101 - the membership's foreign key holds it
@@ -92,6 +95,7 @@ async def remove(
         .execution_options(synchronize_session="fetch")
     )
     audit.record(db, EventKind.MEMBER_REMOVED, user_id=actor_id, client=client)
+    await announce(db, EventType.MEMBER_REMOVED, membership)
 
 
 async def add(
@@ -115,7 +119,19 @@ async def add(
     )
     db.add(membership)
     await db.flush()
+    await announce(db, EventType.MEMBER_ADDED, membership)
     return membership
+
+
+async def announce(
+    db: AsyncSession, event_type: EventType, membership: Membership, **details: str
+) -> None:
+    """A `member.*` webhook event, in the transaction of the change."""
+    organization = await db.get(Organization, membership.organization_id)
+    user = await db.get(User, membership.user_id)
+    if organization is not None and user is not None:
+        data = member_data(organization, user, membership.role.value) | details
+        await outbox.emit(db, event_type, data)
 
 
 async def join(

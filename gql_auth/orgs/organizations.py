@@ -22,6 +22,9 @@ from gql_auth.orgs.locks import locked_with_role
 from gql_auth.orgs.models import Membership, Organization, OrgRole
 from gql_auth.orgs.rules import clean_name, clean_slug
 from gql_auth.users.locks import lock_user
+from gql_auth.users.models import User
+from gql_auth.webhooks import outbox
+from gql_auth.webhooks.events import EventType, member_data, organization_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,11 @@ async def create(
     )
     await db.flush()
     audit.record(db, EventKind.ORGANIZATION_CREATED, user_id=user_id, client=client)
+    await outbox.emit(db, EventType.ORGANIZATION_CREATED, organization_data(organization))
+    owner = await db.get(User, user_id)
+    if owner is not None:
+        owned = member_data(organization, owner, OrgRole.OWNER.value)
+        await outbox.emit(db, EventType.MEMBER_ADDED, owned)
     return Seen(organization, OrgRole.OWNER)
 
 
@@ -67,6 +75,7 @@ async def update(
     new_name = None if name is None else clean_name(name)
     new_slug = None if slug is None else clean_slug(slug)
     organization = await _owned_under_lock(db, user_id=user_id, organization_id=organization_id)
+    before = organization_data(organization)
     if new_name is not None:
         organization.name = new_name
     if new_slug is not None and new_slug != organization.slug:
@@ -74,6 +83,8 @@ async def update(
         organization.slug = new_slug
         await _save_slug(db, organization)
     await db.flush()
+    if organization_data(organization) != before:
+        await outbox.emit(db, EventType.ORGANIZATION_UPDATED, organization_data(organization))
     return Seen(organization, OrgRole.OWNER)
 
 
@@ -81,7 +92,8 @@ async def delete_organization(
     db: AsyncSession, *, user_id: int, organization_id: int, client: ClientInfo
 ) -> None:
     """deleteOrganization: OWNER only; members, invitations and sessions' choice of it go too."""
-    await _owned_under_lock(db, user_id=user_id, organization_id=organization_id)
+    organization = await _owned_under_lock(db, user_id=user_id, organization_id=organization_id)
+    await outbox.emit(db, EventType.ORGANIZATION_DELETED, organization_data(organization))
     await db.execute(
         delete(Organization)
         .where(Organization.id == organization_id)

@@ -7,6 +7,7 @@ deletes it). Every ending takes the user's row lock first (gql_auth.users.locks)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, select, update
@@ -21,11 +22,14 @@ from gql_auth.security.tokens import hash_token, is_plausible_token
 from gql_auth.sessions.locks import lock_session_of_token
 from gql_auth.sessions.models import AuthSession
 from gql_auth.users.locks import lock_user
+from gql_auth.users.models import User
+from gql_auth.webhooks import outbox
+from gql_auth.webhooks.events import EventType, SessionEnd, session_data
 
 
 async def logout_everywhere(db: AsyncSession, *, user_id: int, client: ClientInfo) -> int:
     """The user ends every session of theirs, the current one too; returns how many."""
-    revoked = await revoke_all(db, user_id=user_id)
+    revoked = await revoke_all(db, user_id=user_id, reason=SessionEnd.LOGOUT_ALL)
     audit.record(db, EventKind.LOGGED_OUT, user_id=user_id, client=client)
     return revoked
 
@@ -39,19 +43,42 @@ async def logout(db: AsyncSession, *, refresh_token: str, client: ClientInfo) ->
         return
     session.revoked_at = utcnow()
     audit.record(db, EventKind.LOGGED_OUT, user_id=session.user_id, client=client)
+    await announce_revoked(db, user_id=session.user_id, ids=[session.id], reason=SessionEnd.LOGOUT)
 
 
-async def revoke_all(db: AsyncSession, *, user_id: int) -> int:
+async def revoke_all(db: AsyncSession, *, user_id: int, reason: SessionEnd) -> int:
     """Revokes every live session of a user at once; returns how many."""
     await lock_user(db, user_id)
     now = utcnow()
+    # Under the user's lock no session of theirs starts or ends: these are all of them.
+    live = (
+        await db.scalars(
+            select(AuthSession.id).where(AuthSession.user_id == user_id, *live_at(now))
+        )
+    ).all()
+    if not live:
+        return 0
     result = await db.execute(
         update(AuthSession)
-        .where(AuthSession.user_id == user_id, *live_at(now))
+        .where(AuthSession.id.in_(live), *live_at(now))
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
+    await announce_revoked(db, user_id=user_id, ids=live, reason=reason)
     return rowcount(result)
+
+
+async def announce_revoked(
+    db: AsyncSession, *, user_id: int, ids: Sequence[str], reason: SessionEnd
+) -> None:
+    """A `session.revoked` webhook event per session, in the transaction that revoked them."""
+    user = await db.get(User, user_id)
+    if user is not None and ids:
+        await outbox.emit(
+            db,
+            EventType.SESSION_REVOKED,
+            *(session_data(user, session_id, reason=reason.value) for session_id in ids),
+        )
 
 
 async def revoke_oldest(db: AsyncSession, *, user_id: int, keep: int) -> int:
@@ -78,6 +105,7 @@ async def revoke_oldest(db: AsyncSession, *, user_id: int, keep: int) -> int:
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )
+        await announce_revoked(db, user_id=user_id, ids=oldest, reason=SessionEnd.SESSION_LIMIT)
     return len(oldest)
 
 

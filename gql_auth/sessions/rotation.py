@@ -19,11 +19,12 @@ from gql_auth.security.tokens import (
     is_plausible_token,
     new_refresh_token,
 )
-from gql_auth.sessions import active_organization
+from gql_auth.sessions import active_organization, endings
 from gql_auth.sessions.locks import lock_session_of_token
 from gql_auth.sessions.models import AuthSession, RetiredRefreshToken
 from gql_auth.sessions.sessions import SignedIn, issue
 from gql_auth.users.models import User
+from gql_auth.webhooks.events import SessionEnd
 
 
 async def refresh(
@@ -39,7 +40,7 @@ async def refresh(
     if session is None:
         raise TokenInvalid("The refresh token is invalid.")
     if session.refresh_token_hash != token_hash:
-        _revoke_for_reuse(db, session, client)
+        await _revoke_for_reuse(db, session, client)
     user = await db.get(User, session.user_id)
     now = utcnow()
     if session.revoked_at is not None or user is None or not user.is_active:
@@ -55,7 +56,7 @@ async def refresh(
         .execution_options(synchronize_session="fetch")
     )
     if rowcount(swapped) != 1:
-        _revoke_for_reuse(db, session, client)
+        await _revoke_for_reuse(db, session, client)
     db.add(RetiredRefreshToken(token_hash=token_hash, session_id=session.id, retired_at=now))
     audit.record(db, EventKind.TOKEN_REFRESHED, user_id=user.id, client=client)
     await db.flush()
@@ -69,9 +70,12 @@ def _hash_or_refuse(refresh_token: str) -> str:
     return hash_token(refresh_token)
 
 
-def _revoke_for_reuse(db: AsyncSession, session: AuthSession, client: ClientInfo) -> NoReturn:
+async def _revoke_for_reuse(db: AsyncSession, session: AuthSession, client: ClientInfo) -> NoReturn:
     # The session row is locked and fresh: of parallel replays, one records the event.
     if session.revoked_at is None:
         session.revoked_at = utcnow()
         audit.record(db, EventKind.REFRESH_TOKEN_REUSED, user_id=session.user_id, client=client)
+        await endings.announce_revoked(
+            db, user_id=session.user_id, ids=[session.id], reason=SessionEnd.REFRESH_TOKEN_REUSED
+        )
     raise TokenRevoked("This refresh token was already used; the session has been revoked.")

@@ -33,6 +33,8 @@ from gql_auth.sessions.endings import live_at, prune_expired, revoke_oldest
 from gql_auth.sessions.models import AuthSession
 from gql_auth.users.locks import still_as_checked
 from gql_auth.users.models import User
+from gql_auth.webhooks import outbox
+from gql_auth.webhooks.events import EventType, session_data
 
 logger = logging.getLogger("gql_auth.sessions")
 
@@ -137,6 +139,9 @@ async def start(
     )
     db.add(session)
     await db.flush()
+    await outbox.emit(
+        db, EventType.SESSION_CREATED, session_data(user, session.id, methods=list(grant.amr))
+    )
     return issue(codec, user=user, session=session, refresh_token=refresh_token)
 
 

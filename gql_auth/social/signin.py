@@ -38,6 +38,8 @@ from gql_auth.social.flow import Returned, SocialServices
 from gql_auth.social.models import StatePurpose
 from gql_auth.users import locks
 from gql_auth.users.models import User
+from gql_auth.webhooks import outbox
+from gql_auth.webhooks.events import EventType, user_data
 
 _NOT_IN_USERNAMES = re.compile(r"[^A-Za-z0-9_.\-]+")
 # Tries of a derived username with a random suffix before giving up.
@@ -138,6 +140,7 @@ async def _create_account(
             await accounts.ensure_available(db, email=email, latest=True)
             continue
         audit.record(db, EventKind.REGISTERED, user_id=user.id, client=client)
+        await outbox.emit(db, EventType.USER_CREATED, user_data(user))
         return user
     raise InvalidInput(Subject.USERNAME, Reason.TAKEN, "No free username could be derived.")
 

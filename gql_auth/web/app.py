@@ -25,6 +25,7 @@ from gql_auth.web.edge import Edge
 from gql_auth.web.http_guards import RequestGuard
 from gql_auth.web.operation_endpoint import OperationEndpoint
 from gql_auth.web.view import GraphQLView
+from gql_auth.webhooks import queue
 
 logger = logging.getLogger("gql_auth")
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        services.webhooks.start()
         yield
         await services.aclose()
 
@@ -113,8 +115,11 @@ def _metrics_endpoint(services: Services, metrics: Metrics):  # type: ignore[no-
         try:
             async with services.session_factory() as db:
                 metrics.active_sessions.set(await sessions.count_live(db))
+                waiting = await queue.backlog(db)
+            metrics.webhook_queue_depth.set(waiting.due)
+            metrics.webhook_oldest_due_seconds.set(waiting.oldest_due_seconds)
         except Exception:  # the other figures are still worth scraping
-            logger.exception("metrics: could not count live sessions")
+            logger.exception("metrics: could not count live sessions or due webhooks")
         return Response(metrics.exposition(), media_type=metrics.content_type)
 
     return metrics_page

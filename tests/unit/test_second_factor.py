@@ -9,7 +9,8 @@ import pytest
 
 from gql_auth.core.errors import SecondFactorMethod, SecondFactorRequired, SettingsError
 from gql_auth.factors import factors, recovery_codes, totp
-from gql_auth.factors.secret_box import SecretBox, SecretUnreadable, derive_key
+from gql_auth.factors.totp_box import TOTP_INFO, totp_box
+from gql_auth.security.secret_box import SecretBox, SecretUnreadable, derive_key
 from gql_auth.graphql.engine.errors import wire_extensions
 from gql_auth.sessions import amr
 from gql_auth.settings import load_settings
@@ -67,7 +68,7 @@ class TestRecoveryCodeSpelling:
 
 class TestSecretBox:
     def test_a_sealed_secret_opens_only_in_its_own_context(self) -> None:
-        box = SecretBox([derive_key("k" * 32)])
+        box = SecretBox([derive_key("k" * 32, info=TOTP_INFO)])
         sealed = box.seal("JBSWY3DPEHPK3PXP", context="totp:user:1")
 
         assert "JBSWY3DPEHPK3PXP" not in sealed
@@ -76,18 +77,18 @@ class TestSecretBox:
             box.open(sealed, context="totp:user:2")
 
     def test_each_seal_is_different(self) -> None:
-        box = SecretBox([derive_key("k" * 32)])
+        box = SecretBox([derive_key("k" * 32, info=TOTP_INFO)])
 
         assert box.seal("same", context="c") != box.seal("same", context="c")
 
     @pytest.mark.parametrize("tampered", ["v1:AAAA", "v2:xyz", "garbage", "v1:!!!"])
     def test_tampered_or_foreign_ciphertexts_do_not_open(self, tampered: str) -> None:
         with pytest.raises(SecretUnreadable):
-            SecretBox([derive_key("k" * 32)]).open(tampered, context="c")
+            SecretBox([derive_key("k" * 32, info=TOTP_INFO)]).open(tampered, context="c")
 
     def test_a_secret_sealed_under_the_previous_signing_key_opens_and_is_stale(self) -> None:
-        old = SecretBox.from_settings(make_settings("sqlite://", secret_key="o" * 32))
-        rotated = SecretBox.from_settings(
+        old = totp_box(make_settings("sqlite://", secret_key="o" * 32))
+        rotated = totp_box(
             make_settings("sqlite://", secret_key="n" * 32, secret_key_previous="o" * 32)
         )
         sealed = old.seal("secret", context="c")
@@ -98,17 +99,17 @@ class TestSecretBox:
         assert rotated.open(rotated.seal("secret", context="c"), context="c").stale is False
 
     def test_an_own_encryption_key_does_not_depend_on_the_signing_key(self) -> None:
-        first = SecretBox.from_settings(
+        first = totp_box(
             make_settings("sqlite://", secret_key="a" * 32, totp_encryption_key="t" * 32)
         )
-        second = SecretBox.from_settings(
+        second = totp_box(
             make_settings("sqlite://", secret_key="b" * 32, totp_encryption_key="t" * 32)
         )
 
         assert second.open(first.seal("s", context="c"), context="c").plaintext == "s"
 
     def test_the_derived_key_is_not_the_signing_key(self) -> None:
-        assert derive_key("k" * 32) != ("k" * 32).encode()
+        assert derive_key("k" * 32, info=TOTP_INFO) != ("k" * 32).encode()
 
 
 class TestAmr:

@@ -190,3 +190,29 @@ class CreateApiKeyInput:
         description="Required when the account has a password; a wrong one is UNAUTHENTICATED "
         "/ INVALID_CREDENTIALS.",
     )
+
+
+@strawberry.input(description="A new webhook endpoint.")
+class CreateWebhookEndpointInput:
+    url: str = strawberry.field(
+        description="Where events are POSTed. In production https on a public address "
+        "(WEBHOOK_ALLOW_PRIVATE_URLS); at most 2048 characters."
+    )
+    event_types: list[str] = strawberry.field(
+        default_factory=list,
+        description="Types from webhookEventTypes to deliver here; empty: every type.",
+    )
+
+
+@strawberry.input(description="Changes to a webhook endpoint; fields left out stay as they are.")
+class UpdateWebhookEndpointInput:
+    id: strawberry.ID = strawberry.field(description="The endpoint to change.")
+    url: str | None = strawberry.field(default=strawberry.UNSET, description="A new URL.")
+    event_types: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="A new subscription; empty: every type."
+    )
+    enabled: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="False stops deliveries: events meanwhile are not queued for it, and "
+        "attempts already queued wait; true resumes them.",
+    )

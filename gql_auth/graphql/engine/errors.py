@@ -61,6 +61,9 @@ FIELDS: Mapping[Subject, str] = {
     Subject.SLUG: "slug",
     Subject.SCOPES: "scopes",
     Subject.EXPIRES_IN_DAYS: "expiresInDays",
+    Subject.URL: "url",
+    Subject.EVENT_TYPES: "eventTypes",
+    Subject.EVENT_ID: "eventId",
 }
 
 CLIENT_CODES = frozenset(

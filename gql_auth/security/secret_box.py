@@ -1,9 +1,9 @@
-"""Encryption at rest for secrets the server must read back (TOTP seeds): AES-256-GCM.
+"""Encryption at rest for secrets the server must read back (TOTP seeds, webhook secrets).
 
-The key is TOTP_ENCRYPTION_KEY when set, else derived from SECRET_KEY with
-HKDF-SHA256 (its own `info`, so the derived key is never the signing key).
-With the derived key, a ciphertext made under SECRET_KEY_PREVIOUS still opens
-during a key rotation, and the caller re-seals it under the current key.
+AES-256-GCM under keys derived with HKDF-SHA256, each use with its own `info`,
+so no derived key is ever the signing key or another feature's key. With keys
+derived from SECRET_KEY and SECRET_KEY_PREVIOUS, a ciphertext made under the
+previous key still opens during a key rotation, and the caller re-seals it.
 Each ciphertext is bound to its owner (`context`, e.g. the user id) as
 associated data: copied onto another row it does not open.
 """
@@ -19,12 +19,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from gql_auth.factors.settings import FactorSettings
-
 _VERSION = "v1:"
 _NONCE_BYTES = 12
 _TAG_BYTES = 16
-_INFO = b"gql-auth totp secret encryption v1"
 
 
 class SecretUnreadable(Exception):
@@ -38,9 +35,9 @@ class Opened:
     stale: bool
 
 
-def derive_key(material: str) -> bytes:
-    """A 256-bit AES key from a secret of at least 32 bytes."""
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO)
+def derive_key(material: str, *, info: bytes) -> bytes:
+    """A 256-bit AES key for one use (`info`) from a secret of at least 32 bytes."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info)
     return hkdf.derive(material.encode())
 
 
@@ -51,13 +48,9 @@ class SecretBox:
         self._ciphers = [AESGCM(key) for key in keys]
 
     @classmethod
-    def from_settings(cls, settings: FactorSettings) -> SecretBox:
-        if settings.totp_encryption_key is not None:
-            return cls([derive_key(settings.totp_encryption_key.get_secret_value())])
-        materials = [settings.signing_key()]
-        if settings.secret_key_previous is not None:
-            materials.append(settings.secret_key_previous.get_secret_value())
-        return cls([derive_key(material) for material in materials])
+    def derived(cls, materials: list[str], *, info: bytes) -> SecretBox:
+        """Sealing under the first secret, opening under any (a rotation's previous one)."""
+        return cls([derive_key(material, info=info) for material in materials])
 
     def seal(self, plaintext: str, *, context: str) -> str:
         nonce = os.urandom(_NONCE_BYTES)  # random 96-bit nonces: fine far beyond 2**32 seals
