@@ -4,6 +4,7 @@ receiver that checks the signature with the standardwebhooks library, retries, r
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -11,14 +12,27 @@ import pytest
 from gql_auth.settings import Settings
 from tests.support.helpers import (
     CHANGE_PASSWORD,
+    LOGOUT,
+    LOGOUT_ALL,
     STRONG_PASSWORD,
     SqlDatabase,
     assert_error,
     data_of,
     gql,
+    login,
     make_settings,
     register,
     register_admin,
+    running_app,
+    session_id_of,
+)
+from tests.support.orgs import (
+    DELETE_ORGANIZATION,
+    REMOVE_MEMBER,
+    SET_MEMBER_ROLE,
+    UPDATE_ORGANIZATION,
+    create_organization,
+    put_member,
 )
 from tests.support.webhooks import (
     REDELIVER,
@@ -28,6 +42,7 @@ from tests.support.webhooks import (
     create_endpoint,
     receiving,
     wait_for_deliveries,
+    wait_for_endpoints,
 )
 
 # Quick retries and polls: the same settings an operator has, at test speed.
@@ -51,7 +66,9 @@ async def subscribed(
 ) -> str:
     """An ADMIN with an endpoint at the receiver; returns the ADMIN's token."""
     admin = await register_admin(client, database)
-    await create_endpoint(client, admin["accessToken"], receiver.url, event_types, receiver=receiver)
+    await create_endpoint(
+        client, admin["accessToken"], receiver.url, event_types, receiver=receiver
+    )
     return str(admin["accessToken"])
 
 
@@ -97,7 +114,9 @@ class TestDelivery:
             )
             await asyncio.sleep(0.3)  # two polls: anything else queued would be out by now
         assert {got.type for got in receiver.received} == {"session.created"}
-        mine = [got for got in receiver.received if got.event["data"]["id"] == payload["user"]["id"]]
+        mine = [
+            got for got in receiver.received if got.event["data"]["id"] == payload["user"]["id"]
+        ]
         assert mine[0].event["data"]["methods"] == ["pwd"]
 
     async def test_an_empty_subscription_receives_every_type(
@@ -117,7 +136,7 @@ class TestDelivery:
             await register(client)
             got = await receiver.wait_for(3)
             deliveries = await wait_for_deliveries(
-                client, token, lambda found: found and found[0]["status"] == "SUCCEEDED"
+                client, token, lambda found: bool(found) and found[0]["status"] == "SUCCEEDED"
             )
         assert len({attempt.id for attempt in got}) == 1
         assert all(attempt.verified_by for attempt in got)
@@ -182,8 +201,6 @@ class TestDelivery:
         settings = make_settings(
             database.url, **(QUICK | {"webhook_timeout_seconds": 0.3, "webhook_retry_schedule": []})
         )
-        from tests.support.helpers import running_app
-
         async with running_app(settings) as client, receiving(delay=2) as receiver:
             token = await subscribed(client, database, receiver, ["user.created"])
             await register(client)
@@ -200,13 +217,19 @@ class TestDelivery:
             token = await subscribed(client, database, receiver, ["user.created"])
             (endpoint,) = database.rows("webhook_endpoints")
             update = {"id": str(endpoint["id"]), "enabled": False}
-            data_of(await gql(client, UPDATE_ENDPOINT, {"input": update}, token=token), "updateWebhookEndpoint")
+            data_of(
+                await gql(client, UPDATE_ENDPOINT, {"input": update}, token=token),
+                "updateWebhookEndpoint",
+            )
             await register(client)
             await asyncio.sleep(0.3)
             assert receiver.received == []
 
             update["enabled"] = True
-            data_of(await gql(client, UPDATE_ENDPOINT, {"input": update}, token=token), "updateWebhookEndpoint")
+            data_of(
+                await gql(client, UPDATE_ENDPOINT, {"input": update}, token=token),
+                "updateWebhookEndpoint",
+            )
             later = await register(client)
             (got,) = await receiver.wait_for(1)
         assert got.event["data"]["id"] == later["user"]["id"]
@@ -244,8 +267,184 @@ class TestEventsOfEachChange:
                 await gql(client, CHANGE_PASSWORD, variables, token=payload["accessToken"]),
                 "changePassword",
             )
-            (changed,) = await receiver.wait_for(1, where=lambda got: got.type == "password.changed")
+            (changed,) = await receiver.wait_for(
+                1, where=lambda got: got.type == "password.changed"
+            )
             (revoked,) = await receiver.wait_for(1, where=lambda got: got.type == "session.revoked")
         assert changed.event["data"]["reset"] is False
         assert changed.event["data"]["id"] == payload["user"]["id"]
         assert revoked.event["data"]["reason"] == "credentials_changed"
+
+
+class TestOperations:
+    async def test_an_endpoint_failing_for_too_long_is_disabled_with_an_event(
+        self, database: SqlDatabase, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        settings = make_settings(
+            database.url,
+            **(
+                QUICK
+                | {
+                    # 0.1 s of nothing but failures, then two more failed retries.
+                    "webhook_disable_after_days": 0.1 / 86400,
+                    "webhook_retry_schedule": ["0.2s", "0.2s", "0.2s"],
+                }
+            ),
+        )
+        async with running_app(settings) as client, receiving(status=500) as receiver:
+            token = await subscribed(client, database, receiver, ["user.created"])
+            await register(client)
+            listed = await wait_for_endpoints(client, token, lambda found: not found[0]["enabled"])
+        (endpoint,) = listed
+        assert endpoint["failingSince"] is not None
+        attempts = len(receiver.received)
+        assert 2 <= attempts <= 4
+        (disabled,) = [
+            row
+            for row in database.rows("webhook_events")
+            if row["type"] == "webhook.endpoint_disabled"
+        ]
+        assert json.loads(disabled["data"])["id"] == endpoint["id"]
+        assert any("disabled" in record.getMessage() for record in caplog.records)
+
+    async def test_metrics_count_deliveries_by_outcome_and_show_the_queue(
+        self, database: SqlDatabase
+    ) -> None:
+        settings = make_settings(database.url, metrics_enabled=True, **QUICK)
+        async with running_app(settings) as client, receiving(answers=[500]) as receiver:
+            token = await subscribed(client, database, receiver, ["user.created"])
+            await register(client)
+            await wait_for_deliveries(
+                client, token, lambda found: bool(found) and found[0]["status"] == "SUCCEEDED"
+            )
+            page = (await client.get("/metrics")).text
+        assert 'gql_auth_webhook_deliveries_total{outcome="retrying"} 1.0' in page
+        assert 'gql_auth_webhook_deliveries_total{outcome="delivered"} 1.0' in page
+        assert "gql_auth_webhook_queue_depth 0.0" in page
+        assert "gql_auth_webhook_oldest_due_seconds 0.0" in page
+
+
+SET_ROLE = "mutation R($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { id } }"
+SET_ACTIVE = (
+    "mutation A($id: ID!, $on: Boolean!) { setUserActive(userId: $id, active: $on) { id } }"
+)
+UPDATE_PROFILE = """
+mutation U($input: UpdateProfileInput!) { updateProfile(input: $input) { username } }"""
+
+
+class TestWhatEachChangeSends:
+    """Each change, through the API, and the events a subscriber to everything receives."""
+
+    async def test_account_changes(self, client: httpx.AsyncClient, database: SqlDatabase) -> None:
+        async with receiving() as receiver:
+            admin = await subscribed(client, database, receiver)
+            alice = await register(client)
+            alice_id = alice["user"]["id"]
+            steps = [
+                (
+                    UPDATE_PROFILE,
+                    {"input": {"username": "alice_renamed", "currentPassword": STRONG_PASSWORD}},
+                    alice["accessToken"],
+                ),
+                (LOGOUT, {"token": alice["refreshToken"]}, None),
+                (SET_ROLE, {"id": alice_id, "role": "ADMIN"}, admin),
+                (SET_ACTIVE, {"id": alice_id, "on": False}, admin),
+                (SET_ACTIVE, {"id": alice_id, "on": True}, admin),
+            ]
+            for query, variables, token in steps:
+                assert not (await gql(client, query, variables, token=token)).get("errors")
+            await receiver.wait_for(1, where=lambda got: got.type == "user.activated")
+            await asyncio.sleep(0.3)  # two polls: nothing else is still on its way
+        of_alice = [got for got in receiver.received if got.event["data"].get("id") == alice_id]
+        seen = [(got.type, got.event["data"].get("reason")) for got in of_alice]
+        assert seen == [
+            ("user.created", None),
+            ("session.created", None),
+            ("user.updated", None),
+            ("session.revoked", "logout"),
+            ("user.role_changed", None),
+            ("user.deactivated", None),
+            ("user.activated", None),
+        ]
+        by_type = {got.type: got.event["data"] for got in of_alice}
+        assert by_type["user.updated"]["username"] == "alice_renamed"
+        assert by_type["user.role_changed"]["previousRole"] == "USER"
+        assert by_type["user.role_changed"]["role"] == "ADMIN"
+        assert by_type["user.deactivated"]["active"] is False
+        assert all(got.verified_by for got in receiver.received)
+
+    async def test_logout_all_revokes_each_session_once(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        async with receiving() as receiver:
+            await subscribed(client, database, receiver, ["session.revoked"])
+            alice = await register(client)
+            again = await login(client, alice["user"]["username"])
+            assert not (await gql(client, LOGOUT_ALL, token=again["accessToken"])).get("errors")
+            got = await receiver.wait_for(2)
+        assert {r.event["data"]["sessionId"] for r in got} == {
+            session_id_of(alice),
+            session_id_of(again),
+        }
+        assert {r.event["data"]["reason"] for r in got} == {"logout_all"}
+
+    async def test_organization_changes(
+        self, client: httpx.AsyncClient, database: SqlDatabase
+    ) -> None:
+        owner = await register(client)
+        member = await register(client)
+        async with receiving() as receiver:
+            await subscribed(
+                client,
+                database,
+                receiver,
+                [
+                    "organization.created",
+                    "organization.updated",
+                    "organization.deleted",
+                    "member.added",
+                    "member.updated",
+                    "member.removed",
+                ],
+            )
+            token = owner["accessToken"]
+            organization = await create_organization(client, token, name="Acme")
+            org_id = organization["id"]
+            await asyncio.to_thread(put_member, database, org_id, member["user"]["id"])
+            steps = [
+                (UPDATE_ORGANIZATION, {"input": {"organizationId": org_id, "name": "Acme Inc."}}),
+                (
+                    SET_MEMBER_ROLE,
+                    {
+                        "input": {
+                            "organizationId": org_id,
+                            "userId": member["user"]["id"],
+                            "role": "ADMIN",
+                        }
+                    },
+                ),
+                (REMOVE_MEMBER, {"org": org_id, "user": member["user"]["id"]}),
+                (DELETE_ORGANIZATION, {"id": org_id, "password": STRONG_PASSWORD}),
+            ]
+            for query, variables in steps:
+                body = await gql(client, query, variables, token=token)
+                assert not body.get("errors"), body
+            await receiver.wait_for(1, where=lambda got: got.type == "organization.deleted")
+        seen = [got.type for got in receiver.received]
+        assert seen == [
+            "organization.created",
+            "member.added",
+            "organization.updated",
+            "member.updated",
+            "member.removed",
+            "organization.deleted",
+        ]
+        added, updated, removed = (
+            receiver.of_type(t)[0].event["data"]
+            for t in ("member.added", "member.updated", "member.removed")
+        )
+        assert added["user"]["id"] == owner["user"]["id"] and added["role"] == "OWNER"
+        assert updated["user"]["id"] == member["user"]["id"]
+        assert (updated["role"], updated["previousRole"]) == ("ADMIN", "MEMBER")
+        assert removed["role"] == "ADMIN"
+        assert receiver.of_type("organization.updated")[0].event["data"]["name"] == "Acme Inc."

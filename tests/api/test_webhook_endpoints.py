@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from typing import Any
 
 import httpx
 import pytest
 
+from gql_auth.core.models import utcnow
+from gql_auth.settings import Settings
 from tests.support.api_keys import create_api_key
 from tests.support.helpers import (
     SqlDatabase,
@@ -32,7 +35,7 @@ from tests.support.webhooks import (
 URL = "https://hooks.example.com/gql-auth"
 
 
-def create(url: str, event_types: list[str] | None = None) -> dict[str, object]:
+def create(url: str, event_types: list[str] | None = None) -> dict[str, Any]:
     return {"input": {"url": url, "eventTypes": event_types or []}}
 
 
@@ -53,7 +56,9 @@ class TestCreate:
         (row,) = database.rows("webhook_endpoints")
         stored = str(dict(row))
         assert secret not in stored and secret.removeprefix("whsec_") not in stored
-        listed = data_of(await gql(client, ENDPOINTS, token=admin["accessToken"]), "webhookEndpoints")
+        listed = data_of(
+            await gql(client, ENDPOINTS, token=admin["accessToken"]), "webhookEndpoints"
+        )
         assert [endpoint["id"] for endpoint in listed] == [created["endpoint"]["id"]]
         assert secret not in str(listed)
 
@@ -62,7 +67,9 @@ class TestCreate:
     ) -> None:
         admin = await register_admin(client, database)
 
-        types = data_of(await gql(client, EVENT_TYPES, token=admin["accessToken"]), "webhookEventTypes")
+        types = data_of(
+            await gql(client, EVENT_TYPES, token=admin["accessToken"]), "webhookEventTypes"
+        )
 
         assert {
             "user.created",
@@ -86,7 +93,10 @@ class TestCreate:
         admin = await register_admin(client, database)
 
         body = await gql(
-            client, CREATE_ENDPOINT, create(URL, ["user.created", "user.nope"]), token=admin["accessToken"]
+            client,
+            CREATE_ENDPOINT,
+            create(URL, ["user.created", "user.nope"]),
+            token=admin["accessToken"],
         )
 
         assert_error(body, "BAD_USER_INPUT", field="eventTypes", reason="UNKNOWN_EVENT_TYPE")
@@ -115,9 +125,7 @@ class TestCreate:
         assert_error(body, "BAD_USER_INPUT", field="url", reason=reason)
         assert database.count("webhook_endpoints") == 0
 
-    async def test_the_cap_holds_against_parallel_creations(
-        self, database: SqlDatabase
-    ) -> None:
+    async def test_the_cap_holds_against_parallel_creations(self, database: SqlDatabase) -> None:
         settings = make_settings(database.url, webhook_max_endpoints=2)
         async with running_app(settings) as client:
             admin = await register_admin(client, database)
@@ -141,7 +149,7 @@ class TestPrivateAddresses:
     """WEBHOOK_ALLOW_PRIVATE_URLS=false, as production has it by default."""
 
     @pytest.fixture
-    def settings(self, database: SqlDatabase):  # type: ignore[no-untyped-def]
+    def settings(self, database: SqlDatabase) -> Settings:
         return make_settings(database.url, webhook_allow_private_urls=False)
 
     @pytest.mark.parametrize(
@@ -183,7 +191,10 @@ class TestPrivateAddresses:
         admin = await register_admin(client, database)
 
         body = await gql(
-            client, CREATE_ENDPOINT, create("http://hooks.example.com/x"), token=admin["accessToken"]
+            client,
+            CREATE_ENDPOINT,
+            create("http://hooks.example.com/x"),
+            token=admin["accessToken"],
         )
 
         assert_error(body, "BAD_USER_INPUT", field="url", reason="NOT_HTTPS")
@@ -223,16 +234,12 @@ def _insert_endpoint(database: SqlDatabase, url: str) -> list[int]:
     with database.engine.begin() as connection:
         result = connection.execute(
             table.insert().values(
-                slot=0, url=url, event_types="", enabled=True, secret="v1:x", created_at=_now()
+                slot=0, url=url, event_types="", enabled=True, secret="v1:x", created_at=utcnow()
             )
         )
-        return [int(result.inserted_primary_key[0])]
-
-
-def _now():  # type: ignore[no-untyped-def]
-    from gql_auth.core.models import utcnow
-
-    return utcnow()
+        key = result.inserted_primary_key
+        assert key is not None
+        return [int(key[0])]
 
 
 class TestWhoMayManage:
@@ -272,7 +279,12 @@ class TestChange:
             await gql(
                 client,
                 UPDATE_ENDPOINT,
-                {"input": {"id": endpoint_id, "eventTypes": ["session.revoked", "session.created"]}},
+                {
+                    "input": {
+                        "id": endpoint_id,
+                        "eventTypes": ["session.revoked", "session.created"],
+                    }
+                },
                 token=admin["accessToken"],
             ),
             "updateWebhookEndpoint",
@@ -287,11 +299,12 @@ class TestChange:
     ) -> None:
         admin = await register_admin(client, database)
 
-        for query, variables in [
+        attempts: list[tuple[str, dict[str, Any]]] = [
             (UPDATE_ENDPOINT, {"input": {"id": "999", "enabled": False}}),
             (ROTATE_SECRET, {"id": "999"}),
             (ROTATE_SECRET, {"id": "not-a-number"}),
-        ]:
+        ]
+        for query, variables in attempts:
             body = await gql(client, query, variables, token=admin["accessToken"])
             assert_error(body, "BAD_USER_INPUT", field="id", reason="NOT_FOUND")
 

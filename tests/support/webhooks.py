@@ -168,7 +168,23 @@ async def create_endpoint(
 
 
 async def endpoints(client: httpx.AsyncClient, token: str) -> list[dict[str, Any]]:
-    listed: list[dict[str, Any]] = data_of(await gql(client, ENDPOINTS, token=token), "webhookEndpoints")
+    listed: list[dict[str, Any]] = data_of(
+        await gql(client, ENDPOINTS, token=token), "webhookEndpoints"
+    )
+    return listed
+
+
+async def wait_for_endpoints(
+    client: httpx.AsyncClient,
+    token: str,
+    done: Callable[[list[dict[str, Any]]], bool],
+    *,
+    timeout: float = 15.0,
+) -> list[dict[str, Any]]:
+    """Polls webhookEndpoints until `done` holds."""
+    async with asyncio.timeout(timeout):
+        while not done(listed := await endpoints(client, token)):
+            await asyncio.sleep(0.05)
     return listed
 
 

@@ -10,8 +10,8 @@ import pytest
 from gql_auth.core.errors import SecondFactorMethod, SecondFactorRequired, SettingsError
 from gql_auth.factors import factors, recovery_codes, totp
 from gql_auth.factors.totp_box import TOTP_INFO, totp_box
-from gql_auth.security.secret_box import SecretBox, SecretUnreadable, derive_key
 from gql_auth.graphql.engine.errors import wire_extensions
+from gql_auth.security.secret_box import SecretBox, SecretUnreadable, derive_key
 from gql_auth.sessions import amr
 from gql_auth.settings import load_settings
 from tests.support.helpers import make_settings
