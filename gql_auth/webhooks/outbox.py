@@ -136,4 +136,4 @@ async def types_of(db: AsyncSession, event_ids: set[str]) -> dict[str, str]:
     rows = await db.execute(
         select(WebhookEvent.id, WebhookEvent.type).where(WebhookEvent.id.in_(event_ids))
     )
-    return dict(rows.tuples().all())
+    return {row.id: row.type for row in rows}

@@ -82,7 +82,7 @@ async def claim_due(db: AsyncSession, *, limit: int, lease: timedelta) -> list[C
     return [_claimed(delivery, event, endpoint, token, now) for delivery, event, endpoint in rows]
 
 
-def _due(now: datetime) -> Select[tuple[int]]:
+def _due(now: datetime) -> Select[int]:
     enabled = select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
     return select(WebhookDelivery.id).where(
         WebhookDelivery.status == _PENDING,
