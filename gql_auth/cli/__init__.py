@@ -69,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=_export_schema)
 
     prune = commands.add_parser(
-        "prune", help="delete expired sessions and old security events (run it daily)"
+        "prune",
+        help="delete what expired or aged out: sessions, security events, invitations, API "
+        "keys, webhook events (run it daily)",
     )
     prune.set_defaults(handler=_prune)
 

@@ -44,7 +44,6 @@ class SessionEnd(StrEnum):
     SESSION_LIMIT = "session_limit"
     CREDENTIALS_CHANGED = "credentials_changed"
     ACCOUNT_DEACTIVATED = "account_deactivated"
-    REVOKED = "revoked"
 
 
 class Named(Protocol):
@@ -100,7 +99,9 @@ CATALOGUE: dict[EventType, Documented] = {
         _ALICE_NOW | {"emailVerified": False},
     ),
     EventType.USER_UPDATED: Documented(
-        "A profile changed: the username, or the e-mail address once confirmed.", _ALICE_NOW
+        "A profile changed: the username; the e-mail address once its link is followed "
+        "(a first verification too: `emailVerified` turns true).",
+        _ALICE_NOW,
     ),
     EventType.USER_ROLE_CHANGED: Documented(
         "An ADMIN (or the CLI) changed the user's global role.",

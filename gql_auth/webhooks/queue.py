@@ -36,7 +36,8 @@ class Claimed:
     attempt: int
     endpoint_id: int
     url: str
-    sealed_secrets: tuple[str, ...]  # the current one first; the previous while it lasts
+    sealed_secret: str
+    sealed_previous_secret: str | None  # while a rotation keeps it signing
     message: Message
 
 
@@ -98,17 +99,16 @@ def _claimed(
     token: str,
     now: datetime,
 ) -> Claimed:
-    sealed = [endpoint.secret]
     until = endpoint.previous_secret_until
-    if endpoint.previous_secret is not None and until is not None and until > now:
-        sealed.append(endpoint.previous_secret)
+    previous = endpoint.previous_secret if until is not None and until > now else None
     return Claimed(
         delivery_id=delivery.id,
         claim=token,
         attempt=delivery.attempt,
         endpoint_id=endpoint.id,
         url=endpoint.url,
-        sealed_secrets=tuple(sealed),
+        sealed_secret=endpoint.secret,
+        sealed_previous_secret=previous,
         message=Message(
             event_id=event.id,
             event_type=event.type,
@@ -197,6 +197,16 @@ async def _note_failure(
                 "failingSince": endpoint.failing_since.isoformat().replace("+00:00", "Z"),
             },
         )
+
+
+async def reseal(db: AsyncSession, *, endpoint_id: int, sealed: str, resealed: str) -> None:
+    """Stores a secret sealed again under the current SECRET_KEY, unless it changed meanwhile."""
+    await db.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.secret == sealed)
+        .values(secret=resealed)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def backlog(db: AsyncSession) -> Backlog:

@@ -59,6 +59,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
+        self._closing = False
         self._client = sender.new_client(concurrency=self._slots, timeout=self._timeout)
 
     def start(self) -> None:
@@ -69,7 +70,10 @@ class DeliveryWorker:
         self._wake.set()
 
     async def aclose(self) -> None:
+        self._closing = True
         if self._runner is not None:
+            # A driver may turn the cancellation of a connect into its own error; the
+            # flag ends the loop then.
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
@@ -82,10 +86,19 @@ class DeliveryWorker:
         await self._client.aclose()
 
     async def _run(self) -> None:
-        while True:
+        failures = 0  # claims in a row that failed: the database may be away
+        while not self._closing:
             self._wake.clear()
             free = self._slots - len(self._in_flight)
-            claimed = await self._claim(free) if free > 0 else []
+            try:
+                claimed = await self._claim(free) if free > 0 else []
+            except Exception:
+                failures += 1
+                if failures == 1 or failures % 60 == 0:  # not a traceback every poll
+                    logger.exception("webhooks: could not claim due deliveries")
+                await asyncio.sleep(self._poll * min(2**failures, 30))
+                continue
+            failures = 0
             for item in claimed:
                 task = asyncio.create_task(self._deliver(item))
                 self._in_flight.add(task)
@@ -101,25 +114,17 @@ class DeliveryWorker:
         self._wake.set()  # a slot is free, and a retry due at once may have been queued
 
     async def _claim(self, limit: int) -> list[Claimed]:
-        try:
-            async with self._sessions() as db:
-                if not await queue.any_due(db):
-                    return []
-            return await self._transaction(
-                lambda db: queue.claim_due(db, limit=limit, lease=self._lease)
-            )
-        except Exception:  # the database may be away for a while: poll again later
-            logger.exception("webhooks: could not claim due deliveries")
-            return []
+        async with self._sessions() as db:
+            if not await queue.any_due(db):
+                return []
+        return await self._transaction(
+            lambda db: queue.claim_due(db, limit=limit, lease=self._lease)
+        )
 
     async def _deliver(self, claimed: Claimed) -> None:
         started = time.monotonic()
-        try:
-            secrets = [
-                self._box.open(sealed, context=sealing_context(claimed.endpoint_id)).plaintext
-                for sealed in claimed.sealed_secrets
-            ]
-        except SecretUnreadable:
+        secrets = await self._secrets(claimed)
+        if secrets is None:
             outcome = Outcome(False, None, "signing secret unreadable (SECRET_KEY changed?)")
         else:
             outcome = await sender.attempt(
@@ -144,6 +149,39 @@ class DeliveryWorker:
             logger.exception("webhooks: could not record delivery %s", claimed.delivery_id)
             return
         self._log(claimed, outcome, seconds=time.monotonic() - started, kept=kept)
+
+    async def _secrets(self, claimed: Claimed) -> list[str] | None:
+        """The secrets to sign with; None when the current one no longer opens.
+
+        A secret sealed under SECRET_KEY_PREVIOUS is sealed again under the new key,
+        so retiring the old key later loses nothing. A previous secret that no longer
+        opens is left out: the current one still signs.
+        """
+        context = sealing_context(claimed.endpoint_id)
+        try:
+            current = self._box.open(claimed.sealed_secret, context=context)
+        except SecretUnreadable:
+            return None
+        if current.stale:
+            resealed = self._box.seal(current.plaintext, context=context)
+            try:
+                await self._transaction(
+                    lambda db: queue.reseal(
+                        db,
+                        endpoint_id=claimed.endpoint_id,
+                        sealed=claimed.sealed_secret,
+                        resealed=resealed,
+                    )
+                )
+            except Exception:  # tried again at the next delivery
+                logger.exception("webhooks: could not reseal endpoint %s", claimed.endpoint_id)
+        secrets = [current.plaintext]
+        if claimed.sealed_previous_secret is not None:
+            with contextlib.suppress(SecretUnreadable):
+                secrets.append(
+                    self._box.open(claimed.sealed_previous_secret, context=context).plaintext
+                )
+        return secrets
 
     def _log(self, claimed: Claimed, outcome: Outcome, *, seconds: float, kept: bool) -> None:
         last = claimed.attempt > len(self._retry_waits)

@@ -452,3 +452,32 @@ class TestWhatEachChangeSends:
         assert (updated["role"], updated["previousRole"]) == ("ADMIN", "MEMBER")
         assert removed["role"] == "ADMIN"
         assert receiver.of_type("organization.updated")[0].event["data"]["name"] == "Acme Inc."
+
+
+class TestSecretKeyRotation:
+    async def test_a_secret_sealed_under_the_previous_key_signs_and_is_sealed_again(
+        self, database: SqlDatabase
+    ) -> None:
+        old_key, new_key = "o" * 40, "n" * 40
+        async with receiving() as receiver:
+            async with running_app(
+                make_settings(database.url, secret_key=old_key, **QUICK)
+            ) as client:
+                await subscribed(client, database, receiver, ["user.created"])
+            (before,) = database.rows("webhook_endpoints")
+            rotated = make_settings(
+                database.url, secret_key=new_key, secret_key_previous=old_key, **QUICK
+            )
+            async with running_app(rotated) as client:
+                await register(client)
+                (first,) = await receiver.wait_for(1)
+            (after,) = database.rows("webhook_endpoints")
+            # SECRET_KEY_PREVIOUS retired: the secret was sealed again under the new key.
+            async with running_app(
+                make_settings(database.url, secret_key=new_key, **QUICK)
+            ) as client:
+                await register(client)
+                second = (await receiver.wait_for(2))[1]
+        assert first.verified_by == receiver.secrets
+        assert second.verified_by == receiver.secrets
+        assert after["secret"] != before["secret"]
