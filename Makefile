@@ -31,7 +31,7 @@ help:
 	@echo "make schema   write schema.graphql from the code"
 	@echo "make docs     serve the documentation site on http://$(HOST):$(DOCS_PORT) (reloads on edits)"
 	@echo "make docs-build  check the generated reference pages and build the site strictly into site/"
-	@echo "make docs-reference  write docs/reference/ (settings, errors, CLI, GraphQL) from the code"
+	@echo "make docs-reference  write docs/reference/ (settings, errors, CLI, GraphQL, webhook events) from the code"
 	@echo "make bench    load-test gql-auth vs REST, fastapi-users and a bare ASGI app (~3 min; not part of test)"
 	@echo "make graphiql-assets  re-copy the pinned GraphiQL/React browser builds into gql_auth/web/graphiql/static"
 	@echo "make codegen  regenerate the Apollo example's typed documents after schema.graphql changes"

@@ -4,6 +4,7 @@ docs/reference/settings.md  from the Settings model (names, defaults, descriptio
 docs/reference/errors.md    from the error table of the GraphQL edge
 docs/reference/cli.md       from the `gql-auth` argument parser
 docs/reference/graphql.md   from schema.graphql
+docs/reference/webhook-events.md  from the webhook event catalogue and the delivery's format
 
     python scripts/reference_docs.py          # write the pages (make docs-reference)
     python scripts/reference_docs.py --check  # exit 1 naming each page that differs
@@ -15,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import re
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -47,6 +50,10 @@ from gql_auth.cli import _parser as cli_parser
 from gql_auth.core.errors import DomainError, InvalidInput, Reason
 from gql_auth.graphql.engine.errors import CLIENT_CODES, FIELDS, code_of
 from gql_auth.settings import Settings
+from gql_auth.webhooks.endpoints import ROTATION_OVERLAP
+from gql_auth.webhooks.events import CATALOGUE, EventType
+from gql_auth.webhooks.sender import USER_AGENT, Message, body_of
+from gql_auth.webhooks.signing import signature_header
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_DIR = ROOT / "docs" / "reference"
@@ -481,6 +488,124 @@ def _enum_values(definition: EnumTypeDefinitionNode) -> list[str]:
     return [*lines, ""]
 
 
+# --- webhook events ------------------------------------------------------------------
+
+# A delivery as the sender makes it, signed with a published secret: nobody's, for testing
+# a receiver's verification by hand (standard libraries also refuse it for its age).
+EXAMPLE_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105 - published, nobody's
+EXAMPLE_EVENT_ID = "msg_2KWPBgLlAfxdpx2AI54pPJ85"
+EXAMPLE_AT = datetime(2026, 12, 7, 9, 30, 0, 123000, tzinfo=UTC)
+EXAMPLE_SIGNED_AT = datetime(2026, 12, 7, 9, 30, 1, tzinfo=UTC)
+
+
+def _anchor(event_type: EventType) -> str:
+    return event_type.value.replace(".", "-")
+
+
+def _example_request() -> list[str]:
+    example = EventType.USER_CREATED
+    body = body_of(
+        Message(
+            event_id=EXAMPLE_EVENT_ID,
+            event_type=example.value,
+            occurred_at=EXAMPLE_AT,
+            data=json.dumps(CATALOGUE[example].example),
+        )
+    )
+    signature = signature_header(
+        [EXAMPLE_SECRET], event_id=EXAMPLE_EVENT_ID, at=EXAMPLE_SIGNED_AT, body=body
+    )
+    return [
+        "```http",
+        "POST /hooks/gql-auth HTTP/1.1",
+        "host: app.example.com",
+        "content-type: application/json",
+        f"user-agent: {USER_AGENT}",
+        f"webhook-id: {EXAMPLE_EVENT_ID}",
+        f"webhook-timestamp: {int(EXAMPLE_SIGNED_AT.timestamp())}",
+        f"webhook-signature: {signature}",
+        "",
+        body.decode(),
+        "```",
+    ]
+
+
+def webhook_events_page() -> str:
+    overlap_hours = int(ROTATION_OVERLAP.total_seconds() // 3600)
+    lines = [
+        _banner("gql_auth.webhooks (the event catalogue and the sender)"),
+        "# Webhook events",
+        "",
+        "Every event a webhook endpoint may receive, and the request that carries it. The",
+        "[webhooks guide](../guides/webhooks.md) says how to create an endpoint, verify",
+        "deliveries, and what retries and idempotency mean for a receiver.",
+        "",
+        "## The request",
+        "",
+        "Each delivery is one `POST` to the endpoint's URL, as the",
+        "[Standard Webhooks](https://www.standardwebhooks.com/) specification describes:",
+        "",
+        "| header | value |",
+        "|---|---|",
+        "| `content-type` | `application/json` |",
+        f"| `user-agent` | `{USER_AGENT}` |",
+        "| `webhook-id` | the event's id (`msg_` and random characters): the same on every "
+        "retry and redelivery of the event, so receivers deduplicate by it |",
+        "| `webhook-timestamp` | when this attempt was signed, in Unix seconds: new on "
+        "each attempt |",
+        "| `webhook-signature` | `v1,` and the standard base64 of the HMAC-SHA256 of "
+        "`{webhook-id}.{webhook-timestamp}.{body}` under the endpoint's secret (the bytes "
+        "after `whsec_`, base64-decoded). For "
+        f"{overlap_hours} hours after `rotateWebhookSecret`, two, space-separated: the new "
+        "secret's first |",
+        "",
+        "The body is a JSON object, the same bytes on every attempt:",
+        "",
+        "| field | value |",
+        "|---|---|",
+        "| `type` | the event type, one of those below |",
+        "| `timestamp` | when the event happened (RFC 3339, UTC, milliseconds): order events "
+        "of one user by it, since deliveries may arrive out of order |",
+        "| `data` | what the event is about, as below: the user's or organization's public "
+        "identity, never a password, token, key or secret |",
+        "",
+        "An example, signed with the secret",
+        f"`{EXAMPLE_SECRET}` (nobody's: for testing a receiver's",
+        "verification by hand; libraries also refuse it as too old):",
+        "",
+        *_example_request(),
+        "",
+        "Any `2xx` answer delivers the event; anything else, or no answer within",
+        "`WEBHOOK_TIMEOUT_SECONDS`, is retried on `WEBHOOK_RETRY_SCHEDULE`.",
+        "",
+        "## Event types",
+        "",
+        "`webhookEventTypes` lists them; an endpoint's `eventTypes` picks some (empty: every",
+        "type). A receiver should ignore types it does not know: new ones may be added.",
+        "",
+        "| type | sent when |",
+        "|---|---|",
+    ]
+    for event_type, documented in CATALOGUE.items():
+        lines.append(
+            f"| [`{event_type.value}`](#{_anchor(event_type)}) | {_cell(documented.when)} |"
+        )
+    lines.append("")
+    for event_type, documented in CATALOGUE.items():
+        example = json.dumps(documented.example, indent=2, ensure_ascii=False)
+        lines += [
+            f"### `{event_type.value}` {{#{_anchor(event_type)}}}",
+            "",
+            documented.when,
+            "",
+            "```json",
+            example,
+            "```",
+            "",
+        ]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
 # --- the pages -----------------------------------------------------------------------
 
 
@@ -491,6 +616,7 @@ def pages() -> dict[Path, str]:
         REFERENCE_DIR / "errors.md": errors_page(),
         REFERENCE_DIR / "cli.md": cli_page(),
         REFERENCE_DIR / "graphql.md": graphql_page(SCHEMA_FILE.read_text()),
+        REFERENCE_DIR / "webhook-events.md": webhook_events_page(),
     }
 
 

@@ -58,3 +58,14 @@ def test_the_graphql_page_shows_who_may_call_each_root_field(reference_docs: Mod
     assert "### `me` {#query-me}\n\nThe signed-in user." in page
     assert "- **Who:** `@isAuthenticated` `@hasRole(role: ADMIN)`" in page
     assert "### `register` {#mutation-register}" in page
+
+
+def test_the_webhook_events_page_has_a_section_and_an_example_per_event_type(
+    reference_docs: ModuleType,
+) -> None:
+    page = reference_docs.webhook_events_page()
+    for event_type in reference_docs.EventType:
+        anchor = event_type.value.replace(".", "-")
+        assert f"### `{event_type.value}` {{#{anchor}}}" in page, event_type
+        assert f"| [`{event_type.value}`](#{anchor}) |" in page, event_type
+    assert '{"type":"user.created","timestamp":"2026-12-07T09:30:00.123Z","data":{' in page
