@@ -71,12 +71,15 @@ class DeliveryWorker:
 
     async def aclose(self) -> None:
         self._closing = True
+        self._wake.set()
         if self._runner is not None:
-            # A driver may turn the cancellation of a connect into its own error; the
-            # flag ends the loop then.
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
+            # The loop ends at its next turn, leaving no statement half-run; one stuck
+            # (a database away) is cancelled. A driver may turn that cancellation into
+            # its own error: the flag ends the loop then.
+            _, running = await asyncio.wait([self._runner], timeout=_GRACE_SECONDS)
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
         if self._in_flight:
             # Attempts cut short here run again when their lease ends: at least once.
             _, unfinished = await asyncio.wait(self._in_flight, timeout=_GRACE_SECONDS)

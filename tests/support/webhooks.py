@@ -196,9 +196,8 @@ async def wait_for_deliveries(
     timeout: float = 15.0,
 ) -> list[dict[str, Any]]:
     """Polls the first endpoint's deliveries (newest first) until `done` holds."""
-    async with asyncio.timeout(timeout):
-        while True:
-            deliveries: list[dict[str, Any]] = (await endpoints(client, token))[0]["deliveries"]
-            if done(deliveries):
-                return deliveries
-            await asyncio.sleep(0.05)
+    listed = await wait_for_endpoints(
+        client, token, lambda found: done(found[0]["deliveries"]), timeout=timeout
+    )
+    deliveries: list[dict[str, Any]] = listed[0]["deliveries"]
+    return deliveries
