@@ -156,6 +156,9 @@ def build_services(settings: ServiceSettings) -> Services:
             mailer=mailer,
         ),
         webhooks=DeliveryWorker(
-            sessions=session_factory, settings=settings, box=secret_box(settings), metrics=metrics
+            engine=create_engine(settings),
+            settings=settings,
+            box=secret_box(settings),
+            metrics=metrics,
         ),
     )

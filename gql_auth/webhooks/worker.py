@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from gql_auth.core.database import is_transient_conflict
+from gql_auth.core.database import create_session_factory, is_transient_conflict
 from gql_auth.observability.metrics import Metrics
 from gql_auth.security.secret_box import SecretBox, SecretUnreadable
 from gql_auth.webhooks import queue, sender
@@ -40,12 +40,14 @@ class DeliveryWorker:
     def __init__(
         self,
         *,
-        sessions: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         settings: WebhookSettings,
         box: SecretBox,
         metrics: Metrics | None,
     ) -> None:
-        self._sessions = sessions
+        # Its own pool: deliveries never hold a connection a request is waiting for.
+        self._engine = engine
+        self._sessions = create_session_factory(engine)
         self._box = box
         self._metrics = metrics
         self._slots = settings.webhook_concurrency
@@ -87,6 +89,7 @@ class DeliveryWorker:
                 task.cancel()
             await asyncio.gather(*unfinished, return_exceptions=True)
         await self._client.aclose()
+        await self._engine.dispose()
 
     async def _run(self) -> None:
         failures = 0  # claims in a row that failed: the database may be away

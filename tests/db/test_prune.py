@@ -95,6 +95,7 @@ class TestPrune:
             "expired states": 0,
             "expired invitations": 0,
             "API keys": 0,
+            "webhook events": 0,
         }
         assert "older than 90 days" in result.stdout
         remaining = {row["session_id"] for row in database.rows("retired_refresh_tokens")}
@@ -138,6 +139,7 @@ class TestPrune:
             "expired states": 0,
             "expired invitations": 0,
             "API keys": 0,
+            "webhook events": 0,
         }
 
     async def test_mfa_tokens_of_unfinished_sign_ins_go_once_expired(
