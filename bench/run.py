@@ -1,8 +1,10 @@
 """`make bench`: every target under uvicorn on a free localhost port, one load generator, one table.
 
 Targets (see docs/performance.md): ceiling, tutorial, rest, fastapi-users, me
-(1 and 2 workers; with an API key, `me key`; with an active organization,
-`me org`; then `me again`, the control for drift over those rows), login next
+(1 and 2 workers; while the webhook worker delivers a backlog to a slow
+receiver, `me during deliveries`; with an API key, `me key`; with an active
+organization, `me org`; then `me again`, the control for drift over those
+rows), login next
 to the machine's argon2 limit, and storm (`me`
 latency at low concurrency, idle and while sign-ins saturate the hashing
 pool); then CPU per request, in-process (bench/cpu_per_request.py). SQLite
@@ -24,12 +26,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +66,20 @@ CREATE_API_KEY_QUERY = (
 )
 # Issue 25: `me` sent with an API key holding profile:read within 10 % of `me` with a token.
 ME_KEY_AT_LEAST = 0.9
+CREATE_WEBHOOK_QUERY = (
+    "mutation CreateHook($input: CreateWebhookEndpointInput!) "
+    "{ createWebhookEndpoint(input: $input) { endpoint { id } } }"
+)
+WEBHOOK_EVENT_QUERY = "{ webhookEndpoints { id deliveries(first: 1) { eventId } } }"
+REDELIVER_QUERY = "mutation Again($e: String!) { redeliverWebhookEvent(eventId: $e) }"
+DELETE_WEBHOOK_QUERY = "mutation DeleteHook($id: ID!) { deleteWebhookEndpoint(id: $id) }"
+# Issue 26: a slow receiver must not slow `me`. The receiver answers 200 after this long
+# (WEBHOOK_TIMEOUT_SECONDS is 10), and this many deliveries are queued before the row: at
+# WEBHOOK_CONCURRENCY (8) attempts per RECEIVER_SECONDS that is 50 s of work, far longer
+# than the row, so every slot is busy throughout it.
+RECEIVER_SECONDS = 2.0
+WEBHOOK_BACKLOG = 200
+ME_DELIVERIES_AT_LEAST = 0.9
 
 
 @dataclass(frozen=True)
@@ -223,10 +241,12 @@ class Bench:
         body: str = "",
         token: str = "",
         settle: float = 0.0,
+        marks: list[float] | None = None,
     ) -> tuple[float, float, float, int]:
         """Successful requests/s, p50 ms, p99 ms, errors; after a warm-up that is thrown away.
 
         `settle`: seconds to let what the warm-up left in flight finish first.
+        `marks`: gets the monotonic times the measured part started and ended.
         """
         self.finish_load(
             self.start_load(
@@ -234,6 +254,8 @@ class Bench:
             )
         )
         time.sleep(settle)
+        if marks is not None:
+            marks.append(time.monotonic())
         stats = self.finish_load(
             self.start_load(
                 url,
@@ -243,6 +265,8 @@ class Bench:
                 token=token,
             )
         )
+        if marks is not None:
+            marks.append(time.monotonic())
         return summarize(stats)
 
     def record(
@@ -269,18 +293,21 @@ class Bench:
         result = (float(stats["verifies_per_s"]), stats["p50_ms"], stats["p99_ms"], 0)
         self.record("-", "argon2 limit", result, f"verifies/s on {threads} threads")
 
-    def backend(self, backend: str, gql_url: str, fu_url: str) -> None:
-        env = server_env({"DATABASE_URL": gql_url, "BENCH_FU_DATABASE_URL": fu_url})
-        migrate = subprocess.run(  # noqa: S603
-            [str(BIN / "gql-auth"), "migrate"],
+    def cli(self, env: dict[str, str], *arguments: str) -> None:
+        answer = subprocess.run(  # noqa: S603
+            [str(BIN / "gql-auth"), *arguments],
             env=env,
             cwd=self.logs,
             capture_output=True,
             text=True,
             check=False,
         )
-        if migrate.returncode != 0:
-            raise RuntimeError(f"gql-auth migrate failed: {migrate.stderr[-2000:]}")
+        if answer.returncode != 0:
+            raise RuntimeError(f"gql-auth {arguments[0]} failed: {answer.stderr[-2000:]}")
+
+    def backend(self, backend: str, gql_url: str, fu_url: str) -> None:
+        env = server_env({"DATABASE_URL": gql_url, "BENCH_FU_DATABASE_URL": fu_url})
+        self.cli(env, "migrate")
         username, password = f"bench{secrets.token_hex(4)}", secrets.token_urlsafe(18)
         # Sign-ins get an account of their own: each opens a session, and past
         # MAX_SESSIONS_PER_USER the oldest is revoked, which would end `me`'s.
@@ -299,6 +326,7 @@ class Bench:
                 self.measure(url, connections=options.connections, body=ME_QUERY, token=token),
                 "1 worker",
             )
+            self.me_during_deliveries(backend, url, env, token, password, me)
             self.me_again(backend, "me key", url, key, me, "API key")
             self.me_again(backend, "me org", url, org_token, me, "active organization")
             # The control: `me` once more after both, so drift over the rows shows as such.
@@ -339,6 +367,50 @@ class Bench:
         )
         return self.record(backend, target, result, f"1 worker, {what}, x{result[0] / me.rps:.2f}")
 
+    def me_during_deliveries(
+        self, backend: str, url: str, env: dict[str, str], token: str, password: str, me: Row
+    ) -> Row:
+        """`me` while the server's webhook worker keeps every slot busy on a slow receiver.
+
+        An ADMIN (registered, then promoted with `gql-auth set-role`) adds an endpoint
+        pointing at SlowReceiver, signs in once so that one event is queued for it, and
+        redelivers that event WEBHOOK_BACKLOG times. Afterwards the endpoint is deleted
+        with what is still queued, and the row waits for the attempts in flight to end,
+        so the rows after it measure a quiet worker again.
+        """
+        admin = f"hooks{secrets.token_hex(4)}"
+        admin_token = register(url, admin, password)
+        self.cli(env, "set-role", admin, "admin")
+        with SlowReceiver(RECEIVER_SECONDS) as receiver:
+            created = graphql(
+                url, CREATE_WEBHOOK_QUERY, {"input": {"url": receiver.url}}, admin_token
+            )
+            endpoint = created["createWebhookEndpoint"]["endpoint"]["id"]
+            marks: list[float] = []
+            try:
+                graphql(url, LOGIN_QUERY, {"u": admin, "p": password})  # session.created
+                event_id = queued_event(url, admin_token, endpoint)
+                for _ in range(WEBHOOK_BACKLOG):
+                    graphql(url, REDELIVER_QUERY, {"e": event_id}, admin_token)
+                result = self.measure(
+                    url,
+                    connections=self.options.connections,
+                    body=ME_QUERY,
+                    token=token,
+                    marks=marks,
+                )
+            finally:
+                graphql(url, DELETE_WEBHOOK_QUERY, {"id": endpoint}, admin_token)
+                receiver.wait_idle(timeout=RECEIVER_SECONDS + 10)
+            attempts, in_flight = receiver.during(*marks)
+        if attempts == 0:
+            raise RuntimeError("me during deliveries: no delivery reached the receiver")
+        note = (
+            f"1 worker, {attempts} attempts to a {RECEIVER_SECONDS:g} s receiver, "
+            f"{in_flight:.1f} open at once, x{result[0] / me.rps:.2f}"
+        )
+        return self.record(backend, "me during deliveries", result, note)
+
     def storm(self, backend: str, url: str, token: str, login: str) -> None:
         options = self.options
         idle = self.measure(url, connections=options.storm_connections, body=ME_QUERY, token=token)
@@ -376,6 +448,76 @@ class Bench:
                 token=token,
             )
         self.record(backend, "fastapi-users", result, "GET /users/me")
+
+
+class SlowReceiver:
+    """A webhook endpoint on 127.0.0.1 that answers 200 `delay` seconds after each POST.
+
+    Threads in this process; it keeps when each attempt arrived and was answered, so
+    a row can say how many attempts it overlapped and how many were in flight on average.
+    """
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.spans: list[list[float]] = []  # [arrived, answered]; inf while in flight
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                span = [time.monotonic(), float("inf")]
+                with receiver.lock:
+                    receiver.spans.append(span)
+                try:
+                    self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                    time.sleep(receiver.delay)
+                    self.send_response(200)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                finally:
+                    with receiver.lock:
+                        span[1] = time.monotonic()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> SlowReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def during(self, start: float, end: float) -> tuple[int, float]:
+        """Attempts that arrived between `start` and `end`; the average number in flight."""
+        with self.lock:
+            spans = [(arrived, min(answered, end)) for arrived, answered in self.spans]
+        arrived = sum(start <= span[0] < end for span in spans)
+        busy = sum(max(0.0, answered - max(came, start)) for came, answered in spans)
+        return arrived, busy / (end - start)
+
+    def wait_idle(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if all(answered != float("inf") for _, answered in self.spans):
+                    return
+            time.sleep(0.1)
+
+
+def queued_event(url: str, token: str, endpoint: str) -> str:
+    """The id of the event most recently queued for the endpoint."""
+    found = graphql(url, WEBHOOK_EVENT_QUERY, {}, token)["webhookEndpoints"]
+    deliveries = next(item["deliveries"] for item in found if item["id"] == endpoint)
+    if not deliveries:
+        raise RuntimeError("no webhook event was queued for the bench endpoint")
+    return str(deliveries[0]["eventId"])
 
 
 def summarize(stats: dict[str, int]) -> tuple[float, float, float, int]:
@@ -450,6 +592,9 @@ def server_env(extra: dict[str, str]) -> dict[str, str]:
             # ...and `me key` sends thousands of requests a second with one key. It is
             # still counted on every request (the cost measured), never refused.
             "RATE_LIMIT_API_KEY": "100000000/minute",
+            # `me during deliveries` delivers to a receiver on 127.0.0.1 over plain http,
+            # which production refuses by default.
+            "WEBHOOK_ALLOW_PRIVATE_URLS": "true",
         }
         | extra
     )
@@ -457,13 +602,13 @@ def server_env(extra: dict[str, str]) -> dict[str, str]:
 
 def format_row(row: Row) -> str:
     return (
-        f"{row.backend:<8} {row.target:<14} {row.rps:>9.1f} {row.p50_ms:>9.2f} "
+        f"{row.backend:<8} {row.target:<20} {row.rps:>9.1f} {row.p50_ms:>9.2f} "
         f"{row.p99_ms:>9.2f} {row.errors:>7}  {row.note}"
     )
 
 
 HEADER = (
-    f"{'backend':<8} {'target':<14} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}  note"
+    f"{'backend':<8} {'target':<20} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}  note"
 )
 
 
@@ -494,10 +639,14 @@ def ratios(rows: list[Row], backend: str) -> str:
         check("login/argon2", found["login"].rps / found["argon2 limit"].rps, 0.9)
     if {"me", "me x2"} <= found.keys():
         check("2 workers/1", found["me x2"].rps / found["me"].rps, 1.7)
-    if {"me", "me org"} <= found.keys():
-        check("me org/me", found["me org"].rps / found["me"].rps, ME_ORG_AT_LEAST)
-    if {"me", "me key"} <= found.keys():
-        check("me key/me", found["me key"].rps / found["me"].rps, ME_KEY_AT_LEAST)
+    # Issues 24, 25 and 26: `me` in another setting, against `me` in the same run.
+    for target, at_least in (
+        ("me org", ME_ORG_AT_LEAST),
+        ("me key", ME_KEY_AT_LEAST),
+        ("me during deliveries", ME_DELIVERIES_AT_LEAST),
+    ):
+        if {"me", target} <= found.keys():
+            check(f"{target}/me", found[target].rps / found["me"].rps, at_least)
     return f"ratios {backend}: " + " | ".join(checks)
 
 
