@@ -14,7 +14,7 @@ import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +37,9 @@ from tests.support.webhooks import (
     Received,
     Receiver,
     create_endpoint,
-    endpoints,
     receiving,
     wait_for_deliveries,
+    wait_for_endpoints,
 )
 
 pytestmark = pytest.mark.slow
@@ -103,18 +103,27 @@ async def prepared(env: dict[str, str], workdir: Path) -> None:
 
 @asynccontextmanager
 async def serving(
-    env: dict[str, str], workdir: Path, *args: str, workers: int = 1
-) -> AsyncIterator[tuple[ServerProcess, httpx.AsyncClient]]:
-    """A `gql-auth serve` process, healthy, with a client; stopped (SIGTERM) after."""
-    server = ServerProcess(env, workdir, *args)
+    env: dict[str, str], workdir: Path, *args: str, workers: int = 1, servers: int = 1
+) -> AsyncIterator[list[tuple[ServerProcess, httpx.AsyncClient]]]:
+    """`servers` processes of `gql-auth serve`, started together, healthy, each with a
+    client; stopped (SIGTERM) after."""
+    started = [ServerProcess(env, workdir, *args) for _ in range(servers)]
+
+    def ready(server: ServerProcess) -> None:
+        server.wait_until_healthy()
+        wait_for_workers(server, workers)
+
     try:
         # On threads: the receiver in this loop must answer meanwhile.
-        await asyncio.to_thread(server.wait_until_healthy)
-        await asyncio.to_thread(wait_for_workers, server, workers)
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-            yield server, client
+        await asyncio.gather(*(asyncio.to_thread(ready, server) for server in started))
+        async with AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(httpx.AsyncClient(base_url=server.url, timeout=30))
+                for server in started
+            ]
+            yield list(zip(started, clients, strict=True))
     finally:
-        await asyncio.to_thread(server.stop)
+        await asyncio.gather(*(asyncio.to_thread(server.stop) for server in started))
 
 
 async def admin_token(client: httpx.AsyncClient) -> str:
@@ -144,7 +153,7 @@ class TestCrash:
                 killed.append(got)
 
         async with receiving(on_request=kill_the_sender) as receiver:
-            async with serving(env, tmp_path) as (first, client):
+            async with serving(env, tmp_path) as [(first, client)]:
                 running.append(first)
                 token = await admin_token(client)
                 await create_endpoint(
@@ -154,7 +163,7 @@ class TestCrash:
                 await receiver.wait_for(1, timeout=SETTLED)
             assert first.process.returncode == -signal.SIGKILL
 
-            async with serving(env, tmp_path) as (_second, client):
+            async with serving(env, tmp_path) as [(_second, client)]:
                 await receiver.wait_for(2, timeout=SETTLED)
                 token = await admin_token(client)
                 deliveries = await wait_for_deliveries(
@@ -182,10 +191,10 @@ class TestTwoServers:
         env = environment(mariadb_url, redis_prefix)
         await prepared(env, tmp_path)
         async with receiving() as receiver:
-            async with (
-                serving(env, tmp_path, "--workers", "2", workers=2) as (_first, one),
-                serving(env, tmp_path, "--workers", "2", workers=2) as (_second, other),
-            ):
+            async with serving(env, tmp_path, "--workers", "2", workers=2, servers=2) as [
+                (_first, one),
+                (_second, other),
+            ]:
                 token = await admin_token(one)
                 await create_endpoint(one, token, receiver.url, ["user.created"], receiver=receiver)
 
@@ -194,7 +203,9 @@ class TestTwoServers:
                 )
 
                 await receiver.wait_for(EVENTS, timeout=SETTLED)
-                (endpoint,) = await _until_recorded(other, token, EVENTS)
+                (endpoint,) = await wait_for_endpoints(
+                    other, token, lambda found: _all_recorded(found[0], EVENTS), timeout=SETTLED
+                )
             # Both servers stopped (SIGTERM): every worker is gone, nothing more arrives.
             received = list(receiver.received)
 
@@ -210,6 +221,12 @@ class TestTwoServers:
         assert sorted(deliveries) == sorted((event_id, 1, "SUCCEEDED", 204) for event_id in ids)
 
 
+def _all_recorded(endpoint: dict[str, Any], count: int) -> bool:
+    """The endpoint has `count` attempts (or more), and none is PENDING any longer."""
+    deliveries = endpoint["deliveries"]
+    return len(deliveries) >= count and all(d["status"] != "PENDING" for d in deliveries)
+
+
 def _deliveries(database_url: str) -> list[tuple[str, int, str, int | None]]:
     """Every attempt, read straight from MariaDB: (event id, attempt, status, HTTP status)."""
     connection = pymysql.connect(**MARIADB, database=database_url.rsplit("/", 1)[1])
@@ -221,19 +238,6 @@ def _deliveries(database_url: str) -> list[tuple[str, int, str, int | None]]:
             return [tuple(row) for row in cursor.fetchall()]
     finally:
         connection.close()
-
-
-async def _until_recorded(
-    client: httpx.AsyncClient, token: str, count: int
-) -> list[dict[str, Any]]:
-    """The endpoints once `count` attempts of the first are recorded (none left PENDING)."""
-    async with asyncio.timeout(SETTLED):
-        while True:
-            listed = await endpoints(client, token)
-            deliveries = listed[0]["deliveries"]
-            if len(deliveries) >= count and all(d["status"] != "PENDING" for d in deliveries):
-                return listed
-            await asyncio.sleep(0.1)
 
 
 class TestPrivateAddressesAtDelivery:
@@ -253,21 +257,26 @@ class TestPrivateAddressesAtDelivery:
         async with receiving() as receiver:
             port = receiver.port
             urls = {
-                receiver.url: "refused: ",  # plain http, to the receiver itself
+                receiver.url: "refused: Webhook URLs must use https",  # the receiver itself
                 f"https://127.0.0.1:{port}/hooks": "refused: The URL resolves to a non-public",
                 f"https://localhost:{port}/hooks": "refused: The URL resolves to a non-public",
                 "https://169.254.169.254/latest/meta-data/": "refused: The URL resolves to a non",
             }
-            async with serving(allowed, tmp_path) as (_internal, client):
+            async with serving(allowed, tmp_path) as [(_internal, client)]:
                 token = await admin_token(client)
                 for url in urls:
                     await create_endpoint(client, token, url, ["user.created"], receiver=receiver)
             # Stopped before any event: only the production server can send.
 
-            async with serving(production, tmp_path) as (_public, client):
+            async with serving(production, tmp_path) as [(_public, client)]:
                 await register(client, unique_username("victim"))
                 token = await admin_token(client)
-                listed = await _until_attempted(client, token, len(urls))
+                listed = await wait_for_endpoints(
+                    client,
+                    token,
+                    lambda found: all(_all_recorded(endpoint, 1) for endpoint in found),
+                    timeout=SETTLED,
+                )
             received = list(receiver.received)
 
         assert received == []
@@ -280,18 +289,3 @@ class TestPrivateAddressesAtDelivery:
                 None,
             )
             assert delivery["error"].startswith(urls[endpoint["url"]]), delivery
-
-
-async def _until_attempted(
-    client: httpx.AsyncClient, token: str, count: int
-) -> list[dict[str, Any]]:
-    """The endpoints once each of the first `count` has a recorded attempt."""
-    async with asyncio.timeout(SETTLED):
-        while True:
-            listed = await endpoints(client, token)
-            if len(listed) >= count and all(
-                endpoint["deliveries"] and endpoint["deliveries"][0]["status"] != "PENDING"
-                for endpoint in listed
-            ):
-                return listed
-            await asyncio.sleep(0.1)
