@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth import retention
-from gql_auth.cli import api_keys, keys, orgs, users
+from gql_auth.cli import api_keys, keys, orgs, users, webhooks
 from gql_auth.cli.support import CommandError, run_in_transaction
 from gql_auth.core.database import create_private_sqlite_file, shared_sqlite_file_mode
 from gql_auth.core.errors import SettingsError
@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_commands(commands)
     orgs.add_commands(commands)
     api_keys.add_commands(commands)
+    webhooks.add_commands(commands)
     return parser
 
 

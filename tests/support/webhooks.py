@@ -66,7 +66,8 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Answers each delivery with the next of `answers` (then `status`), after `delay` s."""
+    """Answers each delivery with the next of `answers` (then `status`), after `delay` s;
+    `on_request` is called with each delivery as it arrives, before any answer."""
 
     port: int
     secrets: list[str] = field(default_factory=list)
@@ -94,6 +95,8 @@ class Receiver:
         headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
         got = Received(headers, body, [s for s in self.secrets if _verifies(s, body, headers)])
         self.received.append(got)
+        if self.on_request is not None:
+            self.on_request(got)
         self._arrived.set()
         if self.delay:
             await asyncio.sleep(self.delay)
