@@ -12,6 +12,7 @@ from gql_auth.accounts import token_revocation
 from gql_auth.audit import audit
 from gql_auth.audit.audit import EventKind
 from gql_auth.core.client_info import ClientInfo
+from gql_auth.core.database import savepoint
 from gql_auth.core.errors import InvalidCredentials, InvalidInput, Reason, Subject
 from gql_auth.core.models import Role
 from gql_auth.limits.limiter import RateLimits, Reservation, Rule
@@ -64,7 +65,7 @@ async def register(
     )
     try:
         # A savepoint: losing the race undoes this insert alone, not the request.
-        async with db.begin_nested():
+        async with savepoint(db):
             db.add(user)
             await db.flush()
     except IntegrityError:

@@ -23,7 +23,7 @@ from gql_auth.accounts.models import AccountToken, TokenPurpose
 from gql_auth.audit import audit
 from gql_auth.audit.audit import EventKind
 from gql_auth.core.client_info import ClientInfo
-from gql_auth.core.database import rowcount
+from gql_auth.core.database import rowcount, savepoint
 from gql_auth.core.errors import InvalidInput, RateLimited, Reason, Subject
 from gql_auth.core.models import utcnow
 from gql_auth.limits.limiter import RateLimits, Rule
@@ -148,7 +148,7 @@ async def _take_pending_address(db: AsyncSession, user: User) -> None:
     await ensure_available(db, email=address)
     try:
         # A savepoint: losing the race undoes this move alone, not the request.
-        async with db.begin_nested():
+        async with savepoint(db):
             user.email, user.email_key, user.pending_email = address, email_key(address), None
             await db.flush()
     except IntegrityError:

@@ -18,6 +18,7 @@ from gql_auth.accounts.models import TokenPurpose
 from gql_auth.audit import audit
 from gql_auth.audit.audit import EventKind
 from gql_auth.core.client_info import ClientInfo
+from gql_auth.core.database import savepoint
 from gql_auth.core.errors import InvalidInput, Reason, Subject
 from gql_auth.limits.limiter import RateLimits
 from gql_auth.security.passwords import PasswordHasher
@@ -118,7 +119,7 @@ async def _save(
     # savepoint flushes what is pending (the session's lastUsedAt) before it opens.
     await locks.lock_user(db, user.id)
     try:
-        async with db.begin_nested():
+        async with savepoint(db):
             if wanted.username is not None:
                 user.username, user.username_key = wanted.username, new_key
             if wanted.email is not None or wanted.cancels_pending:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -127,6 +129,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: rows stay readable after the request commits.
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def savepoint(db: AsyncSession) -> AsyncIterator[None]:
+    """`db.begin_nested()`, inside a transaction that is really open.
+
+    SQLite's Python drivers send BEGIN only before a write: a SAVEPOINT sent first
+    would start the transaction itself, and releasing it would commit at once,
+    apart from the request's other writes (its outbox events among them) and
+    whatever rolls them back.
+    """
+    connection = await db.connection()
+    if connection.dialect.name == "sqlite":
+        raw = await connection.get_raw_connection()
+        if not raw.driver_connection.in_transaction:  # type: ignore[union-attr]
+            await connection.exec_driver_sql("BEGIN")
+    async with db.begin_nested():
+        yield
 
 
 def rowcount(result: Result[Any]) -> int:

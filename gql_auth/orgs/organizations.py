@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql_auth.audit import audit
 from gql_auth.audit.audit import EventKind
 from gql_auth.core.client_info import ClientInfo
+from gql_auth.core.database import savepoint
 from gql_auth.core.errors import Conflict, Forbidden, InvalidInput, Reason, Subject
 from gql_auth.core.models import utcnow
 from gql_auth.orgs.locks import locked_with_role
@@ -175,7 +176,7 @@ async def _ensure_slug_free(db: AsyncSession, slug: str) -> None:
 async def _save_slug(db: AsyncSession, organization: Organization) -> None:
     """Writes the row in a savepoint: losing a race for the slug undoes only this."""
     try:
-        async with db.begin_nested():
+        async with savepoint(db):
             db.add(organization)
             await db.flush()
     except IntegrityError:

@@ -40,7 +40,7 @@ from gql_auth.accounts import accounts
 from gql_auth.audit import audit
 from gql_auth.audit.audit import EventKind
 from gql_auth.core.client_info import ClientInfo
-from gql_auth.core.database import rowcount
+from gql_auth.core.database import rowcount, savepoint
 from gql_auth.core.errors import InvalidInput, Reason, Subject
 from gql_auth.core.models import utcnow
 from gql_auth.factors.factors import require_step_up
@@ -210,7 +210,7 @@ async def finish_registration(
         created_at=utcnow(),
     )
     try:
-        async with db.begin_nested():  # a savepoint: a duplicate undoes this insert alone
+        async with savepoint(db):  # a savepoint: a duplicate undoes this insert alone
             db.add(passkey)
             await db.flush()
     except IntegrityError:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql_auth.audit import audit
 from gql_auth.audit.audit import EventKind
 from gql_auth.core.client_info import ClientInfo
+from gql_auth.core.database import savepoint
 from gql_auth.core.errors import InvalidInput, Reason, Subject
 from gql_auth.social.flow import Returned
 from gql_auth.social.models import SocialIdentity
@@ -47,7 +48,7 @@ async def add(
         email=returned.identity.email,
     )
     try:
-        async with db.begin_nested():  # losing the race undoes this insert alone
+        async with savepoint(db):  # losing the race undoes this insert alone
             db.add(identity)
             await db.flush()
     except IntegrityError:

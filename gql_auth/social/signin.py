@@ -21,6 +21,7 @@ from gql_auth.accounts import accounts
 from gql_auth.audit import audit
 from gql_auth.audit.audit import EventKind
 from gql_auth.core.client_info import ClientInfo
+from gql_auth.core.database import savepoint
 from gql_auth.core.errors import InvalidCredentials, InvalidInput, Reason, Subject
 from gql_auth.core.models import utcnow
 from gql_auth.limits.limiter import Rule
@@ -132,7 +133,7 @@ async def _create_account(
             email_verified=returned.identity.email_verified,
         )
         try:
-            async with db.begin_nested():  # losing a race undoes this insert alone
+            async with savepoint(db):  # losing a race undoes this insert alone
                 db.add(user)
                 await db.flush()
         except IntegrityError:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql_auth.core.database import savepoint
 from gql_auth.core.errors import Conflict, InvalidInput, OutOfRange, Reason, Subject
 from gql_auth.core.models import utcnow
 from gql_auth.security.secret_box import SecretBox
@@ -58,7 +59,7 @@ async def create(
         endpoint = WebhookEndpoint(slot=slot, url=url, event_types=types, enabled=True, secret="")
         try:
             # A parallel creation that took this place first fails only this savepoint.
-            async with db.begin_nested():
+            async with savepoint(db):
                 db.add(endpoint)
                 await db.flush()
         except IntegrityError:

@@ -33,7 +33,6 @@ from gql_auth.services import Services, build_services
 from gql_auth.settings import Settings
 from gql_auth.webhooks import outbox, queue
 from gql_auth.webhooks.sender import Outcome
-from tests.support.databases import Backend
 from tests.support.helpers import (
     STRONG_PASSWORD,
     SqlDatabase,
@@ -309,18 +308,11 @@ class TestCrashes:
         assert delivery["event_id"] == received[0].id
 
     async def test_a_rolled_back_registration_leaves_neither_account_nor_event(
-        self, database: SqlDatabase, backend: Backend, request: pytest.FixtureRequest
+        self, database: SqlDatabase
     ) -> None:
-        if backend.name == "sqlite":
-            # pysqlite/aiosqlite send no BEGIN before a SAVEPOINT: register's savepoint
-            # (begin_nested) opens the transaction, and releasing it commits the account
-            # on its own; the event written after it is rolled back. A committed change
-            # whose event is lost, the outbox's one promise broken.
-            request.applymarker(
-                pytest.mark.xfail(
-                    strict=True, reason="SQLite: releasing the outermost savepoint commits"
-                )
-            )
+        # pysqlite/aiosqlite send no BEGIN before a SAVEPOINT: without core.database's
+        # savepoint(), register's savepoint opened the transaction on SQLite and its
+        # release committed the account on its own, while the event was rolled back.
         settings = make_settings(database.url)
         async with started_app(settings) as app:
             services = services_of(app)
