@@ -102,7 +102,7 @@ class DeliveryWorker:
                 failures += 1
                 if failures == 1 or failures % 60 == 0:  # not a traceback every poll
                     logger.exception("webhooks: could not claim due deliveries")
-                await asyncio.sleep(self._poll * min(2**failures, 30))
+                await asyncio.sleep(self._poll * min(2 ** min(failures, 5), 30))
                 continue
             failures = 0
             for item in claimed:
