@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, postgresql
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -42,8 +42,12 @@ NAMING = {"uq": "uq_%(table_name)s_%(column_0_name)s"}
 # Frozen copies of the model types and of validation.email_key: a migration must not
 # change when the code does.
 def key_string(length: int) -> sa.types.TypeEngine[str]:
-    return sa.String(length).with_variant(
-        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    return (
+        sa.String(length)
+        .with_variant(
+            mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+        )
+        .with_variant(postgresql.VARCHAR(length, collation="C"), "postgresql")
     )
 
 
@@ -58,6 +62,18 @@ def email_key(stored: str) -> str:
 
 def _is_mysql() -> bool:
     return op.get_bind().dialect.name in {"mysql", "mariadb"}
+
+
+def _is_postgresql() -> bool:
+    return op.get_bind().dialect.name == "postgresql"
+
+
+def _email_unique() -> str:
+    """The name 0001's unnamed UNIQUE on users.email got: MySQL names it after the column,
+    PostgreSQL after table and column, SQLite through NAMING."""
+    return {"mysql": "email", "mariadb": "email", "postgresql": "users_email_key"}.get(
+        op.get_bind().dialect.name, "uq_users_email"
+    )
 
 
 def _backfill() -> None:
@@ -87,17 +103,17 @@ def upgrade() -> None:
         batch.alter_column("email_key", existing_type=key_string(EMAIL_MAX), nullable=False)
         batch.create_unique_constraint("uq_users_email_key", ["email_key"])
         # MySQL names a column's unnamed UNIQUE after the column; SQLite through NAMING.
-        batch.drop_constraint("email" if _is_mysql() else "uq_users_email", type_="unique")
-        if _is_mysql():
+        batch.drop_constraint(_email_unique(), type_="unique")
+        if _is_mysql() or _is_postgresql():
             batch.alter_column("username_key", existing_nullable=False, type_=key_string(32))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("users", naming_convention=NAMING) as batch:
-        if _is_mysql():
+        if _is_mysql() or _is_postgresql():
             # No collation given: back to the table's default, as 0001 made it.
             batch.alter_column("username_key", existing_nullable=False, type_=sa.String(32))
-        batch.create_unique_constraint("email" if _is_mysql() else "uq_users_email", ["email"])
+        batch.create_unique_constraint(_email_unique(), ["email"])
         batch.drop_constraint("uq_users_email_key", type_="unique")
         batch.drop_column("pending_email")
         batch.drop_column("email_key")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, postgresql
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -25,8 +25,12 @@ TIMESTAMP = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"
 
 def binary(length: int) -> sa.String:
     """Compared byte for byte on every backend (the provider's subject is case-sensitive)."""
-    return sa.String(length).with_variant(
-        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    return (
+        sa.String(length)
+        .with_variant(
+            mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+        )
+        .with_variant(postgresql.VARCHAR(length, collation="C"), "postgresql")
     )
 
 

@@ -131,6 +131,8 @@ async def ensure_available(
 async def find_by_login(db: AsyncSession, login: str) -> User | None:
     """The user a typed username or e-mail names (its login_key); usernames cannot hold '@'."""
     key = login_key(login)
+    if "\x00" in key:
+        return None  # no name or address holds NUL (and PostgreSQL text cannot)
     column = User.email_key if "@" in key else User.username_key
     return await db.scalar(select(User).where(column == key))
 

@@ -88,6 +88,10 @@ def _filters(*, role: Role | None, search: str | None) -> list[ColumnElement[boo
         raise InvalidInput(
             Subject.SEARCH, Reason.TOO_LONG, f"search must be at most {EMAIL_MAX} characters."
         )
+    if "\x00" in term:
+        # No name or address holds NUL; refused alike on every database (PostgreSQL's
+        # text cannot hold it at all).
+        raise InvalidInput(Subject.SEARCH, Reason.INVALID, "search must not contain NUL.")
     if term:
         # autoescape: '%', '_' and the escape character itself match only themselves.
         filters.append(

@@ -26,8 +26,18 @@ from gql_auth.core.settings import CoreSettings
 # Users write the familiar sync URLs; the service talks through async drivers
 # so no database call blocks the event loop, while migrations stay sync.
 # asyncmy over aiomysql: less CPU per statement here (docs/performance.md).
-_ASYNC_DRIVERS = {"sqlite": "aiosqlite", "mysql": "asyncmy", "mariadb": "asyncmy"}
-_SYNC_DRIVERS = {"sqlite": "pysqlite", "mysql": "pymysql", "mariadb": "pymysql"}
+_ASYNC_DRIVERS = {
+    "sqlite": "aiosqlite",
+    "mysql": "asyncmy",
+    "mariadb": "asyncmy",
+    "postgresql": "psycopg",
+}
+_SYNC_DRIVERS = {
+    "sqlite": "pysqlite",
+    "mysql": "pymysql",
+    "mariadb": "pymysql",
+    "postgresql": "psycopg",
+}
 
 
 def async_url(url: str | URL) -> URL:
@@ -185,6 +195,8 @@ async def delete_expired(
 # MySQL/MariaDB: 1213 deadlock (the server rolled the transaction back), 1205 lock wait
 # timeout. SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), "database is locked".
 _MYSQL_CONFLICTS = frozenset({1205, 1213})
+# PostgreSQL: deadlock detected, serialization failure, lock not available (lock_timeout).
+_POSTGRESQL_CONFLICTS = frozenset({"40P01", "40001", "55P03"})
 _SQLITE_CONFLICTS = frozenset({5, 6})
 
 
@@ -211,6 +223,8 @@ def _is_driver_conflict(error: BaseException) -> bool:
     code = error.args[0] if error.args else None
     if module.startswith(("pymysql", "asyncmy")):
         return code in _MYSQL_CONFLICTS
+    if module.startswith("psycopg"):
+        return getattr(error, "sqlstate", None) in _POSTGRESQL_CONFLICTS
     if module == "sqlite3":
         sqlite_code = getattr(error, "sqlite_errorcode", None)
         if isinstance(sqlite_code, int):

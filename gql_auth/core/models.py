@@ -16,7 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
 )
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -67,13 +67,18 @@ IdType = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def binary_string(length: int) -> String:
-    """A string compared byte for byte: SQLite's default, utf8mb4_bin on MySQL/MariaDB.
+    """A string compared byte for byte: SQLite's default, utf8mb4_bin on MySQL/MariaDB, "C" on
+    PostgreSQL (ordered by bytes too, as on the others).
 
     For keys we normalize in Python: the database must not fold anything further
     (utf8mb4_unicode_ci would make "josé" equal "jose"), so every backend agrees.
     """
-    return String(length).with_variant(
-        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    return (
+        String(length)
+        .with_variant(
+            mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+        )
+        .with_variant(postgresql.VARCHAR(length, collation="C"), "postgresql")
     )
 
 

@@ -8,6 +8,7 @@ committed PENDING attempt, in this process or any other.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from gql_auth.webhooks.events import Data, EventType
 from gql_auth.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 _EMITTED = "gql_auth.webhooks.emitted"  # the key in Session.info
+_EVENT_ID = re.compile(r"msg_[A-Za-z0-9_-]{1,36}")  # what new_event_id makes
 
 
 def new_event_id() -> str:
@@ -65,7 +67,7 @@ def emitted(db: AsyncSession) -> bool:
 
 async def redeliver(db: AsyncSession, *, event_id: str) -> int:
     """Queues the event again for every enabled endpoint subscribing to it; how many."""
-    event = await db.get(WebhookEvent, event_id) if len(event_id) <= 40 else None
+    event = await db.get(WebhookEvent, event_id) if _EVENT_ID.fullmatch(event_id) else None
     if event is None:
         raise InvalidInput(Subject.EVENT_ID, Reason.NOT_FOUND, "No such webhook event.")
     endpoints = (

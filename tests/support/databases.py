@@ -1,8 +1,8 @@
 """The database backends the tests run on, and fresh migrated databases on each of them.
 
 `BACKENDS` is the one list: tests/db/ runs every database test once per name in it,
-tests/api/ and tests/system/ run on SQLite alone. A server backend (MariaDB today,
-PostgreSQL later) joins by adding a `ServerBackend` to `SERVERS` and its name to `BACKENDS`.
+tests/api/ and tests/system/ run on SQLite alone. A server backend (MariaDB and
+PostgreSQL) joins by adding a `ServerBackend` to `SERVERS`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pymysql
 import pytest
 import sqlalchemy as sa
@@ -27,6 +28,13 @@ from gql_auth.tables import Base
 from tests.support.helpers import SqlDatabase
 
 MARIADB: dict[str, Any] = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+# Debian's PostgreSQL as .ci/run sets it up: trust for local TCP, a `root` role.
+POSTGRESQL: dict[str, Any] = {
+    "host": "127.0.0.1",
+    "port": 5432,
+    "user": "root",
+    "dbname": "postgres",
+}
 
 
 def alembic_config(url: str) -> Config:
@@ -70,6 +78,27 @@ def mariadb_database(prefix: str = "gqlauth_test") -> Iterator[str]:
         server.close()
 
 
+def postgresql_reachable() -> str | None:
+    """None when PostgreSQL answers, else why not."""
+    try:
+        psycopg.connect(**POSTGRESQL, connect_timeout=3).close()
+    except psycopg.Error as error:
+        return str(error)
+    return None
+
+
+@contextmanager
+def postgresql_database(prefix: str = "gqlauth_test") -> Iterator[str]:
+    """A uniquely named, empty PostgreSQL database, dropped afterwards; returns its URL."""
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(**POSTGRESQL, autocommit=True) as server:
+        server.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
+        try:
+            yield f"postgresql://{POSTGRESQL['user']}@{POSTGRESQL['host']}:{POSTGRESQL['port']}/{name}"
+        finally:
+            server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @dataclass(frozen=True)
 class ServerBackend:
     """A database server the suite can run on: how to reach it and make a database on it."""
@@ -88,6 +117,12 @@ SERVERS: dict[str, ServerBackend] = {
         f"MariaDB at {MARIADB['host']}:{MARIADB['port']} (root, no password)",
         mariadb_reachable,
         mariadb_database,
+    ),
+    "postgresql": ServerBackend(
+        "postgresql",
+        f"PostgreSQL at {POSTGRESQL['host']}:{POSTGRESQL['port']} (root, trust)",
+        postgresql_reachable,
+        postgresql_database,
     ),
 }
 # Every backend a database test runs on, in order; SQLite needs no server.
