@@ -31,6 +31,7 @@ from gql_auth.orgs.settings import OrganizationSettings
 from gql_auth.passkeys.passkeys import PasskeyServices, RelyingParty
 from gql_auth.passkeys.settings import PasskeySettings
 from gql_auth.security.passwords import PasswordHasher
+from gql_auth.security.secret_box import SecretBox
 from gql_auth.security.settings import SecuritySettings
 from gql_auth.security.tokens import AccessTokenCodec
 from gql_auth.sessions.settings import SessionSettings
@@ -82,6 +83,7 @@ class Services:
     social: SocialServices  # the providers and the client that reaches them
     notifier: Notifier  # told what a committed transaction recorded
     webhooks: DeliveryWorker  # woken when a committed transaction queued events
+    webhook_box: SecretBox  # seals webhook secrets; the worker opens them with the same box
 
     async def aclose(self) -> None:
         await self.webhooks.aclose()  # attempts in flight record their outcome first
@@ -105,6 +107,7 @@ def build_services(settings: ServiceSettings) -> Services:
     session_factory = create_session_factory(engine)
     mailer = Mailer(settings)
     metrics = Metrics() if settings.metrics_enabled else None
+    webhook_box = secret_box(settings)
     factors = FactorServices(
         hasher=hasher,
         limits=rate_limits,
@@ -158,7 +161,8 @@ def build_services(settings: ServiceSettings) -> Services:
         webhooks=DeliveryWorker(
             engine=create_engine(settings),
             settings=settings,
-            box=secret_box(settings),
+            box=webhook_box,
             metrics=metrics,
         ),
+        webhook_box=webhook_box,
     )

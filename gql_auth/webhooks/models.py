@@ -38,9 +38,6 @@ class WebhookEndpoint(Base):
     # Since when every attempt has failed; an endpoint failing for days is disabled.
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
-    def subscribes_to(self, event_type: str) -> bool:
-        return not self.event_types or event_type in self.event_types.split()
-
 
 class WebhookEvent(Base):
     """The outbox: written in the transaction of the change it reports."""

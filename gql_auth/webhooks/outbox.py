@@ -33,17 +33,7 @@ async def emit(db: AsyncSession, event_type: EventType, *each: Data) -> None:
     """One event per `data`, each queued for every enabled endpoint that subscribes to it."""
     if not each:
         return
-    subscribers = [
-        endpoint_id
-        for endpoint_id, types in (
-            await db.execute(
-                select(WebhookEndpoint.id, WebhookEndpoint.event_types)
-                .where(WebhookEndpoint.enabled.is_(True))
-                .order_by(WebhookEndpoint.id)
-            )
-        ).all()
-        if not types or event_type.value in types.split()
-    ]
+    subscribers = await _subscribers(db, event_type.value)
     now = utcnow()
     events = [
         WebhookEvent(id=new_event_id(), type=event_type.value, data=_encoded(data), created_at=now)
@@ -53,7 +43,7 @@ async def emit(db: AsyncSession, event_type: EventType, *each: Data) -> None:
     if subscribers:
         await db.flush()  # the events before the attempts that refer to them
         db.add_all(
-            _first_attempt(event.id, endpoint_id, now)
+            queued_attempt(event.id, endpoint_id, attempt=1, due_at=now)
             for event in events
             for endpoint_id in subscribers
         )
@@ -70,14 +60,10 @@ async def redeliver(db: AsyncSession, *, event_id: str) -> int:
     event = await db.get(WebhookEvent, event_id) if _EVENT_ID.fullmatch(event_id) else None
     if event is None:
         raise InvalidInput(Subject.EVENT_ID, Reason.NOT_FOUND, "No such webhook event.")
-    endpoints = (
-        await db.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True)))
-    ).all()
     now = utcnow()
     queued = [
-        _first_attempt(event.id, endpoint.id, now)
-        for endpoint in endpoints
-        if endpoint.subscribes_to(event.type)
+        queued_attempt(event.id, endpoint_id, attempt=1, due_at=now)
+        for endpoint_id in await _subscribers(db, event.type)
     ]
     db.add_all(queued)
     db.info[_EMITTED] = True
@@ -118,14 +104,27 @@ async def prune_delivered(db: AsyncSession, *, before: datetime, batch: int = 10
     return rowcount(result)
 
 
-def _first_attempt(event_id: str, endpoint_id: int, now: datetime) -> WebhookDelivery:
+def queued_attempt(
+    event_id: str, endpoint_id: int, *, attempt: int, due_at: datetime
+) -> WebhookDelivery:
+    """An attempt waiting in the queue: the first of an event, or the retry after a failure."""
     return WebhookDelivery(
         event_id=event_id,
         endpoint_id=endpoint_id,
-        attempt=1,
+        attempt=attempt,
         status=DeliveryStatus.PENDING.value,
-        due_at=now,
+        due_at=due_at,
     )
+
+
+async def _subscribers(db: AsyncSession, event_type: str) -> list[int]:
+    """The enabled endpoints that subscribe to this type, by id (an empty list: every type)."""
+    rows = await db.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.event_types)
+        .where(WebhookEndpoint.enabled.is_(True))
+        .order_by(WebhookEndpoint.id)
+    )
+    return [row.id for row in rows if not row.event_types or event_type in row.event_types.split()]
 
 
 def _encoded(data: Data) -> str:

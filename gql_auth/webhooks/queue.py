@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_auth.core.database import rowcount
@@ -84,8 +84,13 @@ async def claim_due(db: AsyncSession, *, limit: int, lease: timedelta) -> list[C
 
 
 def _due(now: datetime) -> Select[int]:
+    return select(WebhookDelivery.id).where(*_due_at(now))
+
+
+def _due_at(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """PENDING attempts of enabled endpoints whose time has come (or whose lease ran out)."""
     enabled = select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
-    return select(WebhookDelivery.id).where(
+    return (
         WebhookDelivery.status == _PENDING,
         WebhookDelivery.due_at <= now,
         WebhookDelivery.endpoint_id.in_(enabled),
@@ -160,11 +165,10 @@ async def record(
         return True
     if claimed.attempt <= len(retry_waits):
         db.add(
-            WebhookDelivery(
-                event_id=claimed.message.event_id,
-                endpoint_id=claimed.endpoint_id,
+            outbox.queued_attempt(
+                claimed.message.event_id,
+                claimed.endpoint_id,
                 attempt=claimed.attempt + 1,
-                status=_PENDING,
                 due_at=now + retry_waits[claimed.attempt - 1],
             )
         )
@@ -214,19 +218,8 @@ async def backlog(db: AsyncSession) -> Backlog:
     now = utcnow()
     count, oldest = (
         await db.execute(
-            select(func.count(), func.min(WebhookDelivery.due_at)).where(
-                WebhookDelivery.status == _PENDING,
-                WebhookDelivery.due_at <= now,
-                WebhookDelivery.endpoint_id.in_(
-                    select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
-                ),
-            )
+            select(func.count(), func.min(WebhookDelivery.due_at)).where(*_due_at(now))
         )
     ).one()
-    waited = (now - _aware(oldest)).total_seconds() if oldest is not None else 0.0
+    waited = (now - oldest).total_seconds() if oldest is not None else 0.0
     return Backlog(due=int(count), oldest_due_seconds=max(waited, 0.0))
-
-
-def _aware(value: datetime) -> datetime:
-    # func.min() bypasses the column type: naive UTC on SQLite and MariaDB.
-    return value if value.tzinfo is not None else value.replace(tzinfo=utcnow().tzinfo)

@@ -25,7 +25,6 @@ from gql_auth.webhooks.events import EventType
 from gql_auth.webhooks.models import DeliveryStatus
 from gql_auth.webhooks.models import WebhookDelivery as DeliveryRow
 from gql_auth.webhooks.models import WebhookEndpoint as EndpointRow
-from gql_auth.webhooks.signing import secret_box
 
 _ADMIN_ONLY = (IsAuthenticated(), HasRole(Role.ADMIN))
 
@@ -143,13 +142,12 @@ class Mutation:
     async def create_webhook_endpoint(
         self, info: Info, input: CreateWebhookEndpointInput
     ) -> CreatedWebhookEndpoint:
-        settings = info.context.settings
         async with info.context.db() as db:
             created = await endpoints.create(
                 db,
                 url=input.url,
                 event_types=input.event_types,
-                box=secret_box(settings),
+                box=info.context.services.webhook_box,
                 policy=_policy(info),
             )
         return CreatedWebhookEndpoint(
@@ -196,7 +194,7 @@ class Mutation:
     async def rotate_webhook_secret(self, info: Info, id: strawberry.ID) -> CreatedWebhookEndpoint:
         async with info.context.db() as db:
             rotated = await endpoints.rotate_secret(
-                db, endpoint_id=_endpoint_id(id), box=secret_box(info.context.settings)
+                db, endpoint_id=_endpoint_id(id), box=info.context.services.webhook_box
             )
         return CreatedWebhookEndpoint(
             endpoint=WebhookEndpoint.from_row(rotated.endpoint), secret=rotated.secret
