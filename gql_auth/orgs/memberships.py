@@ -18,13 +18,13 @@ from gql_auth.audit.audit import EventKind
 from gql_auth.core.client_info import ClientInfo
 from gql_auth.core.errors import Conflict, Forbidden, InvalidInput, Reason, Subject
 from gql_auth.core.models import utcnow
+from gql_auth.orgs.announcements import announce
 from gql_auth.orgs.locks import lock_for_change, role_of
 from gql_auth.orgs.models import Membership, Organization, OrgRole
 from gql_auth.orgs.organizations import ensure_may_own_another
 from gql_auth.orgs.rules import loses_an_owner, may_change
 from gql_auth.users.models import User
-from gql_auth.webhooks import outbox
-from gql_auth.webhooks.events import EventType, member_data
+from gql_auth.webhooks.events import EventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,17 +121,6 @@ async def add(
     await db.flush()
     await announce(db, EventType.MEMBER_ADDED, membership)
     return membership
-
-
-async def announce(
-    db: AsyncSession, event_type: EventType, membership: Membership, **details: str
-) -> None:
-    """A `member.*` webhook event, in the transaction of the change."""
-    organization = await db.get(Organization, membership.organization_id)
-    user = await db.get(User, membership.user_id)
-    if organization is not None and user is not None:
-        data = member_data(organization, user, membership.role.value) | details
-        await outbox.emit(db, event_type, data)
 
 
 async def join(

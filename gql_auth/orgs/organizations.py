@@ -19,13 +19,13 @@ from gql_auth.core.client_info import ClientInfo
 from gql_auth.core.database import savepoint
 from gql_auth.core.errors import Conflict, Forbidden, InvalidInput, Reason, Subject
 from gql_auth.core.models import utcnow
+from gql_auth.orgs.announcements import announce
 from gql_auth.orgs.locks import locked_with_role
 from gql_auth.orgs.models import Membership, Organization, OrgRole
 from gql_auth.orgs.rules import clean_name, clean_slug
 from gql_auth.users.locks import lock_user
-from gql_auth.users.models import User
 from gql_auth.webhooks import outbox
-from gql_auth.webhooks.events import EventType, member_data, organization_data
+from gql_auth.webhooks.events import EventType, organization_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,21 +46,17 @@ async def create(
     await _ensure_slug_free(db, slug)
     organization = Organization(name=name, slug=slug, created_at=utcnow())
     await _save_slug(db, organization)
-    db.add(
-        Membership(
-            organization_id=organization.id,
-            user_id=user_id,
-            role=OrgRole.OWNER,
-            joined_at=organization.created_at,
-        )
+    ownership = Membership(
+        organization_id=organization.id,
+        user_id=user_id,
+        role=OrgRole.OWNER,
+        joined_at=organization.created_at,
     )
+    db.add(ownership)
     await db.flush()
     audit.record(db, EventKind.ORGANIZATION_CREATED, user_id=user_id, client=client)
     await outbox.emit(db, EventType.ORGANIZATION_CREATED, organization_data(organization))
-    owner = await db.get(User, user_id)
-    if owner is not None:
-        owned = member_data(organization, owner, OrgRole.OWNER.value)
-        await outbox.emit(db, EventType.MEMBER_ADDED, owned)
+    await announce(db, EventType.MEMBER_ADDED, ownership)
     return Seen(organization, OrgRole.OWNER)
 
 
@@ -84,8 +80,9 @@ async def update(
         organization.slug = new_slug
         await _save_slug(db, organization)
     await db.flush()
-    if organization_data(organization) != before:
-        await outbox.emit(db, EventType.ORGANIZATION_UPDATED, organization_data(organization))
+    after = organization_data(organization)
+    if after != before:
+        await outbox.emit(db, EventType.ORGANIZATION_UPDATED, after)
     return Seen(organization, OrgRole.OWNER)
 
 
