@@ -25,19 +25,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from run import (
-    CREATE_WEBHOOK_QUERY,
-    DELETE_WEBHOOK_QUERY,
-    LOGIN_QUERY,
     ME_QUERY,
     RECEIVER_SECONDS,
-    REDELIVER_QUERY,
     Bench,
     Options,
     Processes,
     SlowReceiver,
     graphql,
     mariadb_databases,
-    queued_event,
     register,
     server_env,
     summarize,
@@ -102,18 +97,8 @@ def alternate(bench: Bench, processes: Processes, database_url: str, rounds: int
         pid = processes.running[-1].pid
         url = f"http://127.0.0.1:{port}/graphql"
         token = register(url, f"bench{secrets.token_hex(4)}", password)
-        admin = f"hooks{secrets.token_hex(4)}"
-        admin_token = register(url, admin, password)
-        bench.cli(env, "set-role", admin, "admin")
-        with SlowReceiver(RECEIVER_SECONDS) as receiver:
-            created = graphql(
-                url, CREATE_WEBHOOK_QUERY, {"input": {"url": receiver.url}}, admin_token
-            )
-            endpoint = created["createWebhookEndpoint"]["endpoint"]["id"]
-            graphql(url, LOGIN_QUERY, {"u": admin, "p": password})
-            event_id = queued_event(url, admin_token, endpoint)
-            for _ in range(BACKLOG):
-                graphql(url, REDELIVER_QUERY, {"e": event_id}, admin_token)
+        with bench.busy_endpoint(url, env, password, backlog=BACKLOG) as busy:
+            receiver, endpoint, admin_token = busy.receiver, busy.endpoint, busy.admin_token
 
             def deliveries(on: bool) -> None:
                 variables = {"input": {"id": endpoint, "enabled": on}}
@@ -124,11 +109,11 @@ def alternate(bench: Bench, processes: Processes, database_url: str, rounds: int
 
             run = Run(bench, pid, url, receiver)
             time.sleep(2)
-            busy, attempts = run.idle("delivering")
+            delivering, attempts = run.idle("delivering")
             deliveries(False)
             quiet, _ = run.idle("not delivering")
             if attempts:
-                print(f"one attempt: {(busy - quiet) / attempts * 1000:.1f} ms of server CPU")
+                print(f"one attempt: {(delivering - quiet) / attempts * 1000:.1f} ms of server CPU")
             ratios = []
             for round_ in range(rounds):
                 pair = []
@@ -143,8 +128,6 @@ def alternate(bench: Bench, processes: Processes, database_url: str, rounds: int
                 ratios.append(pair[1] / pair[0])
             listed = " ".join(f"{ratio:.2f}" for ratio in ratios)
             print(f"on/off: {listed}; median {statistics.median(ratios):.2f}")
-            graphql(url, DELETE_WEBHOOK_QUERY, {"id": endpoint}, admin_token)
-            receiver.wait_idle(timeout=RECEIVER_SECONDS + 10)
 
 
 @contextmanager

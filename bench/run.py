@@ -370,13 +370,36 @@ class Bench:
     def me_during_deliveries(
         self, backend: str, url: str, env: dict[str, str], token: str, password: str, me: Row
     ) -> Row:
-        """`me` while the server's webhook worker keeps every slot busy on a slow receiver.
+        """`me` while the server's webhook worker keeps every slot busy on a slow receiver,
+        with WEBHOOK_BACKLOG attempts queued (busy_endpoint)."""
+        marks: list[float] = []
+        with self.busy_endpoint(url, env, password, backlog=WEBHOOK_BACKLOG) as busy:
+            result = self.measure(
+                url,
+                connections=self.options.connections,
+                body=ME_QUERY,
+                token=token,
+                marks=marks,
+            )
+        attempts, in_flight = busy.receiver.during(*marks)
+        if attempts == 0:
+            raise RuntimeError("me during deliveries: no delivery reached the receiver")
+        note = (
+            f"1 worker, {attempts} attempts to a {RECEIVER_SECONDS:g} s receiver, "
+            f"{in_flight:.1f} open at once, x{result[0] / me.rps:.2f}"
+        )
+        return self.record(backend, "me during deliveries", result, note)
 
-        An ADMIN (registered, then promoted with `gql-auth set-role`) adds an endpoint
-        pointing at SlowReceiver, signs in once so that one event is queued for it, and
-        redelivers that event WEBHOOK_BACKLOG times. Afterwards the endpoint is deleted
-        with what is still queued, and the row waits for the attempts in flight to end,
-        so the rows after it measure a quiet worker again.
+    @contextmanager
+    def busy_endpoint(
+        self, url: str, env: dict[str, str], password: str, *, backlog: int
+    ) -> Iterator[BusyEndpoint]:
+        """An endpoint at a SlowReceiver with `backlog` attempts queued for it.
+
+        An ADMIN (registered, then promoted with `gql-auth set-role`) adds the endpoint,
+        signs in once so that one event is queued for it, and redelivers that event
+        `backlog` times. Afterwards the endpoint is deleted with what is still queued,
+        and the attempts in flight are waited for, so what follows meets a quiet worker.
         """
         admin = f"hooks{secrets.token_hex(4)}"
         admin_token = register(url, admin, password)
@@ -386,30 +409,15 @@ class Bench:
                 url, CREATE_WEBHOOK_QUERY, {"input": {"url": receiver.url}}, admin_token
             )
             endpoint = created["createWebhookEndpoint"]["endpoint"]["id"]
-            marks: list[float] = []
             try:
                 graphql(url, LOGIN_QUERY, {"u": admin, "p": password})  # session.created
                 event_id = queued_event(url, admin_token, endpoint)
-                for _ in range(WEBHOOK_BACKLOG):
+                for _ in range(backlog):
                     graphql(url, REDELIVER_QUERY, {"e": event_id}, admin_token)
-                result = self.measure(
-                    url,
-                    connections=self.options.connections,
-                    body=ME_QUERY,
-                    token=token,
-                    marks=marks,
-                )
+                yield BusyEndpoint(receiver, endpoint, admin_token)
             finally:
                 graphql(url, DELETE_WEBHOOK_QUERY, {"id": endpoint}, admin_token)
                 receiver.wait_idle(timeout=RECEIVER_SECONDS + 10)
-            attempts, in_flight = receiver.during(*marks)
-        if attempts == 0:
-            raise RuntimeError("me during deliveries: no delivery reached the receiver")
-        note = (
-            f"1 worker, {attempts} attempts to a {RECEIVER_SECONDS:g} s receiver, "
-            f"{in_flight:.1f} open at once, x{result[0] / me.rps:.2f}"
-        )
-        return self.record(backend, "me during deliveries", result, note)
 
     def storm(self, backend: str, url: str, token: str, login: str) -> None:
         options = self.options
@@ -509,6 +517,13 @@ class SlowReceiver:
                 if all(answered != float("inf") for _, answered in self.spans):
                     return
             time.sleep(0.1)
+
+
+@dataclass(frozen=True)
+class BusyEndpoint:
+    receiver: SlowReceiver
+    endpoint: str  # its id
+    admin_token: str  # of the ADMIN who made it
 
 
 def queued_event(url: str, token: str, endpoint: str) -> str:
