@@ -202,6 +202,11 @@ _SQLITE_CONFLICTS = frozenset({5, 6})
 
 def is_transient_conflict(error: BaseException) -> bool:
     """A deadlock or lock timeout: once rolled back, the same transaction may well succeed."""
+    return transient_conflict_of(error) is not None
+
+
+def transient_conflict_of(error: BaseException) -> BaseException | None:
+    """The driver's deadlock or lock-timeout error behind `error`, if there is one."""
     seen: set[int] = set()
     pending: list[BaseException | None] = [error]
     while pending:
@@ -210,12 +215,23 @@ def is_transient_conflict(error: BaseException) -> bool:
             continue
         seen.add(id(current))
         if _is_driver_conflict(current):
-            return True
+            return current
         # SQLAlchemy keeps the driver's exception in .orig; Python chains the rest.
         orig = getattr(current, "orig", None)
         pending += [orig if isinstance(orig, BaseException) else None]
         pending += [current.__cause__, current.__context__]
-    return False
+    return None
+
+
+def conflict_code(error: BaseException) -> str:
+    """Which conflict it was, for the log: the driver's code, never its message (it may
+    quote SQL or values)."""
+    module = type(error).__module__.split(".")[0]
+    if module == "sqlite3":
+        return f"sqlite3 {getattr(error, 'sqlite_errorname', 'SQLITE_BUSY')}"
+    if module == "psycopg":
+        return f"psycopg {getattr(error, 'sqlstate', None)}"
+    return f"{module} {error.args[0] if error.args else None}"
 
 
 def _is_driver_conflict(error: BaseException) -> bool:

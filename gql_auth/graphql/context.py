@@ -62,8 +62,9 @@ class Context(BaseContext):
         self._viewer_id: int | None = None
         self._proven_user_ids: set[str] = set()  # as GraphQL spells ids
         self._after_commit: list[Callable[[], None]] = []
-        # Set when the transaction was rolled back after a deadlock or lock timeout.
-        self.transient_conflict = False
+        # The driver's error, when the transaction was rolled back after a deadlock or lock
+        # timeout.
+        self.conflict: BaseException | None = None
         # Whether the view may run this operation once more after such a rollback.
         self.may_retry = True
 
@@ -94,7 +95,7 @@ class Context(BaseContext):
     @property
     def retrying(self) -> bool:
         """This attempt rolled back on a conflict and the view will run it again."""
-        return self.transient_conflict and self.may_retry
+        return self.conflict is not None and self.may_retry
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Runs `callback` once this request's writes are committed (e.g. to send a mail)."""

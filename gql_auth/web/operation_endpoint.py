@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
 from strawberry.types import ExecutionResult
 
+from gql_auth.core.database import conflict_code
 from gql_auth.graphql.context import Context
 from gql_auth.graphql.engine.document_ids import MalformedDocumentId, requested_document_id
 from gql_auth.graphql.schema import Schema
@@ -125,8 +126,9 @@ class OperationEndpoint:
         if not context.retrying:
             return result
         logger.warning(
-            "request %s: deadlock or lock timeout, nothing was saved; running it once more",
+            "request %s: deadlock or lock timeout, nothing was saved; running it once more (%s)",
             context.request_id,
+            conflict_code(context.conflict) if context.conflict is not None else None,
         )
         # Nothing of the first attempt counts, its attempts under the limits neither:
         # the second one reserves them again.

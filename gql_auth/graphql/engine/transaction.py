@@ -5,7 +5,7 @@ from __future__ import annotations
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
-from gql_auth.core.database import is_transient_conflict
+from gql_auth.core.database import transient_conflict_of
 from gql_auth.graphql.context import Context
 from gql_auth.graphql.engine.errors import is_unexpected
 
@@ -19,7 +19,7 @@ from gql_auth.graphql.engine.errors import is_unexpected
 async def end_after_exception(context: Context, error: BaseException) -> None:
     """The operation raised: nothing it did is kept."""
     await context.finish(commit=False)
-    context.transient_conflict = isinstance(error, Exception) and is_transient_conflict(error)
+    context.conflict = transient_conflict_of(error) if isinstance(error, Exception) else None
 
 
 async def end_after_result(context: Context, execution: ExecutionContext) -> None:
@@ -32,16 +32,19 @@ async def end_after_result(context: Context, execution: ExecutionContext) -> Non
         if wanted and not kept and not errors:
             raise RuntimeError("the transaction could not be committed")  # noqa: TRY301
     except Exception as exc:  # reported to the client as INTERNAL_SERVER_ERROR
-        context.transient_conflict = is_transient_conflict(exc)
+        context.conflict = transient_conflict_of(exc)
         if result is not None:
             # Nothing the response would claim has happened was saved.
             result.data = None
             result.errors = [*errors, GraphQLError("commit failed", original_error=exc)]
         return
     if not wanted:  # rolled back: nothing of this attempt was kept
-        context.transient_conflict = any(_conflicted(error) for error in errors)
-
-
-def _conflicted(error: GraphQLError) -> bool:
-    original = error.original_error
-    return original is not None and is_transient_conflict(original)
+        context.conflict = next(
+            (
+                conflict
+                for error in errors
+                if error.original_error is not None
+                and (conflict := transient_conflict_of(error.original_error)) is not None
+            ),
+            None,
+        )
