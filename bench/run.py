@@ -8,7 +8,8 @@ rows), login next
 to the machine's argon2 limit, and storm (`me`
 latency at low concurrency, idle and while sign-ins saturate the hashing
 pool); then CPU per request, in-process (bench/cpu_per_request.py). SQLite
-always; MariaDB too when 127.0.0.1:3306 answers. Every server is stopped and
+always; MariaDB and PostgreSQL too when 127.0.0.1:3306 and 127.0.0.1:5432 answer
+(`--quick`: only `me`, `tutorial` and `fastapi-users` per backend). Every server is stopped and
 every database this script created is dropped, whatever happens.
 """
 
@@ -90,6 +91,8 @@ class Options:
     login_connections: int
     storm_connections: int
     client: str  # "wrk" or "python"
+    # Only `me`, `tutorial` and `fastapi-users` per backend: the database ratios, quickly.
+    quick: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,6 +316,9 @@ class Bench:
         # MAX_SESSIONS_PER_USER the oldest is revoked, which would end `me`'s.
         signer = f"signer{secrets.token_hex(4)}"
         options = self.options
+        if options.quick:
+            self.quick(backend, env, username, password)
+            return
         with self.gql_auth(f"{backend}-me", env) as port:
             url = f"http://127.0.0.1:{port}/graphql"
             token = register(url, username, password)
@@ -357,6 +363,21 @@ class Bench:
             url = f"http://127.0.0.1:{port}/graphql"
             result = self.measure(url, connections=options.connections, body=ME_QUERY, token=token)
             self.record(backend, "me x2", result, f"2 workers, x{result[0] / me.rps:.2f}")
+
+    def quick(self, backend: str, env: dict[str, str], username: str, password: str) -> None:
+        """`me`, then `tutorial` and `fastapi-users`: the rows of the database ratios alone."""
+        connections = self.options.connections
+        with self.gql_auth(f"{backend}-me", env) as port:
+            url = f"http://127.0.0.1:{port}/graphql"
+            token = register(url, username, password)
+            result = self.measure(url, connections=connections, body=ME_QUERY, token=token)
+            self.record(backend, "me", result, "1 worker")
+        with self.uvicorn("tutorial_app:app", f"{backend}-tutorial", env) as port:
+            result = self.measure(
+                f"http://127.0.0.1:{port}/me", connections=connections, token=token
+            )
+            self.record(backend, "tutorial", result, "tutorial-style FastAPI GET /me")
+        self.fastapi_users(backend, env)
 
     def me_again(
         self, backend: str, target: str, url: str, credential: str, me: Row, what: str
@@ -666,6 +687,33 @@ def ratios(rows: list[Row], backend: str) -> str:
 
 
 @contextmanager
+def postgresql_databases() -> Iterator[tuple[str, str] | None]:
+    """Two throw-away databases on 127.0.0.1:5432 (user root), or None when PostgreSQL does not
+    answer."""
+    import psycopg
+
+    try:
+        connection = psycopg.connect(
+            "host=127.0.0.1 port=5432 user=root dbname=postgres connect_timeout=2",
+            autocommit=True,
+        )
+    except psycopg.Error as error:
+        print(f"PostgreSQL: not answering on 127.0.0.1:5432 ({error}), skipped", flush=True)
+        yield None
+        return
+    suffix = secrets.token_hex(4)
+    names = (f"gqlauth_bench_{suffix}", f"gqlauth_bench_{suffix}_fu")
+    try:
+        for name in names:
+            connection.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8'")
+        yield names
+    finally:
+        for name in names:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.close()
+
+
+@contextmanager
 def mariadb_databases() -> Iterator[tuple[str, str] | None]:
     """Two throw-away databases on 127.0.0.1:3306, or None when MariaDB does not answer."""
     import pymysql
@@ -726,7 +774,12 @@ def parse_options() -> tuple[Options, list[str]]:
     parser.add_argument("--login-connections", type=int, default=8)
     parser.add_argument("--storm-connections", type=int, default=4)
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
-    parser.add_argument("--backends", default="sqlite,mariadb", help="comma-separated")
+    parser.add_argument("--backends", default="sqlite,mariadb,postgresql", help="comma-separated")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="per backend only me, tutorial and fastapi-users (the database ratios)",
+    )
     args = parser.parse_args()
     client = args.client
     if client == "auto":
@@ -738,14 +791,16 @@ def parse_options() -> tuple[Options, list[str]]:
         login_connections=args.login_connections,
         storm_connections=args.storm_connections,
         client=client,
+        quick=args.quick,
     )
     return options, args.backends.split(",")
 
 
 def run(bench: Bench, backends: list[str], logs: Path) -> None:
     workers = Settings(_env_file=None, secret_key=SECRET_KEY).password_hash_workers
-    bench.ceiling()
-    bench.argon2_limit(workers)
+    if not bench.options.quick:
+        bench.ceiling()
+        bench.argon2_limit(workers)
     if "sqlite" in backends:
         bench.backend("sqlite", f"sqlite:///{logs}/gqlauth.db", f"sqlite:///{logs}/fu.db")
     if "mariadb" in backends:
@@ -753,6 +808,11 @@ def run(bench: Bench, backends: list[str], logs: Path) -> None:
             if names is not None:
                 url = "mysql://root@127.0.0.1:3306/"
                 bench.backend("mariadb", url + names[0], url + names[1])
+    if "postgresql" in backends:
+        with postgresql_databases() as names:
+            if names is not None:
+                url = "postgresql://root@127.0.0.1:5432/"
+                bench.backend("postgresql", url + names[0], url + names[1])
 
 
 def main() -> int:
@@ -785,7 +845,7 @@ def main() -> int:
         print(format_row(row))
     for backend in dict.fromkeys(row.backend for row in bench.rows if row.backend != "-"):
         print(ratios(bench.rows, backend))
-    if not failed:
+    if not failed and not options.quick:
         print(cpu_per_request(), flush=True)
     if not failed:
         shutil.rmtree(logs, ignore_errors=True)

@@ -26,7 +26,12 @@ SECRET_KEY = os.environ["SECRET_KEY"]
 ALGORITHM = "HS256"
 ISSUER = os.environ.get("JWT_ISSUER", "gql-auth")
 AUDIENCE = os.environ.get("JWT_AUDIENCE", "gql-auth")
-DATABASE_URL = os.environ["DATABASE_URL"].replace("mysql://", "mysql+pymysql://", 1)
+# The drivers the tutorials name: PyMySQL, and psycopg 3 as the FastAPI project template has it.
+DATABASE_URL = (
+    os.environ["DATABASE_URL"]
+    .replace("mysql://", "mysql+pymysql://", 1)
+    .replace("postgresql://", "postgresql+psycopg://", 1)
+)
 
 connect_args = {"check_same_thread": False} if DATABASE_URL.startswith("sqlite") else {}
 engine = create_engine(DATABASE_URL, connect_args=connect_args, pool_pre_ping=True)

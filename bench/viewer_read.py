@@ -3,8 +3,11 @@
 Compares, on one database (a fresh SQLite file by default), the read every
 authenticated request makes: the async ORM through the async driver (what
 gql-auth did before), the ORM on a sync Session run whole on one thread, and
-Core columns on one thread (gql_auth.sessions.viewer_lookup on a server database),
-and, on SQLite, Core columns on the loop itself (what it does there).
+Core columns on one thread (where SQLite goes when its loop read meets a lock),
+on SQLite Core columns on the loop itself, and on a server database the async
+driver on the loop (gql_auth.sessions.driver_read, what the service does there),
+one at a time and 16 at once against 4 reader threads (and, on PostgreSQL, asyncpg
+when it is installed).
 Prints medians over interleaved batches; run it on a quiet machine.
 """
 
@@ -18,14 +21,20 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 WORK = Path(tempfile.mkdtemp(prefix="gql-auth-viewer-"))
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
 os.environ["DATABASE_URL"] = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{WORK}/v.db"
 
-from sqlalchemy import select  # noqa: E402 - after the environment above
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
+from sqlalchemy import make_url, select, update  # noqa: E402 - after the environment above
+from sqlalchemy.ext.asyncio import (  # noqa: E402
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import Session  # noqa: E402
 from timing import Target, medians_per_call  # noqa: E402 - bench/, beside this script
 
@@ -37,12 +46,15 @@ from gql_auth.core.database import (  # noqa: E402
 )
 from gql_auth.core.models import utcnow  # noqa: E402
 from gql_auth.security.tokens import AccessClaims, new_session_id  # noqa: E402
+from gql_auth.services import VIEWER_READ_THREADS  # noqa: E402
+from gql_auth.sessions.driver_read import DriverConnections  # noqa: E402
 from gql_auth.sessions.models import AuthSession  # noqa: E402
 from gql_auth.sessions.viewer_lookup import ViewerLookup  # noqa: E402
-from gql_auth.settings import get_settings  # noqa: E402
+from gql_auth.settings import Settings, get_settings  # noqa: E402
 from gql_auth.users.models import User  # noqa: E402
 
 ORM_ROW = select(AuthSession, User).join(User, User.id == AuthSession.user_id)
+AT_ONCE = 16
 
 
 async def signed_in_user(factory: async_sessionmaker[AsyncSession]) -> AccessClaims:
@@ -105,6 +117,9 @@ async def main(batches: int, batch: int) -> None:
     }
     if loop_engine is not None:
         targets["Core columns, on the loop"] = core_on_loop
+    closing = ExitStack()
+    if engine.dialect.name != "sqlite":
+        targets.update(await server_targets(settings, claims, closing))
     for name, target in targets.items():
         if await target() is None:
             raise SystemExit(f"{name} found no session")
@@ -113,12 +128,101 @@ async def main(batches: int, batch: int) -> None:
     threads.shutdown()
     lookup.close()
     on_loop.close()
+    closing.close()
     await engine.dispose()
+
+
+async def server_targets(
+    settings: Settings, claims: AccessClaims, closing: ExitStack
+) -> dict[str, Target]:
+    """A server database: the async driver on the loop, against threads, one and 16 at once."""
+    engine = create_engine(settings)
+    driver = ViewerLookup(
+        create_reader_engine(settings),
+        threads=1,
+        driver=DriverConnections(engine, size=VIEWER_READ_THREADS),
+    )
+    by_threads = ViewerLookup(create_reader_engine(settings), threads=VIEWER_READ_THREADS)
+    closing.callback(by_threads.close)
+    closing.callback(driver.close)  # its driver connections go with the process
+
+    async def on_driver() -> object:
+        return await driver.resolve(claims)
+
+    targets = {
+        "Core columns, async driver on the loop": on_driver,
+        f"threads, {AT_ONCE} at once (per read)": at_once(by_threads, claims),
+        f"driver, {AT_ONCE} at once (per read)": at_once(driver, claims),
+    }
+    if engine.dialect.name == "postgresql":
+        targets.update(await asyncpg_targets(settings.database_url, claims))
+    return targets
+
+
+def at_once(lookup: ViewerLookup, claims: AccessClaims) -> Target:
+    """AT_ONCE reads in parallel, as a loaded server has them; timed per read."""
+
+    async def reads() -> object:
+        found = await asyncio.gather(*(lookup.resolve(claims) for _ in range(AT_ONCE)))
+        return found[0]
+
+    return reads
+
+
+async def asyncpg_targets(url: str, claims: AccessClaims) -> dict[str, Target]:
+    """The same read through asyncpg, when bench/.venv has it: the other async PostgreSQL driver."""
+    try:
+        import asyncpg  # type: ignore[import-not-found] # bench/.venv only
+    except ImportError:
+        print("  (asyncpg is not installed: pip install asyncpg to compare it)")
+        return {}
+    from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+
+    from gql_auth.sessions.viewer_read import VIEWER_ROW
+
+    compiled = VIEWER_ROW.compile(dialect=asyncpg_dialect())  # type: ignore[no-untyped-call]
+    sql = str(compiled)
+    arguments = [
+        {"session_id": claims.session_id, "user_id": claims.user_id}[name]
+        for name in compiled.positiontup or ()
+    ]
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=VIEWER_READ_THREADS)
+
+    async def one() -> object:
+        return await pool.fetchrow(sql, *arguments)
+
+    async def parallel() -> object:
+        return (await asyncio.gather(*(one() for _ in range(AT_ONCE))))[0]
+
+    psycopg_engine = create_async_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    asyncpg_engine = create_async_engine(make_url(url).set(drivername="postgresql+asyncpg"))
+    touch = (
+        update(AuthSession)
+        .where(AuthSession.id == claims.session_id)
+        .values(last_used_at=AuthSession.last_used_at)
+    )
+
+    def write_through(engine: AsyncEngine) -> Target:
+        """The write path's unit: one UPDATE and its COMMIT, through SQLAlchemy's async engine."""
+
+        async def write() -> object:
+            async with engine.begin() as connection:
+                return await connection.execute(touch)
+
+        return write
+
+    return {
+        "asyncpg on the loop (raw row)": one,
+        f"asyncpg, {AT_ONCE} at once (per read)": parallel,
+        "write: UPDATE + COMMIT, psycopg": write_through(psycopg_engine),
+        "write: UPDATE + COMMIT, asyncpg": write_through(asyncpg_engine),
+    }
 
 
 async def measure(targets: dict[str, Target], batches: int, batch: int) -> None:
     for name, (cpu, wall) in (await medians_per_call(targets, batches, batch)).items():
-        print(f"  {name:32} {cpu:7.1f} us CPU {wall:7.1f} us wall")
+        per = AT_ONCE if "at once" in name else 1
+        print(f"  {name:40} {cpu / per:7.1f} us CPU {wall / per:7.1f} us wall")
 
 
 if __name__ == "__main__":

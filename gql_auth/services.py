@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,6 +33,7 @@ from gql_auth.security.passwords import PasswordHasher
 from gql_auth.security.secret_box import SecretBox
 from gql_auth.security.settings import SecuritySettings
 from gql_auth.security.tokens import AccessTokenCodec
+from gql_auth.sessions.driver_read import DriverConnections
 from gql_auth.sessions.settings import SessionSettings
 from gql_auth.sessions.viewer_lookup import ViewerLookup
 from gql_auth.signin import SignInServices
@@ -91,7 +91,7 @@ class Services:
         await self.rate_limits.aclose()
         await self.social.client.aclose()
         await self.engine.dispose()
-        await asyncio.to_thread(self.viewers.close)
+        await self.viewers.aclose()
 
 
 def build_services(settings: ServiceSettings) -> Services:
@@ -125,6 +125,11 @@ def build_services(settings: ServiceSettings) -> Services:
             create_reader_engine(settings),
             threads=VIEWER_READ_THREADS,
             loop_engine=create_loop_reader_engine(settings),
+            driver=(
+                None
+                if engine.dialect.name == "sqlite"
+                else DriverConnections(engine, size=VIEWER_READ_THREADS)
+            ),
         ),
         hasher=hasher,
         tokens=tokens,

@@ -69,7 +69,8 @@ class CoreSettings(BaseSettings):
     database_url: str = Field(
         default="sqlite:///./gql_auth.db",
         description=(
-            "Any SQLAlchemy URL; MySQL/MariaDB as `mysql+pymysql://user:pass@host:3306/db`. "
+            "Any SQLAlchemy URL; MySQL/MariaDB as `mysql+pymysql://user:pass@host:3306/db`, "
+            "PostgreSQL as `postgresql://user:pass@host:5432/db`. "
             "The SQLite path is relative to the working directory."
         ),
     )

@@ -1,16 +1,17 @@
-"""The per-request session and user check: on the loop for SQLite, else one thread hand-over.
+"""The per-request session and user check: one read on the loop, with no thread hand-over.
 
 Every authenticated request runs this read. Through SQLAlchemy's async ORM
 on aiosqlite it cost a dozen thread hand-overs (checkout, cursor, execute,
 fetch, reset, ...), each a queue put, a thread wake-up and a GIL hand-over.
-On a server database the same read on a sync connection runs start to end on
-one reader thread, so the loop waits once. On SQLite it runs on the loop: one
-indexed read of a local file in WAL mode, which never waits on writers, costs
-less than the hand-over itself; should it meet a lock, it fails at once and
-goes to a reader thread (gql_auth.core.database.create_loop_reader_engine). The rows come
-back detached and join the request's own session only if a resolver opens it
-(Context.db), so a request that writes nothing never begins or commits a
-transaction.
+On SQLite it runs on the loop: one indexed read of a local file in WAL mode,
+which never waits on writers, costs less than the hand-over itself; should it
+meet a lock, it fails at once and goes to a reader thread
+(gql_auth.core.database.create_loop_reader_engine). On a server database it is
+one round trip through the async driver's own connections
+(gql_auth.sessions.driver_read): on a reader thread, PyMySQL's pure-Python
+protocol held the GIL the loop needed. The rows come back detached and join
+the request's own session only if a resolver opens it (Context.db), so a
+request that writes nothing never begins or commits a transaction.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from gql_auth.core.errors import TokenRevoked
 from gql_auth.core.models import utcnow
 from gql_auth.orgs.models import OrgRole
 from gql_auth.security.tokens import AccessClaims
+from gql_auth.sessions.driver_read import DriverConnections, DriverRead
 from gql_auth.sessions.models import AuthSession
 from gql_auth.sessions.sessions import LAST_USED_RESOLUTION, Viewer
 from gql_auth.sessions.viewer_read import (
@@ -61,12 +63,20 @@ class _WouldWait(Exception):
 class ViewerLookup:
     """Resolves a decoded access token (or an API key's hash) to its live caller, or refuses."""
 
-    def __init__(self, engine: Engine, *, threads: int, loop_engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        threads: int,
+        loop_engine: Engine | None = None,
+        driver: DriverConnections | None = None,
+    ) -> None:
         # Instances are built without a query, which is what would configure the
         # mappers: a fresh worker's first request may well be this read.
         configure_mappers()
-        self._by_session = _Reads(engine, loop_engine, VIEWER_ROW, VIEWER_COLUMNS)
-        self._by_key = _Reads(engine, loop_engine, KEY_ROW, KEY_VIEWER_COLUMNS)
+        self._by_session = _Reads(engine, loop_engine, driver, VIEWER_ROW, VIEWER_COLUMNS)
+        self._by_key = _Reads(engine, loop_engine, driver, KEY_ROW, KEY_VIEWER_COLUMNS)
+        self._driver = driver
         # Bounded: at most this many reads wait on the database at once.
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="viewer-read")
 
@@ -99,12 +109,20 @@ class ViewerLookup:
         return Viewer(user=user, signed_in=None, api_key=key)
 
     async def _read(self, reads: _Reads, values: Mapping[str, object]) -> Found:
+        if reads.on_driver is not None:
+            return await reads.on_driver.read(values)
         try:
             return reads.without_waiting(values)
         except _WouldWait:
             return await asyncio.get_running_loop().run_in_executor(
                 self._threads, reads.on_threads.on_pooled_connection, values
             )
+
+    async def aclose(self) -> None:
+        """The driver's connections on the loop, then the threads and their engine."""
+        if self._driver is not None:
+            await self._driver.aclose()
+        await asyncio.to_thread(self.close)
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)
@@ -119,10 +137,12 @@ class _Reads:
         self,
         engine: Engine,
         loop_engine: Engine | None,
+        driver: DriverConnections | None,
         statement: Select[tuple[object, ...]],
         columns: tuple[KeyedColumnElement[Any], ...],
     ) -> None:
         self.on_threads = CompiledRead(engine, statement, columns)
+        self.on_driver = DriverRead(driver, statement, columns) if driver is not None else None
         self._on_loop = (
             CompiledRead(loop_engine, statement, columns) if loop_engine is not None else None
         )

@@ -1,7 +1,8 @@
 """The check every authenticated request makes: one read, no transaction.
 
-The session and user are read in one go (on the loop for SQLite, else on a
-database thread), and on SQLite the loop never waits on a lock; a request
+The session and user are read in one go on the loop (through sqlite3 on SQLite,
+else through the async driver's own connections), and on SQLite the loop never
+waits on a lock; a request
 that writes nothing must not touch the request engine at all (no checkout,
 no BEGIN, no COMMIT), while writes still land: lastUsedAt once a minute,
 and whatever a resolver changes in the caller's own rows.
@@ -10,26 +11,33 @@ and whatever a resolver changes in the caller's own rows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pymysql
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from gql_auth.core.database import create_loop_reader_engine, create_reader_engine
+from gql_auth.core.database import (
+    create_engine,
+    create_loop_reader_engine,
+    create_reader_engine,
+)
 from gql_auth.core.models import Role
 from gql_auth.security.tokens import AccessClaims
+from gql_auth.sessions.driver_read import DriverConnections
 from gql_auth.sessions.models import AuthSession
 from gql_auth.sessions.viewer_lookup import ViewerLookup
 from gql_auth.settings import Settings
 from gql_auth.users.models import User
-from tests.support.databases import MARIADB
+from tests.support.databases import MARIADB, POSTGRESQL
 from tests.support.helpers import (
     LOGIN,
     ME,
@@ -114,10 +122,18 @@ class TestWritesThroughTheViewer:
         assert_error(body, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
 
 
-def kill_connections_to(database: SqlDatabase) -> int:
+def kill_connections_to(database: SqlDatabase, backend_name: str) -> int:
     """Ends every server connection to this test's database, as a restart or timeout would."""
     name = make_url(database.url).database
     database.engine.dispose()
+    if backend_name == "postgresql":
+        with psycopg.connect(**POSTGRESQL, autocommit=True) as server:
+            ended = server.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            ).fetchall()
+        return len(ended)
     killed = 0
     monitor = pymysql.connect(**MARIADB, autocommit=True)
     try:
@@ -135,18 +151,42 @@ def kill_connections_to(database: SqlDatabase) -> int:
     return killed
 
 
+def connections_to(database: SqlDatabase, backend_name: str) -> int:
+    """Server connections now open to this test's database, from anyone."""
+    name = make_url(database.url).database
+    database.engine.dispose()
+    if backend_name == "postgresql":
+        with psycopg.connect(**POSTGRESQL, autocommit=True) as server:
+            row = server.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+    monitor = pymysql.connect(**MARIADB, autocommit=True)
+    try:
+        with monitor.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = %s", (name,)
+            )
+            counted = cursor.fetchone()
+    finally:
+        monitor.close()
+    assert counted is not None
+    return int(counted[0])
+
+
 async def test_a_reader_connection_the_server_closed_is_replaced(
     settings: Settings, database: SqlDatabase, backend: Any
 ) -> None:
     """No ping before each read: a dropped pooled connection is retried on a new one."""
-    if backend.name != "mariadb":
-        pytest.skip("server-side connections: MariaDB only")
+    if backend.name == "sqlite":
+        pytest.skip("server-side connections: a server database only")
     async with started_app(settings) as app, client_of(app) as client:
         payload = await register(client)
         token = payload["accessToken"]
         await asyncio.gather(*(gql(client, ME, token=token) for _ in range(8)))  # fill the pool
 
-        assert kill_connections_to(database) > 0
+        assert kill_connections_to(database, backend.name) > 0
         bodies = await asyncio.gather(*(gql(client, ME, token=token) for _ in range(8)))
 
     assert all(data_of(body, "me")["id"] == payload["user"]["id"] for body in bodies)
@@ -188,7 +228,7 @@ class TestTheCheckOnTheLoop:
     @pytest.fixture(autouse=True)
     def _sqlite_only(self, backend: Any) -> None:
         if backend.name != "sqlite":
-            pytest.skip("a server database is always read on a thread")
+            pytest.skip("a server database is read through its async driver")
 
     async def test_a_locked_file_sends_the_check_to_a_thread_and_never_stalls_the_loop(
         self, settings: Settings, database: SqlDatabase
@@ -242,24 +282,32 @@ class TestTheCheckOnTheLoop:
         assert_error(after, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
 
 
-@pytest.mark.parametrize("where", ["loop", "threads"])
+@pytest.mark.parametrize("where", ["loop", "threads", "driver"])
 async def test_the_raw_read_answers_the_values_and_types_the_orm_loads(
-    settings: Settings, database: SqlDatabase, where: str
+    settings: Settings, database: SqlDatabase, backend: Any, where: str
 ) -> None:
-    """The read skips SQLAlchemy's execution layer (viewer_read): its values must not change.
+    """The read skips SQLAlchemy's execution layer (viewer_read, driver_read): its values
+    must not change.
 
-    "loop" is the read on the event loop on SQLite (a server database has none,
-    and reads on its threads there too).
+    "loop" is the read on the event loop on SQLite, "driver" the one through a server
+    database's async driver; "threads" is where SQLite goes when the loop's read meets a lock.
     """
+    if (where == "driver") != (backend.name != "sqlite") and where != "threads":
+        pytest.skip(f"{backend.name} has no read of this kind")
     async with running_app(settings) as client:
         payload = await register(client)
     claims = AccessClaims(user_id=int(payload["user"]["id"]), session_id=session_id_of(payload))
     loop_engine = create_loop_reader_engine(settings) if where == "loop" else None
-    lookup = ViewerLookup(create_reader_engine(settings), threads=1, loop_engine=loop_engine)
+    engine = create_engine(settings)
+    driver = DriverConnections(engine, size=1) if where == "driver" else None
+    lookup = ViewerLookup(
+        create_reader_engine(settings), threads=1, loop_engine=loop_engine, driver=driver
+    )
     try:
         viewer = await lookup.resolve(claims)
     finally:
-        lookup.close()
+        await lookup.aclose()
+        await engine.dispose()
 
     with Session(database.engine) as db:
         loaded = (db.get(User, claims.user_id), db.get(AuthSession, claims.session_id))
@@ -272,3 +320,66 @@ async def test_the_raw_read_answers_the_values_and_types_the_orm_loads(
                 k: type(v) for k, v in expected.items()
             }
     assert viewer.user.role is Role.USER
+
+
+class TestTheCheckThroughTheDriver:
+    """A server database: the read runs on the loop, on the async driver's own connections."""
+
+    @pytest.fixture(autouse=True)
+    def _server_only(self, backend: Any) -> None:
+        if backend.name == "sqlite":
+            pytest.skip("SQLite reads on the loop through sqlite3")
+
+    @asynccontextmanager
+    async def lookup(self, settings: Settings, size: int) -> AsyncIterator[ViewerLookup]:
+        engine = create_engine(settings)
+        lookup = ViewerLookup(
+            create_reader_engine(settings),
+            threads=1,
+            driver=DriverConnections(engine, size=size),
+        )
+        try:
+            yield lookup
+        finally:
+            await lookup.aclose()
+            await engine.dispose()
+
+    async def test_parallel_checks_hold_at_most_its_size_of_connections(
+        self, settings: Settings, database: SqlDatabase, backend: Any
+    ) -> None:
+        async with running_app(settings) as client:
+            payload = await register(client)
+        claims = AccessClaims(user_id=int(payload["user"]["id"]), session_id=session_id_of(payload))
+        async with self.lookup(settings, size=3) as lookup:
+            before = connections_to(database, backend.name)
+            viewers = await asyncio.gather(*(lookup.resolve(claims) for _ in range(60)))
+            opened = connections_to(database, backend.name) - before
+
+        assert {viewer.user.id for viewer in viewers} == {claims.user_id}
+        assert 1 <= opened <= 3
+
+    async def test_a_cancelled_check_closes_its_connection_and_the_next_one_answers(
+        self, settings: Settings, database: SqlDatabase, backend: Any
+    ) -> None:
+        """Cancelled mid-read (a client that went away), a connection may still owe its
+        answer: reused, it would hand the next request the wrong row."""
+        async with running_app(settings) as client:
+            first = await register(client, "first")
+            second = await register(client, "second")
+        claims = [
+            AccessClaims(user_id=int(p["user"]["id"]), session_id=session_id_of(p))
+            for p in (first, second)
+        ]
+        async with self.lookup(settings, size=1) as lookup:
+            await lookup.resolve(claims[0])  # one idle connection
+            for _ in range(20):
+                cancelled = asyncio.create_task(lookup.resolve(claims[0]))
+                await asyncio.sleep(0)  # sent, and not yet answered
+                cancelled.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await cancelled
+                viewer = await lookup.resolve(claims[1])
+                assert viewer.user.id == claims[1].user_id
+            idle = connections_to(database, backend.name)
+
+        assert idle <= 2  # the kept one (and the test's own monitor), not one per cancel
