@@ -1,7 +1,8 @@
 """The database backends the tests run on, and fresh migrated databases on each of them.
 
 `BACKENDS` is the one list: tests/db/ runs every database test once per name in it,
-tests/api/ and tests/system/ run on SQLite alone. A server backend (MariaDB and
+tests/api/ runs on SQLite alone, and the system tests that start several server processes
+over one database run once per name in `SERVERS`. A server backend (MariaDB and
 PostgreSQL) joins by adding a `ServerBackend` to `SERVERS`.
 """
 
@@ -24,6 +25,7 @@ from alembic import command
 from alembic.config import Config
 
 from gql_auth.cli import alembic_directory
+from gql_auth.core.database import sync_url
 from gql_auth.tables import Base
 from tests.support.helpers import SqlDatabase
 
@@ -131,15 +133,36 @@ BACKENDS = ["sqlite", *SERVERS]
 DEFAULT_BACKENDS = ["sqlite"]
 
 
-def require_server(server: ServerBackend) -> None:
-    """Skips when the server does not answer; fails instead under CI=true."""
+# What CI must run on a server that does not answer, unless a caller says otherwise.
+DATABASE_TESTS = "every database test on it too"
+
+
+def require_server(server: ServerBackend, why: str = DATABASE_TESTS) -> None:
+    """Skips when the server does not answer; fails instead under CI=true (`why` says what
+    CI must run)."""
     problem = server.reachable()
     if problem is None:
         return
     message = f"{server.where} is unreachable: {problem}"
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{message}; CI must run every database test on it too", pytrace=False)
+        pytest.fail(f"{message}; CI must run {why}", pytrace=False)
     pytest.skip(message)
+
+
+@contextmanager
+def server_database(backend: str, prefix: str, why: str = DATABASE_TESTS) -> Iterator[SqlDatabase]:
+    """A fresh, empty database on `SERVERS[backend]` with a sync engine on it, dropped afterwards.
+
+    Skips when the server does not answer, and fails instead under CI=true.
+    """
+    server = SERVERS[backend]
+    require_server(server, why)
+    with server.database(prefix) as url:
+        engine = sa.create_engine(sync_url(url), poolclass=sa.pool.NullPool)
+        try:
+            yield SqlDatabase(url, engine)
+        finally:
+            engine.dispose()
 
 
 @dataclass
@@ -185,15 +208,9 @@ def open_backend(name: str, directory: Path) -> Iterator[Backend]:
         migrate(f"sqlite:///{template}")
         yield Backend("sqlite", str(template))
         return
-    server = SERVERS[name]
-    require_server(server)
-    with server.database("gqlauth_test") as url:
-        migrate(url)
-        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-        try:
-            yield Backend(name, url, engine)
-        finally:
-            engine.dispose()
+    with server_database(name, "gqlauth_test") as database:
+        migrate(database.url)
+        yield Backend(name, database.url, database.engine)
 
 
 def _delete_all_rows(engine: sa.Engine) -> None:

@@ -1,9 +1,12 @@
-"""Two real server processes over one MariaDB and one Redis behave as one service."""
+"""Two real server processes over one database and one Redis behave as one service.
+
+Every test runs once per server database (MariaDB, PostgreSQL), each with servers,
+a database and Redis keys of its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -11,12 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pymysql
 import pytest
+import sqlalchemy as sa
 
 from tests.support.api_keys import CREATE_API_KEY, REVOKE_API_KEY
-from tests.support.databases import MARIADB, mariadb_database, mariadb_reachable
-from tests.support.helpers import CHANGE_PASSWORD, LOGIN, REGISTER, STRONG_PASSWORD, assert_error
+from tests.support.databases import SERVERS, server_database
+from tests.support.helpers import (
+    CHANGE_PASSWORD,
+    LOGIN,
+    REGISTER,
+    STRONG_PASSWORD,
+    SqlDatabase,
+    assert_error,
+)
 from tests.support.mfa import code_at
 from tests.support.orgs import (
     ACCEPT_INVITATION,
@@ -41,25 +51,23 @@ CONFIRM = "mutation C($c: String!) { confirmTotp(code: $c) }"
 VERIFY = "mutation V($input: VerifyMfaInput!) { verifyMfa(input: $input) { accessToken } }"
 
 
-def _unavailable(what: str, problem: object) -> None:
-    message = f"{what} is unreachable: {problem}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{message}; CI must run the multi-process test", pytrace=False)
-    pytest.skip(message)
+@pytest.fixture(scope="module", params=list(SERVERS))
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """Each server database in turn: every test of this module runs once on each."""
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
-def mariadb_url() -> Iterator[str]:
-    problem = mariadb_reachable()
-    if problem is not None:
-        _unavailable("MariaDB at 127.0.0.1:3306", problem)
-    with mariadb_database("gqlauth_multi") as url:
-        yield url
+def database(backend_name: str) -> Iterator[SqlDatabase]:
+    """The servers' database (not tests/conftest.py's SQLite), read straight by the checks."""
+    with server_database(backend_name, "gqlauth_multi", "the multi-process test") as created:
+        yield created
 
 
 @pytest.fixture(scope="module")
-def redis_prefix() -> Iterator[str]:
-    with redis_key_prefix("gqlauth-multi", "the multi-process test") as prefix:
+def redis_prefix(backend_name: str) -> Iterator[str]:
+    """One per backend: both backends' servers sign up the same usernames."""
+    with redis_key_prefix(f"gqlauth-multi-{backend_name}", "the multi-process test") as prefix:
         yield prefix
 
 
@@ -82,11 +90,11 @@ def _environment(database_url: str, redis_prefix: str, **extra: str) -> dict[str
 
 @pytest.fixture(scope="module")
 def two_servers(
-    mariadb_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+    database: SqlDatabase, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    """Started once for this module: each test uses accounts of its own."""
+    """Started once per backend: each test uses accounts of its own."""
     tmp_path = tmp_path_factory.mktemp("servers")
-    env = _environment(mariadb_url, redis_prefix)
+    env = _environment(database.url, redis_prefix)
     migrate(env, tmp_path)
     servers = (ServerProcess(env, tmp_path), ServerProcess(env, tmp_path))
     try:
@@ -141,20 +149,16 @@ async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> di
     return await call(client, LOGIN, {"input": {"username": username, "password": password}})
 
 
-def event_count(database_url: str, username: str, kind: str) -> int:
-    """Security events of one kind for one user, read straight from MariaDB."""
-    connection = pymysql.connect(**MARIADB, database=database_url.rsplit("/", 1)[1])
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT COUNT(*) FROM security_events JOIN users ON users.id = user_id"
-                " WHERE users.username = %s AND kind = %s",
-                (username, kind),
-            )
-            (count,) = cursor.fetchone() or (0,)
-    finally:
-        connection.close()
-    return int(count)
+def event_count(database: SqlDatabase, username: str, kind: str) -> int:
+    """Security events of one kind for one user, read straight from the database."""
+    events, users = database.table("security_events"), database.table("users")
+    counted = (
+        sa.select(sa.func.count())
+        .select_from(events.join(users, users.c.id == events.c.user_id))
+        .where(users.c.username == username, events.c.kind == kind)
+    )
+    with database.engine.connect() as connection:
+        return int(connection.scalar(counted) or 0)
 
 
 REQUEST_RESET = "mutation R($email: String!) { requestPasswordReset(email: $email) }"
@@ -180,16 +184,9 @@ def _notices_logged(servers: tuple[ServerProcess, ...], email: str) -> int:
     return sum(server.log.read_text().count(mail) for server in servers)
 
 
-def _mark_verified(database_url: str, username: str) -> None:
-    """Confirms the account's address straight in MariaDB (notices go to verified ones only)."""
-    connection = pymysql.connect(
-        **MARIADB, database=database_url.rsplit("/", 1)[1], autocommit=True
-    )
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE users SET email_verified = 1 WHERE username = %s", (username,))
-    finally:
-        connection.close()
+def _mark_verified(database: SqlDatabase, username: str) -> None:
+    """Confirms the account's address in the database (notices go to verified ones only)."""
+    database.update_user(database.user_row(username)["id"], email_verified=True)
 
 
 async def _settled_count(count: Callable[[], int], expected: int) -> int:
@@ -235,7 +232,7 @@ class TestTwoProcessesActAsOne:
         assert isinstance(error["extensions"]["retryAfter"], int)
 
     async def test_parallel_guesses_spread_over_both_processes_check_at_most_the_limit(
-        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], mariadb_url: str
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], database: SqlDatabase
     ) -> None:
         first, second = clients
         await sign_up(first, "parallel_limit")
@@ -246,12 +243,12 @@ class TestTwoProcessesActAsOne:
         after = [await sign_in(client, "parallel_limit", STRONG_PASSWORD) for client in clients]
 
         assert codes(bodies) == {"UNAUTHENTICATED": 3, "RATE_LIMITED": 21}
-        assert event_count(mariadb_url, "parallel_limit", "LOGIN_FAILED") == 3
+        assert event_count(database, "parallel_limit", "LOGIN_FAILED") == 3
         assert codes(after) == {"RATE_LIMITED": 2}
-        assert event_count(mariadb_url, "parallel_limit", "LOGIN_SUCCEEDED") == 0
+        assert event_count(database, "parallel_limit", "LOGIN_SUCCEEDED") == 0
 
     async def test_parallel_sign_ins_over_both_processes_stop_at_the_sign_in_limit(
-        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], mariadb_url: str
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], database: SqlDatabase
     ) -> None:
         await sign_up(clients[0], "parallel_sessions")
 
@@ -266,7 +263,7 @@ class TestTwoProcessesActAsOne:
         # flight). What must hold is the sign-in limit: never more than 4 sessions.
         assert set(counts) == {"SIGNED_IN", "RATE_LIMITED"}
         assert 3 <= counts["SIGNED_IN"] <= 4
-        signed_in = event_count(mariadb_url, "parallel_sessions", "LOGIN_SUCCEEDED")
+        signed_in = event_count(database, "parallel_sessions", "LOGIN_SUCCEEDED")
         assert signed_in == counts["SIGNED_IN"]
         later = await asyncio.gather(
             *(sign_in(client, "parallel_sessions", STRONG_PASSWORD) for client in clients * 2)
@@ -293,12 +290,12 @@ class TestTwoProcessesActAsOne:
         self,
         clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
         two_servers: tuple[ServerProcess, ServerProcess],
-        mariadb_url: str,
+        database: SqlDatabase,
     ) -> None:
         """NOTICE_EMAIL (10/hour) counts in Redis: 7 changes through each process mail 10."""
         payload = await sign_up(clients[0], "notice_bombed")
         email = payload["user"]["email"]
-        _mark_verified(mariadb_url, "notice_bombed")
+        _mark_verified(database, "notice_bombed")
 
         for n in range(14):
             changed = await call(
@@ -433,7 +430,7 @@ class TestTwoProcessesShareTheSecondFactor:
         return str(error["extensions"]["mfaToken"])
 
     async def test_one_code_sent_to_both_processes_at_once_signs_in_once(
-        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], mariadb_url: str
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], database: SqlDatabase
     ) -> None:
         first, second = clients
         secret, _ = await self._user_with_totp(first, "shared_totp")
@@ -451,10 +448,10 @@ class TestTwoProcessesShareTheSecondFactor:
         assert len(signed_in) == 1
         refused = next(body for body in bodies if body.get("errors"))
         assert_error(refused, "UNAUTHENTICATED", reason="INVALID_CREDENTIALS")
-        assert event_count(mariadb_url, "shared_totp", "LOGIN_SUCCEEDED") == 1
+        assert event_count(database, "shared_totp", "LOGIN_SUCCEEDED") == 1
 
     async def test_one_mfa_token_sent_to_both_processes_at_once_opens_one_session(
-        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], mariadb_url: str
+        self, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], database: SqlDatabase
     ) -> None:
         first, second = clients
         secret, codes = await self._user_with_totp(first, "shared_mfa_token")
@@ -468,7 +465,7 @@ class TestTwoProcessesShareTheSecondFactor:
         )
 
         assert sum(1 for body in bodies if not body.get("errors")) == 1
-        assert event_count(mariadb_url, "shared_mfa_token", "LOGIN_SUCCEEDED") == 1
+        assert event_count(database, "shared_mfa_token", "LOGIN_SUCCEEDED") == 1
 
 
 # --- organizations (issue 24) ---------------------------------------------------------------
@@ -501,34 +498,27 @@ async def _next_invitation_token(server: ServerProcess, email: str, before: int)
     raise AssertionError(f"no invitation mailed to {email}")
 
 
-def _roles(database_url: str, organization_id: str) -> dict[str, str]:
-    """The organization's members (by username) and their roles, read straight from MariaDB."""
-    connection = pymysql.connect(**MARIADB, database=database_url.rsplit("/", 1)[1])
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT users.username, memberships.role FROM memberships"
-                " JOIN users ON users.id = memberships.user_id"
-                " WHERE memberships.organization_id = %s",
-                (int(organization_id),),
-            )
-            return {str(username): str(role) for username, role in cursor.fetchall()}
-    finally:
-        connection.close()
+def _roles(database: SqlDatabase, organization_id: str) -> dict[str, str]:
+    """The organization's members (by username) and their roles, read straight from the database."""
+    memberships, users = database.table("memberships"), database.table("users")
+    members = (
+        sa.select(users.c.username, memberships.c.role)
+        .join(users, users.c.id == memberships.c.user_id)
+        .where(memberships.c.organization_id == int(organization_id))
+    )
+    with database.engine.connect() as connection:
+        return {str(username): str(role) for username, role in connection.execute(members)}
 
 
-def _invitations_stored(database_url: str, organization_id: str) -> int:
-    connection = pymysql.connect(**MARIADB, database=database_url.rsplit("/", 1)[1])
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT COUNT(*) FROM invitations WHERE organization_id = %s",
-                (int(organization_id),),
-            )
-            (count,) = cursor.fetchone() or (0,)
-    finally:
-        connection.close()
-    return int(count)
+def _invitations_stored(database: SqlDatabase, organization_id: str) -> int:
+    invitations = database.table("invitations")
+    counted = (
+        sa.select(sa.func.count())
+        .select_from(invitations)
+        .where(invitations.c.organization_id == int(organization_id))
+    )
+    with database.engine.connect() as connection:
+        return int(connection.scalar(counted) or 0)
 
 
 def _outcome(body: dict[str, Any]) -> str:
@@ -598,7 +588,7 @@ class TestTwoProcessesShareOrganizations:
         self,
         clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
         two_servers: tuple[ServerProcess, ServerProcess],
-        mariadb_url: str,
+        database: SqlDatabase,
     ) -> None:
         """RATE_LIMIT_INVITATIONS is reserved in Redis: 10 through each process store 5."""
         owner = await sign_up(clients[0], "org_flood")
@@ -621,18 +611,18 @@ class TestTwoProcessesShareOrganizations:
         for body in bodies:
             if body.get("errors"):
                 assert body["errors"][0]["extensions"]["retryAfter"] > 0
-        assert _invitations_stored(mariadb_url, organization_id) == INVITATION_LIMIT
+        assert _invitations_stored(database, organization_id) == INVITATION_LIMIT
         assert mailed == INVITATION_LIMIT
 
     async def test_two_owners_acting_through_different_processes_keep_one_owner(
         self,
         clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
         two_servers: tuple[ServerProcess, ServerProcess],
-        mariadb_url: str,
+        database: SqlDatabase,
     ) -> None:
         first_owner = await sign_up(clients[0], "org_owner_one")
         second_owner = await sign_up(clients[1], "org_owner_two")
-        _mark_verified(mariadb_url, "org_owner_two")
+        _mark_verified(database, "org_owner_two")
         first_id, second_id = first_owner["user"]["id"], second_owner["user"]["id"]
         logged_before = [len(server.log.read_text()) for server in two_servers]
         for move, refused in LAST_OWNER_RACES.items():
@@ -645,7 +635,7 @@ class TestTwoProcessesShareOrganizations:
             )
 
             assert sorted(_outcome(body) for body in bodies) == sorted(["OK", refused]), move
-            assert list(_roles(mariadb_url, org).values()).count("OWNER") == 1, move
+            assert list(_roles(database, org).values()).count("OWNER") == 1, move
         logged = "".join(
             server.log.read_text()[start:]
             for server, start in zip(two_servers, logged_before, strict=True)
@@ -656,12 +646,12 @@ class TestTwoProcessesShareOrganizations:
         self,
         clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
         two_servers: tuple[ServerProcess, ServerProcess],
-        mariadb_url: str,
+        database: SqlDatabase,
     ) -> None:
         first, second = clients
         owner = await sign_up(first, "org_remover")
         member = await sign_up(second, "org_removed")
-        _mark_verified(mariadb_url, "org_removed")
+        _mark_verified(database, "org_removed")
         org = await self._organization(first, owner["accessToken"])
         await self._join(two_servers, clients, owner, org, member, "ADMIN")
         switched = await call(second, SWITCH_ORGANIZATION, {"org": org}, member["accessToken"])
@@ -681,9 +671,9 @@ class TestTwoProcessesShareOrganizations:
 
 
 async def test_sigterm_lets_an_in_flight_request_finish(
-    mariadb_url: str, redis_prefix: str, tmp_path: Path
+    database: SqlDatabase, redis_prefix: str, tmp_path: Path
 ) -> None:
-    env = _environment(mariadb_url, redis_prefix)
+    env = _environment(database.url, redis_prefix)
     server = ServerProcess(env, tmp_path)
     try:
         await asyncio.to_thread(server.wait_until_healthy)
@@ -724,13 +714,13 @@ async def _interrupt_a_request_in_flight(server: ServerProcess) -> None:
 
 
 async def test_metrics_add_up_across_workers(
-    mariadb_url: str, redis_prefix: str, tmp_path: Path
+    database: SqlDatabase, redis_prefix: str, tmp_path: Path
 ) -> None:
     """`serve --workers 2` with metrics on: /metrics counts the requests of both processes."""
     samples = tmp_path / "metrics"
     samples.mkdir()
     env = _environment(
-        mariadb_url, redis_prefix, METRICS_ENABLED="true", PROMETHEUS_MULTIPROC_DIR=str(samples)
+        database.url, redis_prefix, METRICS_ENABLED="true", PROMETHEUS_MULTIPROC_DIR=str(samples)
     )
     migrate(env, tmp_path)
     server = ServerProcess(env, tmp_path, "--workers", "2")
@@ -761,7 +751,7 @@ async def test_metrics_add_up_across_workers(
 
 
 class TestTwoProcessesShareApiKeys:
-    """The per-key limit (in Redis) and revocations (in MariaDB) hold across both processes."""
+    """The per-key limit (in Redis) and revocations (in the database) hold across both processes."""
 
     async def _key(self, client: httpx.AsyncClient, username: str) -> tuple[str, str, str]:
         """A new account's access token, and the id and secret of a key it made."""

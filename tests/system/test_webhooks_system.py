@@ -1,4 +1,5 @@
-"""Webhooks from real `gql-auth serve` processes on MariaDB and Redis, to a real receiver.
+"""Webhooks from real `gql-auth serve` processes on a server database and Redis, to a real
+receiver; every test runs once on MariaDB and once on PostgreSQL.
 
 The receiver (tests/support/webhooks.py) runs in the test's event loop, outside every
 server process, and checks each delivery's signature with the standardwebhooks library.
@@ -11,7 +12,6 @@ endpoint that an earlier deployment allowed on a private address.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pymysql
 import pytest
 
 from tests.support.cli import run_cli
-from tests.support.databases import MARIADB, mariadb_database, mariadb_reachable
+from tests.support.databases import SERVERS, server_database
 from tests.support.helpers import (
     PRODUCTION_ARGON2_ENVIRONMENT,
     STRONG_PASSWORD,
+    SqlDatabase,
     login,
     register,
     unique_username,
@@ -49,21 +49,12 @@ SETTLED = 90.0  # a deadline for what must happen, never a measure of how fast
 ADMIN = "hookadmin"
 
 
-def _unavailable(what: str, problem: object) -> None:
-    message = f"{what} is unreachable: {problem}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{message}; CI must run the webhook system tests", pytrace=False)
-    pytest.skip(message)
-
-
-@pytest.fixture
-def mariadb_url() -> Iterator[str]:
-    """A database of this test's own: its endpoints receive no other test's events."""
-    problem = mariadb_reachable()
-    if problem is not None:
-        _unavailable("MariaDB at 127.0.0.1:3306", problem)
-    with mariadb_database("gqlauth_hooks") as url:
-        yield url
+@pytest.fixture(params=list(SERVERS))
+def database(request: pytest.FixtureRequest) -> Iterator[SqlDatabase]:
+    """A database of this test's own, on each server backend in turn (not tests/conftest.py's
+    SQLite): its endpoints receive no other test's events."""
+    with server_database(request.param, "gqlauth_hooks", "the webhook system tests") as created:
+        yield created
 
 
 @pytest.fixture
@@ -136,10 +127,10 @@ def verified(received: list[Received], receiver: Receiver) -> bool:
 
 class TestCrash:
     async def test_a_delivery_cut_off_by_sigkill_is_sent_after_a_restart(
-        self, mariadb_url: str, redis_prefix: str, tmp_path: Path
+        self, database: SqlDatabase, redis_prefix: str, tmp_path: Path
     ) -> None:
         # The lease is 2 x 1 s + 5 s: the restarted server sends about 7 s after the claim.
-        env = environment(mariadb_url, redis_prefix, WEBHOOK_TIMEOUT_SECONDS="1")
+        env = environment(database.url, redis_prefix, WEBHOOK_TIMEOUT_SECONDS="1")
         await prepared(env, tmp_path)
         running: list[ServerProcess] = []
         killed: list[Received] = []
@@ -186,9 +177,9 @@ class TestCrash:
 
 class TestTwoServers:
     async def test_two_servers_of_two_workers_deliver_50_events_exactly_once(
-        self, mariadb_url: str, redis_prefix: str, tmp_path: Path
+        self, database: SqlDatabase, redis_prefix: str, tmp_path: Path
     ) -> None:
-        env = environment(mariadb_url, redis_prefix)
+        env = environment(database.url, redis_prefix)
         await prepared(env, tmp_path)
         async with receiving() as receiver:
             async with serving(env, tmp_path, "--workers", "2", workers=2, servers=2) as [
@@ -217,7 +208,7 @@ class TestTwoServers:
             payload["user"]["id"] for payload in payloads
         }
         assert endpoint["failingSince"] is None
-        deliveries = _deliveries(mariadb_url)
+        deliveries = _deliveries(database)
         assert sorted(deliveries) == sorted((event_id, 1, "SUCCEEDED", 204) for event_id in ids)
 
 
@@ -227,27 +218,22 @@ def _all_recorded(endpoint: dict[str, Any], count: int) -> bool:
     return len(deliveries) >= count and all(d["status"] != "PENDING" for d in deliveries)
 
 
-def _deliveries(database_url: str) -> list[tuple[str, int, str, int | None]]:
-    """Every attempt, read straight from MariaDB: (event id, attempt, status, HTTP status)."""
-    connection = pymysql.connect(**MARIADB, database=database_url.rsplit("/", 1)[1])
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT event_id, attempt, status, response_status FROM webhook_deliveries"
-            )
-            return [tuple(row) for row in cursor.fetchall()]
-    finally:
-        connection.close()
+def _deliveries(database: SqlDatabase) -> list[tuple[str, int, str, int | None]]:
+    """Every attempt, read straight from the database: (event id, attempt, status, HTTP status)."""
+    return [
+        (row["event_id"], row["attempt"], row["status"], row["response_status"])
+        for row in database.rows("webhook_deliveries")
+    ]
 
 
 class TestPrivateAddressesAtDelivery:
     async def test_production_refuses_endpoints_an_earlier_deployment_allowed(
-        self, mariadb_url: str, redis_prefix: str, tmp_path: Path
+        self, database: SqlDatabase, redis_prefix: str, tmp_path: Path
     ) -> None:
-        allowed = environment(mariadb_url, redis_prefix, WEBHOOK_ALLOW_PRIVATE_URLS="true")
+        allowed = environment(database.url, redis_prefix, WEBHOOK_ALLOW_PRIVATE_URLS="true")
         # Production's default: WEBHOOK_ALLOW_PRIVATE_URLS unset is false. One attempt each.
         production = environment(
-            mariadb_url,
+            database.url,
             redis_prefix,
             ENVIRONMENT="production",
             **PRODUCTION_ARGON2_ENVIRONMENT,
