@@ -23,7 +23,7 @@ PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 help:
 	@echo "make run      migrate the database (SQLite by default) and serve on http://$(HOST):$(PORT)/graphql"
-	@echo "make test     run every test in parallel: unit, api, db (SQLite and MariaDB), system (extra pytest options: make test PYTEST_ARGS=-x)"
+	@echo "make test     run every test in parallel: unit, api, db (SQLite, MariaDB, PostgreSQL), system (extra pytest options: make test PYTEST_ARGS=-x)"
 	@echo "make test-fast  the edit loop: tests/unit and tests/api only, in parallel (PYTEST_ARGS works too)"
 	@echo "make lint     ruff check, ruff format --check, mypy, import-linter"
 	@echo "make lock     re-pin requirements.lock from pyproject.toml's dependencies (needs PyPI)"

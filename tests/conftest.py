@@ -2,9 +2,9 @@
 
 The layers (unit/, api/, db/, system/) are laid out by cost. A test that asks for
 `database` (directly or through `settings`/`client`) runs on SQLite; under tests/db/
-it runs once per backend of tests.support.databases.BACKENDS (SQLite and MariaDB),
-because there the database is what is tested. With CI=true an unreachable MariaDB
-fails the run instead of skipping it.
+it runs once per backend of tests.support.databases.BACKENDS (SQLite, MariaDB and
+PostgreSQL), because there the database is what is tested. With CI=true an unreachable
+server fails the run instead of skipping it.
 """
 
 from __future__ import annotations
