@@ -638,13 +638,13 @@ def server_env(extra: dict[str, str]) -> dict[str, str]:
 
 def format_row(row: Row) -> str:
     return (
-        f"{row.backend:<8} {row.target:<20} {row.rps:>9.1f} {row.p50_ms:>9.2f} "
+        f"{row.backend:<10} {row.target:<20} {row.rps:>9.1f} {row.p50_ms:>9.2f} "
         f"{row.p99_ms:>9.2f} {row.errors:>7}  {row.note}"
     )
 
 
 HEADER = (
-    f"{'backend':<8} {'target':<20} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}  note"
+    f"{'backend':<10} {'target':<20} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}  note"
 )
 
 
