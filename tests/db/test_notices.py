@@ -4,15 +4,12 @@ under parallel changes, and nothing told of a change that was rolled back."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 
-import pymysql
 import pytest
-from sqlalchemy.engine import make_url
 
 from gql_auth.settings import Settings
-from tests.support.databases import MARIADB, Backend
+from tests.support.databases import Backend
 from tests.support.helpers import (
     STRONG_PASSWORD,
     SqlDatabase,
@@ -31,6 +28,7 @@ from tests.support.notices import (
     verified_user,
 )
 from tests.support.passkeys import PUBLIC_URL
+from tests.support.row_locks import lock_timeout_url, other_transaction, require_row_locks
 
 
 @pytest.fixture
@@ -126,9 +124,8 @@ class TestRolledBack:
         self, backend: Backend, database: SqlDatabase, caplog: pytest.LogCaptureFixture
     ) -> None:
         """confirmTotp records MFA_ENABLED; the logout after it meets a held row twice."""
-        if backend.name != "mariadb":
-            pytest.skip("a row lock held from a second connection: MariaDB only")
-        impatient = f"{database.url}?init_command=SET%20innodb_lock_wait_timeout%3D1"
+        require_row_locks(backend.name)
+        impatient = lock_timeout_url(backend.name, database, seconds=1)
         async with running_mail_app(make_settings(impatient), caplog) as app:
             payload = await verified_user(app, database)
             token = payload["accessToken"]
@@ -136,25 +133,13 @@ class TestRolledBack:
                 await gql(app.client, ENROLL, {"p": STRONG_PASSWORD}, token=token), "enrollTotp"
             )["secret"]
             variables = {"code": code_at(secret), "token": payload["refreshToken"]}
-            with holding_the_session_row(database, session_id_of(payload)):
+            with other_transaction(backend.name, database) as other:
+                other.execute(
+                    "SELECT id FROM sessions WHERE id = %s FOR UPDATE", session_id_of(payload)
+                )
                 body = await gql(app.client, CONFIRM_AND_LOGOUT, variables, token=token)
 
             assert_error(body, "INTERNAL_SERVER_ERROR")
             assert database.count("totp_credentials") == 1  # still only pending
             assert database.rows("totp_credentials")[0]["enabled_at"] is None
             assert await app.mailbox.mails(payload["user"]["email"]) == []
-
-
-@contextmanager
-def holding_the_session_row(database: SqlDatabase, session_id: str) -> Iterator[None]:
-    """Another server's transaction holding a session row, until the block ends."""
-    name = make_url(database.url).database
-    connection = pymysql.connect(**MARIADB, database=name, autocommit=False)
-    try:
-        connection.begin()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT id FROM sessions WHERE id = %s FOR UPDATE", (session_id,))
-        yield
-    finally:
-        connection.rollback()
-        connection.close()

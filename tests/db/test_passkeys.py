@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pymysql
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from gql_auth.core.database import create_engine, create_session_factory
 from gql_auth.core.models import utcnow
@@ -24,7 +20,7 @@ from gql_auth.passkeys import challenges as passkey_challenges
 from gql_auth.passkeys.passkeys import CREDENTIAL_JSON_MAX
 from gql_auth.settings import Settings
 from tests.support.authenticator import USER_PRESENT, SoftAuthenticator, b64url, unb64url
-from tests.support.databases import MARIADB, Backend
+from tests.support.databases import Backend
 from tests.support.helpers import (
     ME,
     STRONG_PASSWORD,
@@ -55,6 +51,7 @@ from tests.support.passkeys import (
     sign_in,
     user_with_passkey,
 )
+from tests.support.row_locks import lock_timeout_url, other_transaction, require_row_locks
 
 
 @pytest.fixture
@@ -383,8 +380,7 @@ class TestExpiredChallenges:
         (twice in a row under load: a 500). With a one-second lock wait, a drop that
         waits fails here instead of deadlocking by chance.
         """
-        if backend.name != "mariadb":
-            pytest.skip("a row lock held from a second connection: MariaDB only")
+        require_row_locks(backend.name)
         now = utcnow()
         challenges = database.table("passkey_challenges")
         ages = {"expired-1": -timedelta(minutes=2), "expired-2": -timedelta(minutes=1)}
@@ -398,11 +394,12 @@ class TestExpiredChallenges:
                     for name, age in {**ages, "live": timedelta(minutes=4)}.items()
                 ],
             )
-        engine = create_engine(make_settings(database.url))
+        engine = create_engine(make_settings(lock_timeout_url(backend.name, database, seconds=1)))
         try:
-            with _taking(database, "live"):
+            with other_transaction(backend.name, database) as taking:
+                # In the middle of taking the live one, as finishPasskeyLogin does.
+                taking.execute("DELETE FROM passkey_challenges WHERE id = %s", "live")
                 async with create_session_factory(engine)() as db:
-                    await db.execute(text("SET SESSION innodb_lock_wait_timeout = 1"))
                     dropped = await passkey_challenges.prune_expired(db)
                     await db.commit()
         finally:
@@ -424,18 +421,3 @@ def _challenge_row(name: str, **times: Any) -> dict[str, Any]:
         "user_handle": None,
         **times,
     }
-
-
-@contextmanager
-def _taking(database: SqlDatabase, challenge_id: str) -> Iterator[None]:
-    """Another connection in the middle of taking a challenge (finishPasskeyLogin's DELETE)."""
-    name = make_url(database.url).database
-    connection = pymysql.connect(**MARIADB, database=name, autocommit=False)
-    try:
-        connection.begin()
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM passkey_challenges WHERE id = %s", (challenge_id,))
-        yield
-    finally:
-        connection.rollback()
-        connection.close()

@@ -1,8 +1,8 @@
 """A transaction that meets a deadlock or a lock wait timeout runs once more (issue 11, item 6).
 
-The MariaDB cases hold real row locks from a second connection, as another
-server's transaction would, and let InnoDB decide: a real deadlock, a real
-lock wait timeout, never a simulated error.
+The MariaDB and PostgreSQL cases hold real row locks from a second connection,
+as another server's transaction would, and let the server decide: a real
+deadlock, a real lock wait timeout, never a simulated error.
 """
 
 from __future__ import annotations
@@ -12,19 +12,15 @@ import hashlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pymysql
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from gql_auth.core.database import is_transient_conflict
-from gql_auth.core.models import utcnow
-from tests.support.databases import MARIADB, Backend
+from tests.support.databases import Backend
 from tests.support.helpers import (
     LOGIN,
     REGISTER,
@@ -41,6 +37,14 @@ from tests.support.helpers import (
     session_id_of,
 )
 from tests.support.mailbox import running_mail_app
+from tests.support.row_locks import (
+    DEADLOCK,
+    LOCK_TIMEOUT,
+    lock_timeout_url,
+    other_transaction,
+    require_row_locks,
+    wait_for_a_lock_wait,
+)
 
 RETRY_MESSAGE = "deadlock or lock timeout, nothing was saved; running it once more"
 LOGOUT = "mutation L($token: String!) { logout(refreshToken: $token) }"
@@ -142,72 +146,14 @@ class TestTransientConflictClassification:
         assert not is_transient_conflict(first)
 
 
-# --- real conflicts on MariaDB --------------------------------------------------------------
+# --- real conflicts on MariaDB and PostgreSQL ----------------------------------------------
 
 
 @pytest.fixture
-def mariadb(backend: Backend, database: SqlDatabase) -> SqlDatabase:
-    if backend.name != "mariadb":
-        pytest.skip("row locks held from a second connection: MariaDB only")
-    return database
-
-
-def database_name(database: SqlDatabase) -> str:
-    name = make_url(database.url).database
-    assert name
-    return name
-
-
-@contextmanager
-def other_transaction(database: SqlDatabase) -> Iterator[pymysql.Connection[Any]]:
-    """A second connection with an open transaction, rolled back at the end."""
-    connection = pymysql.connect(**MARIADB, database=database_name(database), autocommit=False)
-    try:
-        connection.begin()
-        yield connection
-    finally:
-        connection.rollback()
-        connection.close()
-
-
-def execute(connection: pymysql.Connection[Any], statement: str, *args: Any) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, args)
-
-
-def make_heavy(connection: pymysql.Connection[Any]) -> None:
-    """InnoDB rolls back the lighter of two deadlocked transactions: let that be the app's."""
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO security_events (kind, at) VALUES (%s, %s)",
-            [("TEST_BALLAST", utcnow().replace(tzinfo=None))] * 300,
-        )
-
-
-def wait_for_a_lock_wait(database: SqlDatabase, timeout: float = 20.0) -> None:
-    """Until a transaction on this test's database waits for a row lock."""
-    monitor = pymysql.connect(**MARIADB, autocommit=True)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            with monitor.cursor() as cursor:
-                # MariaDB may wait for a row lock while still optimizing a unique-key
-                # lookup (state "Statistics"), its transaction RUNNING: a statement
-                # unfinished after half a second, while we hold its rows, waits too.
-                cursor.execute(
-                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST p "
-                    "LEFT JOIN information_schema.INNODB_TRX t ON p.ID = t.trx_mysql_thread_id "
-                    "WHERE p.DB = %s AND p.ID <> CONNECTION_ID() AND (t.trx_state = 'LOCK WAIT'"
-                    " OR (p.COMMAND = 'Query' AND p.TIME_MS > 500))",
-                    (database_name(database),),
-                )
-                (waiting,) = cursor.fetchone() or (0,)
-            if waiting:
-                return
-            time.sleep(0.02)
-    finally:
-        monitor.close()
-    raise AssertionError("no transaction ever waited for the lock")
+def server(backend: Backend, database: SqlDatabase) -> str:
+    """The backend's name, where a second connection can hold a row lock."""
+    require_row_locks(backend.name)
+    return backend.name
 
 
 def retries_logged(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -223,17 +169,16 @@ async def until_retried(caplog: pytest.LogCaptureFixture, timeout: float = 20.0)
 
 class TestDeadlockIsRetried:
     async def test_a_deadlocked_mutation_runs_again_and_its_mail_goes_out_once(
-        self, mariadb: SqlDatabase, caplog: pytest.LogCaptureFixture
+        self, server: str, database: SqlDatabase, caplog: pytest.LogCaptureFixture
     ) -> None:
         caplog.set_level(logging.WARNING, logger="gql_auth")
-        async with running_mail_app(make_settings(mariadb.url), caplog) as app:
+        async with running_mail_app(make_settings(database.url), caplog) as app:
             registered = await register(app.client, "deadlocked")
             user_id, session_id = registered["user"]["id"], session_id_of(registered)
-            with other_transaction(mariadb) as other:
-                await asyncio.to_thread(make_heavy, other)
+            with other_transaction(server, database, survives_deadlocks=True) as other:
                 # The other transaction holds the session row; the app's operation takes
                 # the user row (mail token, then logout) and then waits for the session.
-                execute(other, "SELECT id FROM sessions WHERE id = %s FOR UPDATE", session_id)
+                other.execute("SELECT id FROM sessions WHERE id = %s FOR UPDATE", session_id)
                 request = asyncio.create_task(
                     gql(
                         app.client,
@@ -242,45 +187,50 @@ class TestDeadlockIsRetried:
                         token=registered["accessToken"],
                     )
                 )
-                await asyncio.to_thread(wait_for_a_lock_wait, mariadb)
-                # Now the other way round: a deadlock, and InnoDB rolls the app's side back.
+                await asyncio.to_thread(wait_for_a_lock_wait, server, database)
+                # Now the other way round: a deadlock, and the server rolls the app's side back.
                 await asyncio.to_thread(
-                    execute, other, "SELECT id FROM users WHERE id = %s FOR UPDATE", user_id
+                    other.execute, "SELECT id FROM users WHERE id = %s FOR UPDATE", user_id
                 )
                 await until_retried(caplog)
-                await asyncio.to_thread(wait_for_a_lock_wait, mariadb)  # the second attempt
+                await asyncio.to_thread(wait_for_a_lock_wait, server, database)  # the second try
             body = await request
 
             assert data_of(body, "logout") is True
             assert body["data"]["requestEmailVerification"] is True
             (mail,) = await app.mailbox.mails(registered["user"]["email"])
         (retry,) = retries_logged(caplog)
-        assert retry.getMessage().endswith("(asyncmy 1213)"), "the log names the driver's code"
+        deadlock = DEADLOCK[server]
+        assert retry.getMessage().endswith(f"({deadlock.code})"), "the log names the driver's code"
         conflicts = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-        assert any("Deadlock found" in message for message in conflicts)
+        assert any(deadlock.told_in(message) for message in conflicts)
         # The retry answered: the rolled-back attempt is no error in the log.
         assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
-        (token_row,) = mariadb.rows("account_tokens")
+        (token_row,) = database.rows("account_tokens")
         assert token_row["token_hash"] == hashlib.sha256(mail.token.encode()).hexdigest()
-        assert event_kinds(mariadb, user_id) == ["REGISTERED", "LOGGED_OUT"]
-        assert mariadb.count("security_events") == 2  # the other side's ballast rolled back
+        assert event_kinds(database, user_id) == ["REGISTERED", "LOGGED_OUT"]
+        assert database.count("security_events") == 2  # the other side's writes rolled back
 
 
 class TestLockWaitTimeoutIsRetried:
     @pytest.fixture
-    def impatient_url(self, mariadb: SqlDatabase) -> str:
-        """The app's connections give up on a row lock after 2 seconds (the default is 50)."""
-        return f"{mariadb.url}?init_command=SET%20innodb_lock_wait_timeout%3D2"
+    def impatient_url(self, server: str, database: SqlDatabase) -> str:
+        """The app's connections give up on a row lock after 2 seconds."""
+        return lock_timeout_url(server, database, seconds=2)
 
     async def test_a_lock_wait_timeout_is_retried_and_then_succeeds(
-        self, mariadb: SqlDatabase, impatient_url: str, caplog: pytest.LogCaptureFixture
+        self,
+        server: str,
+        database: SqlDatabase,
+        impatient_url: str,
+        caplog: pytest.LogCaptureFixture,
     ) -> None:
         caplog.set_level(logging.WARNING, logger="gql_auth")
         async with running_app(make_settings(impatient_url)) as client:
             registered = await register(client)
-            with other_transaction(mariadb) as other:
-                execute(
-                    other, "SELECT id FROM users WHERE id = %s FOR UPDATE", registered["user"]["id"]
+            with other_transaction(server, database) as other:
+                other.execute(
+                    "SELECT id FROM users WHERE id = %s FOR UPDATE", registered["user"]["id"]
                 )
                 request = asyncio.create_task(
                     gql(client, LOGOUT, {"token": registered["refreshToken"]})
@@ -289,13 +239,18 @@ class TestLockWaitTimeoutIsRetried:
             body = await request  # the lock is free now
 
         assert data_of(body, "logout") is True
-        assert len(retries_logged(caplog)) == 1
-        (session,) = mariadb.rows("sessions")
+        (retry,) = retries_logged(caplog)
+        assert retry.getMessage().endswith(f"({LOCK_TIMEOUT[server].code})")
+        (session,) = database.rows("sessions")
         assert session["revoked_at"] is not None
-        assert event_kinds(mariadb, registered["user"]["id"]) == ["REGISTERED", "LOGGED_OUT"]
+        assert event_kinds(database, registered["user"]["id"]) == ["REGISTERED", "LOGGED_OUT"]
 
     async def test_a_retried_sign_in_counts_once_under_the_limits(
-        self, mariadb: SqlDatabase, impatient_url: str, caplog: pytest.LogCaptureFixture
+        self,
+        server: str,
+        database: SqlDatabase,
+        impatient_url: str,
+        caplog: pytest.LogCaptureFixture,
     ) -> None:
         """The rolled-back attempt's reservations are given back before the second one."""
         caplog.set_level(logging.WARNING, logger="gql_auth")
@@ -305,9 +260,9 @@ class TestLockWaitTimeoutIsRetried:
             sign_in = {
                 "input": {"username": registered["user"]["username"], "password": STRONG_PASSWORD}
             }
-            with other_transaction(mariadb) as other:
-                execute(
-                    other, "SELECT id FROM users WHERE id = %s FOR UPDATE", registered["user"]["id"]
+            with other_transaction(server, database) as other:
+                other.execute(
+                    "SELECT id FROM users WHERE id = %s FOR UPDATE", registered["user"]["id"]
                 )
                 request = asyncio.create_task(gql(client, LOGIN, sign_in))
                 await until_retried(caplog)  # the first attempt gave up waiting
@@ -315,21 +270,26 @@ class TestLockWaitTimeoutIsRetried:
             second = await gql(client, LOGIN, sign_in)
 
         assert data_of(body, "login")["accessToken"]
-        assert len(retries_logged(caplog)) == 1
+        (retry,) = retries_logged(caplog)
+        assert retry.getMessage().endswith(f"({LOCK_TIMEOUT[server].code})")
         assert_error(second, "RATE_LIMITED")  # the one sign-in the rule allows was that one
-        assert event_kinds(mariadb, registered["user"]["id"]).count("LOGIN_SUCCEEDED") == 1
+        assert event_kinds(database, registered["user"]["id"]).count("LOGIN_SUCCEEDED") == 1
 
     async def test_a_retried_registration_counts_once_under_its_plain_limit(
-        self, mariadb: SqlDatabase, impatient_url: str, caplog: pytest.LogCaptureFixture
+        self,
+        server: str,
+        database: SqlDatabase,
+        impatient_url: str,
+        caplog: pytest.LogCaptureFixture,
     ) -> None:
         """A plain count (REGISTER_IP, no reservation) of the rolled-back attempt is given back."""
         caplog.set_level(logging.WARNING, logger="gql_auth")
         settings = make_settings(impatient_url, rate_limit_register_ip="2/hour")
         async with running_app(settings) as client:
             registered = await register(client)  # the first of the two registrations allowed
-            with other_transaction(mariadb) as other:
-                execute(
-                    other, "SELECT id FROM users WHERE id = %s FOR UPDATE", registered["user"]["id"]
+            with other_transaction(server, database) as other:
+                other.execute(
+                    "SELECT id FROM users WHERE id = %s FOR UPDATE", registered["user"]["id"]
                 )
                 # register counts and inserts; logout then waits for the held user row.
                 variables = {"input": register_input(), "token": registered["refreshToken"]}
@@ -338,21 +298,26 @@ class TestLockWaitTimeoutIsRetried:
             body = await request
             third = await gql(client, REGISTER, {"input": register_input()})
 
-        assert len(retries_logged(caplog)) == 1
+        (retry,) = retries_logged(caplog)
+        assert retry.getMessage().endswith(f"({LOCK_TIMEOUT[server].code})")
         assert data_of(body, "register")["accessToken"]  # the retry was not refused
         assert data_of(body, "logout") is True
         assert_error(third, "RATE_LIMITED")  # the second allowed registration was that one
-        assert mariadb.count("users") == 2  # the rolled-back attempt left no account
+        assert database.count("users") == 2  # the rolled-back attempt left no account
 
     async def test_a_second_conflict_is_not_retried_and_saves_nothing(
-        self, mariadb: SqlDatabase, impatient_url: str, caplog: pytest.LogCaptureFixture
+        self,
+        server: str,
+        database: SqlDatabase,
+        impatient_url: str,
+        caplog: pytest.LogCaptureFixture,
     ) -> None:
         caplog.set_level(logging.WARNING, logger="gql_auth")
         async with running_app(make_settings(impatient_url)) as client:
             registered = await register(client)
-            with other_transaction(mariadb) as other:
-                execute(
-                    other, "SELECT id FROM users WHERE id = %s FOR UPDATE", registered["user"]["id"]
+            with other_transaction(server, database) as other:
+                other.execute(
+                    "SELECT id FROM users WHERE id = %s FOR UPDATE", registered["user"]["id"]
                 )
                 response = await client.post(
                     "/graphql",
@@ -361,10 +326,11 @@ class TestLockWaitTimeoutIsRetried:
 
         error = assert_error(response.json(), "INTERNAL_SERVER_ERROR")
         assert error["extensions"]["requestId"] == response.headers["x-request-id"]
-        assert "Lock wait" not in response.text
-        assert len(retries_logged(caplog)) == 1
+        assert not LOCK_TIMEOUT[server].told_in(response.text)
+        (retry,) = retries_logged(caplog)
+        assert retry.getMessage().endswith(f"({LOCK_TIMEOUT[server].code})")
         (logged,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert error["extensions"]["requestId"] in logged.getMessage()
-        (session,) = mariadb.rows("sessions")
+        (session,) = database.rows("sessions")
         assert session["revoked_at"] is None
-        assert event_kinds(mariadb, registered["user"]["id"]) == ["REGISTERED"]
+        assert event_kinds(database, registered["user"]["id"]) == ["REGISTERED"]
