@@ -2,7 +2,7 @@
 
 Races and locks, retries, uniqueness and collation, migrations, windows and
 reservations kept in the database, prune deletes: each test that asks for
-`database` (or `settings`/`client`) runs on SQLite and on MariaDB.
+`database` (or `settings`/`client`) runs on SQLite, MariaDB and PostgreSQL.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pymysql
 import pytest
 import sqlalchemy as sa
@@ -99,6 +100,9 @@ class TestTransientConflictClassification:
             sqlite_busy_error,
             lambda directory: wrapped(sqlite_busy_error(directory)),
             lambda _: wrapped(sqlite3.OperationalError("database is locked")),
+            lambda _: wrapped(psycopg.errors.DeadlockDetected("deadlock detected")),
+            lambda _: psycopg.errors.SerializationFailure("could not serialize access"),
+            lambda _: raised_from(wrapped(psycopg.errors.LockNotAvailable("lock timeout"))),
         ],
         ids=[
             "mysql-deadlock",
@@ -108,6 +112,9 @@ class TestTransientConflictClassification:
             "sqlite-busy",
             "wrapped-sqlite-busy",
             "sqlite-message-only",
+            "postgresql-deadlock",
+            "postgresql-serialization-failure",
+            "postgresql-lock-timeout",
         ],
     )
     def test_deadlocks_and_lock_timeouts_are_transient(
@@ -123,6 +130,8 @@ class TestTransientConflictClassification:
             pymysql.err.OperationalError(1045, "Access denied for user"),
             wrapped(sqlite3.OperationalError("no such table: users")),
             wrapped(sqlite3.OperationalError("unable to open database file")),
+            wrapped(psycopg.errors.UniqueViolation("duplicate key value")),
+            psycopg.errors.QueryCanceled("canceling statement due to statement timeout"),
             ValueError("1213"),
             RuntimeError("database is locked"),  # the words alone, not from a driver
         ],
@@ -132,6 +141,8 @@ class TestTransientConflictClassification:
             "access-denied",
             "no-such-table",
             "cannot-open",
+            "postgresql-duplicate-key",
+            "postgresql-statement-timeout",
             "value-error",
             "not-a-driver",
         ],

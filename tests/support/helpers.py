@@ -313,6 +313,7 @@ LEAK_MARKERS = (
     "aiomysql",
     "asyncmy",
     "aiosqlite",
+    "psycopg",
     "SELECT ",
     "INSERT ",
     "UPDATE ",
