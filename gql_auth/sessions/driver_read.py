@@ -54,8 +54,9 @@ class DriverConnections:
                         connection, sql, parameters
                     )
                 except BaseException as error:
+                    lost = _lost(error, connection)  # asked before closing it ourselves
                     await _close(connection)
-                    if attempt == 1 and reused and _lost(error, connection):
+                    if attempt == 1 and reused and lost:
                         await self.aclose()  # its pool-mates went with it
                         continue
                     raise
