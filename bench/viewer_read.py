@@ -28,7 +28,8 @@ WORK = Path(tempfile.mkdtemp(prefix="gql-auth-viewer-"))
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
 os.environ["DATABASE_URL"] = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{WORK}/v.db"
 
-from sqlalchemy import make_url, select, update  # noqa: E402 - after the environment above
+import sqlalchemy  # noqa: E402 - after the environment above
+from sqlalchemy import make_url, select, update  # noqa: E402
 from sqlalchemy.ext.asyncio import (  # noqa: E402
     AsyncEngine,
     AsyncSession,
@@ -43,6 +44,7 @@ from gql_auth.core.database import (  # noqa: E402
     create_loop_reader_engine,
     create_reader_engine,
     create_session_factory,
+    sync_url,
 )
 from gql_auth.core.models import utcnow  # noqa: E402
 from gql_auth.security.tokens import AccessClaims, new_session_id  # noqa: E402
@@ -156,7 +158,31 @@ async def server_targets(
     }
     if engine.dialect.name == "postgresql":
         targets.update(await asyncpg_targets(settings.database_url, claims))
+    mysqlclient = mysqlclient_lookup(settings) if engine.dialect.name == "mysql" else None
+    if mysqlclient is not None:
+        closing.callback(mysqlclient.close)
+        targets[f"mysqlclient threads, {AT_ONCE} at once (per read)"] = at_once(mysqlclient, claims)
     return targets
+
+
+def mysqlclient_lookup(settings: Settings) -> ViewerLookup | None:
+    """The reader threads on mysqlclient, a C driver that lets go of the GIL while it waits:
+    the other way out of PyMySQL's pure-Python protocol. It needs the MariaDB client
+    library's headers to build (Debian's libmariadb-dev), so it is not in requirements.txt."""
+    try:
+        import MySQLdb  # type: ignore[import-untyped]  # noqa: F401 - only whether it is there
+    except ImportError:
+        print("  (mysqlclient is not installed: apt-get install libmariadb-dev, then")
+        print("   pip install mysqlclient, to compare it)")
+        return None
+    url = sync_url(settings.database_url).set(drivername="mysql+mysqldb")
+    engine = sqlalchemy.create_engine(
+        url.update_query_dict({"charset": "utf8mb4"}),
+        isolation_level="AUTOCOMMIT",
+        pool_size=VIEWER_READ_THREADS,
+        pool_reset_on_return=None,
+    )
+    return ViewerLookup(engine, threads=VIEWER_READ_THREADS)
 
 
 def at_once(lookup: ViewerLookup, claims: AccessClaims) -> Target:
