@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncmy.errors
 import psycopg
 import pymysql
 import pytest
@@ -383,3 +384,44 @@ class TestTheCheckThroughTheDriver:
             idle = connections_to(database, backend.name)
 
         assert idle <= 2  # the kept one (and the test's own monitor), not one per cancel
+
+    async def test_a_read_the_database_refused_is_sent_once(
+        self, settings: Settings, database: SqlDatabase, backend: Any
+    ) -> None:
+        """Only a connection the server closed earns a second try: a statement the database
+        refused is not sent again (the sequence it advances counts its runs), and the other
+        idle connection stays."""
+        failing, refusal = {
+            "postgresql": (
+                "SELECT nextval('driver_read_probe') / 0",
+                psycopg.errors.DivisionByZero,
+            ),
+            "mariadb": (
+                "SELECT NEXTVAL(driver_read_probe) + (SELECT 1 UNION SELECT 2)",
+                asyncmy.errors.OperationalError,  # 1242: the subquery returns more than 1 row
+            ),
+        }[backend.name]
+        next_value = {
+            "postgresql": "SELECT nextval('driver_read_probe')",
+            "mariadb": "SELECT NEXTVAL(driver_read_probe)",
+        }[backend.name]
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql("DROP SEQUENCE IF EXISTS driver_read_probe")
+            connection.exec_driver_sql("CREATE SEQUENCE driver_read_probe")
+        engine = create_engine(settings)
+        connections = DriverConnections(engine, size=2)
+        try:
+            await asyncio.gather(*(connections.fetch("SELECT 1", ()) for _ in range(2)))
+            with pytest.raises(refusal):
+                await connections.fetch(failing, ())
+            still = await connections.fetch("SELECT 1", ())
+            with database.engine.begin() as connection:
+                ran_before = connection.exec_driver_sql(next_value).scalar_one() - 1
+        finally:
+            await connections.aclose()
+            await engine.dispose()
+            with database.engine.begin() as connection:
+                connection.exec_driver_sql("DROP SEQUENCE IF EXISTS driver_read_probe")
+
+        assert ran_before == 1
+        assert still == (1,)
