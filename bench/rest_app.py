@@ -2,8 +2,8 @@
 
 Same settings (read from the environment like the service), same engine,
 same JWT checks (gql_auth.security.tokens.AccessTokenCodec) and the same session
-check (gql_auth.sessions.viewer_lookup: one indexed read, on the loop as the
-service does it, revocation and expiry checked). What it leaves out is exactly what GraphQL
+check (gql_auth.services.viewer_lookup, built as the service builds it: one
+indexed read on the loop, revocation and expiry checked). What it leaves out is exactly what GraphQL
 and our middleware add.
 """
 
@@ -13,28 +13,14 @@ from typing import Annotated
 
 from fastapi import FastAPI, Header, HTTPException
 
-from gql_auth.core.database import (
-    create_engine,
-    create_loop_reader_engine,
-    create_reader_engine,
-)
+from gql_auth.core.database import create_engine
 from gql_auth.core.errors import Unauthenticated
 from gql_auth.security.tokens import AccessTokenCodec
-from gql_auth.services import VIEWER_READ_THREADS
-from gql_auth.sessions.driver_read import DriverConnections
-from gql_auth.sessions.viewer_lookup import ViewerLookup
+from gql_auth.services import viewer_lookup
 from gql_auth.settings import get_settings
 
 settings = get_settings()
-engine = create_engine(settings)
-viewers = ViewerLookup(
-    create_reader_engine(settings),
-    threads=VIEWER_READ_THREADS,
-    loop_engine=create_loop_reader_engine(settings),
-    driver=None
-    if engine.dialect.name == "sqlite"
-    else DriverConnections(engine, size=VIEWER_READ_THREADS),
-)
+viewers = viewer_lookup(settings, create_engine(settings))
 codec = AccessTokenCodec(settings)
 app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 

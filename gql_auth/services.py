@@ -16,6 +16,7 @@ from gql_auth.core.database import (
     create_reader_engine,
     create_session_factory,
 )
+from gql_auth.core.settings import CoreSettings
 from gql_auth.factors.second_factor import FactorServices
 from gql_auth.factors.settings import FactorSettings
 from gql_auth.factors.totp_box import totp_box
@@ -94,6 +95,21 @@ class Services:
         await self.viewers.aclose()
 
 
+def viewer_lookup(settings: CoreSettings, engine: AsyncEngine) -> ViewerLookup:
+    """The per-request session check as the service makes it: on SQLite on the loop (on
+    reader threads when that meets a lock), on a server database through the async driver."""
+    return ViewerLookup(
+        create_reader_engine(settings),
+        threads=VIEWER_READ_THREADS,
+        loop_engine=create_loop_reader_engine(settings),
+        driver=(
+            None
+            if engine.dialect.name == "sqlite"
+            else DriverConnections(engine, size=VIEWER_READ_THREADS)
+        ),
+    )
+
+
 def build_services(settings: ServiceSettings) -> Services:
     engine = create_engine(settings)
     hasher = PasswordHasher(
@@ -121,16 +137,7 @@ def build_services(settings: ServiceSettings) -> Services:
         settings=settings,
         engine=engine,
         session_factory=session_factory,
-        viewers=ViewerLookup(
-            create_reader_engine(settings),
-            threads=VIEWER_READ_THREADS,
-            loop_engine=create_loop_reader_engine(settings),
-            driver=(
-                None
-                if engine.dialect.name == "sqlite"
-                else DriverConnections(engine, size=VIEWER_READ_THREADS)
-            ),
-        ),
+        viewers=viewer_lookup(settings, engine),
         hasher=hasher,
         tokens=tokens,
         trusted_proxies=parse_networks(settings.trusted_proxies),
