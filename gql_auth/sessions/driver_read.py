@@ -23,7 +23,8 @@ from sqlalchemy.sql.elements import KeyedColumnElement
 from gql_auth.sessions.viewer_read import Found
 
 _Connect = Callable[[], Awaitable[Any]]
-_READS = ("by session", "by API key")  # the statements run on these connections
+# The statements these connections run: the viewer read by session and by API key.
+_VIEWER_READS = 2
 
 
 class DriverConnections:
@@ -106,7 +107,7 @@ def _driver_connect(driver: str, arguments: list[Any], keywords: dict[str, Any])
 
         # Both reads prepared on the server once per connection, their rows in the binary
         # protocol: no escaping of values, no parsing of the SQL per read.
-        prepared = {"autocommit": True, "stmt_cache_size": len(_READS)}
+        prepared = {"autocommit": True, "stmt_cache_size": _VIEWER_READS}
         return lambda: asyncmy.connect(*arguments, **(keywords | prepared))
     if driver == "psycopg":
         import psycopg

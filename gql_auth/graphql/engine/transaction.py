@@ -39,12 +39,14 @@ async def end_after_result(context: Context, execution: ExecutionContext) -> Non
             result.errors = [*errors, GraphQLError("commit failed", original_error=exc)]
         return
     if not wanted:  # rolled back: nothing of this attempt was kept
-        context.conflict = next(
-            (
-                conflict
-                for error in errors
-                if error.original_error is not None
-                and (conflict := transient_conflict_of(error.original_error)) is not None
-            ),
-            None,
-        )
+        context.conflict = _conflict_among(errors)
+
+
+def _conflict_among(errors: list[GraphQLError]) -> BaseException | None:
+    """The first deadlock or lock timeout behind the operation's errors, if any."""
+    for error in errors:
+        if error.original_error is not None:
+            conflict = transient_conflict_of(error.original_error)
+            if conflict is not None:
+                return conflict
+    return None
