@@ -20,7 +20,6 @@ from typing import Any
 
 import asyncmy.errors
 import psycopg
-import pymysql
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -38,7 +37,6 @@ from gql_auth.sessions.models import AuthSession
 from gql_auth.sessions.viewer_lookup import ViewerLookup
 from gql_auth.settings import Settings
 from gql_auth.users.models import User
-from tests.support.databases import MARIADB, POSTGRESQL
 from tests.support.helpers import (
     LOGIN,
     ME,
@@ -123,57 +121,39 @@ class TestWritesThroughTheViewer:
         assert_error(body, "UNAUTHENTICATED", reason="TOKEN_REVOKED")
 
 
+# The server connections to the current database other than the asking one.
+OTHER_CONNECTIONS = {
+    "postgresql": "SELECT pid FROM pg_stat_activity"
+    " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    "mariadb": "SELECT ID FROM information_schema.PROCESSLIST"
+    " WHERE DB = DATABASE() AND ID <> CONNECTION_ID()",
+}
+END_CONNECTION = {"postgresql": "SELECT pg_terminate_backend({})", "mariadb": "KILL CONNECTION {}"}
+
+
+def other_connections(database: SqlDatabase, backend_name: str) -> list[int]:
+    """The ids of the server connections now open to this test's database, from anyone but
+    the test's own engine (whose pool is let go first)."""
+    database.engine.dispose()
+    with database.engine.connect() as connection:
+        return [
+            int(id_)
+            for id_ in connection.exec_driver_sql(OTHER_CONNECTIONS[backend_name]).scalars()
+        ]
+
+
 def kill_connections_to(database: SqlDatabase, backend_name: str) -> int:
     """Ends every server connection to this test's database, as a restart or timeout would."""
-    name = make_url(database.url).database
-    database.engine.dispose()
-    if backend_name == "postgresql":
-        with psycopg.connect(**POSTGRESQL, autocommit=True) as server:
-            ended = server.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            ).fetchall()
-        return len(ended)
-    killed = 0
-    monitor = pymysql.connect(**MARIADB, autocommit=True)
-    try:
-        with monitor.cursor() as cursor:
-            cursor.execute(
-                "SELECT ID FROM information_schema.PROCESSLIST"
-                " WHERE DB = %s AND ID <> CONNECTION_ID()",
-                (name,),
-            )
-            for (thread_id,) in cursor.fetchall():
-                cursor.execute(f"KILL CONNECTION {int(thread_id)}")
-                killed += 1
-    finally:
-        monitor.close()
-    return killed
+    ids = other_connections(database, backend_name)
+    with database.engine.connect() as connection:
+        for id_ in ids:
+            connection.exec_driver_sql(END_CONNECTION[backend_name].format(id_))
+    return len(ids)
 
 
 def connections_to(database: SqlDatabase, backend_name: str) -> int:
-    """Server connections now open to this test's database, from anyone."""
-    name = make_url(database.url).database
-    database.engine.dispose()
-    if backend_name == "postgresql":
-        with psycopg.connect(**POSTGRESQL, autocommit=True) as server:
-            row = server.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)
-            ).fetchone()
-        assert row is not None
-        return int(row[0])
-    monitor = pymysql.connect(**MARIADB, autocommit=True)
-    try:
-        with monitor.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = %s", (name,)
-            )
-            counted = cursor.fetchone()
-    finally:
-        monitor.close()
-    assert counted is not None
-    return int(counted[0])
+    """Server connections now open to this test's database, from anyone but the test."""
+    return len(other_connections(database, backend_name))
 
 
 async def test_a_reader_connection_the_server_closed_is_replaced(
