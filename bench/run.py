@@ -353,12 +353,7 @@ class Bench:
                 f"http://127.0.0.1:{port}/me", connections=options.connections, token=token
             )
             self.record(backend, "rest", result, "FastAPI GET /me")
-        with self.uvicorn("tutorial_app:app", f"{backend}-tutorial", env) as port:
-            result = self.measure(
-                f"http://127.0.0.1:{port}/me", connections=options.connections, token=token
-            )
-            self.record(backend, "tutorial", result, "tutorial-style FastAPI GET /me")
-        self.fastapi_users(backend, env)
+        self.peers(backend, env, token)
         with self.gql_auth(f"{backend}-me2", env, workers=2) as port:
             url = f"http://127.0.0.1:{port}/graphql"
             result = self.measure(url, connections=options.connections, body=ME_QUERY, token=token)
@@ -366,15 +361,20 @@ class Bench:
 
     def quick(self, backend: str, env: dict[str, str], username: str, password: str) -> None:
         """`me`, then `tutorial` and `fastapi-users`: the rows of the database ratios alone."""
-        connections = self.options.connections
         with self.gql_auth(f"{backend}-me", env) as port:
             url = f"http://127.0.0.1:{port}/graphql"
             token = register(url, username, password)
-            result = self.measure(url, connections=connections, body=ME_QUERY, token=token)
+            result = self.measure(
+                url, connections=self.options.connections, body=ME_QUERY, token=token
+            )
             self.record(backend, "me", result, "1 worker")
+        self.peers(backend, env, token)
+
+    def peers(self, backend: str, env: dict[str, str], token: str) -> None:
+        """The rows `me` is held against on this database: `tutorial`, then `fastapi-users`."""
         with self.uvicorn("tutorial_app:app", f"{backend}-tutorial", env) as port:
             result = self.measure(
-                f"http://127.0.0.1:{port}/me", connections=connections, token=token
+                f"http://127.0.0.1:{port}/me", connections=self.options.connections, token=token
             )
             self.record(backend, "tutorial", result, "tutorial-style FastAPI GET /me")
         self.fastapi_users(backend, env)
